@@ -1,0 +1,125 @@
+"""metallm: one typed API over many LLM providers, with OpenTelemetry built in.
+
+::
+
+    import metallm
+    client = metallm.Client(provider="openai")          # key from OPENAI_API_KEY
+    resp = client.create_chat_completion(model=metallm.models.GPT_4O,
+                                         messages=[metallm.Message(role="user", content="Hi")])
+
+Every public type, error and helper is importable from here; providers plug in through
+:mod:`metallm.provider`, conversation stores through ``metallm.memory``, telemetry through
+hooks (:mod:`metallm.hooks`). Importing metallm loads no provider codec, OTel SDK or exporter.
+"""
+
+from . import models, provider
+from .client import AsyncClient, Client
+from .config import ClientConfig, ProviderName
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    ContextLengthExceededError,
+    InternalServerError,
+    InvalidRequestError,
+    MetaLLMError,
+    NotFoundError,
+    OverloadedError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    StreamError,
+    UnsupportedFeatureError,
+)
+from .hooks import LLMCallInfo, ObservabilityHook
+from .logs import log_context, logger_from_context
+from .retry import AsyncRetryTransport, RetryEvent, RetryPolicy, RetryTransport
+from .streams import AsyncChatCompletionStream, ChatCompletionStream
+from .types import (
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    ChatCompletionResponse,
+    Choice,
+    ChunkChoice,
+    ContentPart,
+    Delta,
+    FinishReason,
+    FunctionCall,
+    FunctionCallDelta,
+    FunctionDefinition,
+    ImagePart,
+    ImageURL,
+    Message,
+    ResponseFormat,
+    Role,
+    TextPart,
+    Tool,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AsyncChatCompletionStream",
+    "AsyncClient",
+    "AsyncRetryTransport",
+    "AuthenticationError",
+    "BadRequestError",
+    "ChatCompletionChunk",
+    "ChatCompletionRequest",
+    "ChatCompletionResponse",
+    "ChatCompletionStream",
+    "Choice",
+    "ChunkChoice",
+    "Client",
+    "ClientConfig",
+    "ConfigurationError",
+    "ConflictError",
+    "ContentPart",
+    "ContextLengthExceededError",
+    "Delta",
+    "FinishReason",
+    "FunctionCall",
+    "FunctionCallDelta",
+    "FunctionDefinition",
+    "ImagePart",
+    "ImageURL",
+    "InternalServerError",
+    "InvalidRequestError",
+    "LLMCallInfo",
+    "Message",
+    "MetaLLMError",
+    "NotFoundError",
+    "ObservabilityHook",
+    "OverloadedError",
+    "PermissionDeniedError",
+    "ProviderName",
+    "RateLimitError",
+    "ResponseFormat",
+    "ResponseValidationError",
+    "RetryEvent",
+    "RetryPolicy",
+    "RetryTransport",
+    "Role",
+    "StreamError",
+    "TextPart",
+    "Tool",
+    "ToolCall",
+    "ToolCallDelta",
+    "UnsupportedFeatureError",
+    "Usage",
+    "__version__",
+    "log_context",
+    "logger_from_context",
+    "models",
+    "provider",
+]

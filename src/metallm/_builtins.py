@@ -1,0 +1,36 @@
+"""Registration of the built-in providers, through the same registry third parties use.
+
+Codec modules are named by string and imported only when a client first uses them, so
+``import metallm`` pays nothing for providers it never calls.
+"""
+
+from __future__ import annotations
+
+from .provider import ProviderSpec, register
+from .provider._registry import _specs
+
+__all__ = ["BUILTIN_SPECS", "ensure_registered"]
+
+BUILTIN_SPECS: tuple[ProviderSpec, ...] = (
+    ProviderSpec(
+        "openai",
+        "metallm.providers.openai:create",
+        default_base_url="https://api.openai.com/v1",
+        api_key_env=("OPENAI_API_KEY",),
+        base_url_env=("OPENAI_BASE_URL",),
+    ),
+    ProviderSpec(
+        "xai",
+        "metallm.providers.xai:create",
+        default_base_url="https://api.x.ai/v1",
+        api_key_env=("XAI_API_KEY",),
+        base_url_env=("XAI_BASE_URL",),
+    ),
+)
+
+
+def ensure_registered() -> None:
+    """Register every built-in spec not yet registered (idempotent, cheap)."""
+    for spec in BUILTIN_SPECS:
+        if spec.name not in _specs:
+            register(spec, replace=True)

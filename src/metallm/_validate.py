@@ -1,0 +1,89 @@
+"""Checking a request before any I/O, so bad input fails fast with a message saying what to fix.
+
+Users may pass a :class:`ChatCompletionRequest`, a plain dict, or keyword arguments; all become
+a validated request here. Pydantic's own errors are re-raised as
+:class:`~metallm.InvalidRequestError` (a ``ValueError``) with a readable summary, and the
+conversation rules no provider accepts breaking (an empty message list, a tool result with no
+or an unknown tool call id, an unknown role) are checked on the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import InvalidRequestError
+from .types import ChatCompletionRequest, Message, Role
+
+__all__ = ["coerce_request"]
+
+
+def _summary(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ())) or "request"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+
+
+def coerce_request(
+    request: ChatCompletionRequest | Mapping[str, Any] | None, overrides: Mapping[str, Any]
+) -> ChatCompletionRequest:
+    """A validated request from a request object, a dict, and/or keyword arguments."""
+    try:
+        if request is None:
+            req = ChatCompletionRequest.model_validate(dict(overrides))
+        elif isinstance(request, ChatCompletionRequest):
+            req = request.model_copy(update=dict(overrides)) if overrides else request
+            if overrides:
+                req = ChatCompletionRequest.model_validate(req.model_dump(exclude_unset=False))
+        elif isinstance(request, Mapping):
+            req = ChatCompletionRequest.model_validate({**request, **overrides})
+        else:
+            raise InvalidRequestError(
+                f"expected a ChatCompletionRequest or a dict, got {type(request).__name__}"
+            )
+    except ValidationError as exc:
+        raise InvalidRequestError(f"invalid request: {_summary(exc)}") from None
+    check_conversation(req)
+    return req
+
+
+def check_conversation(req: ChatCompletionRequest) -> None:
+    """The rules on the message list itself."""
+    if not req.model:
+        raise InvalidRequestError("request.model is empty: name the model to use")
+    if not req.messages:
+        raise InvalidRequestError("request.messages is empty: send at least one message")
+    known_calls: set[str] = set()
+    for i, msg in enumerate(req.messages):
+        if not isinstance(msg, Message):
+            raise InvalidRequestError(f"messages[{i}] is not a Message")
+        try:
+            role = Role(msg.role)
+        except ValueError:
+            raise InvalidRequestError(
+                f"messages[{i}].role {msg.role!r} is unknown; use one of "
+                + ", ".join(r.value for r in Role)
+            ) from None
+        if msg.tool_calls:
+            known_calls.update(tc.id for tc in msg.tool_calls)
+        if role is Role.TOOL:
+            if not msg.tool_call_id:
+                raise InvalidRequestError(
+                    f"messages[{i}] is a tool result without tool_call_id: set it to the id "
+                    "of the assistant tool call it answers"
+                )
+            if known_calls and msg.tool_call_id not in known_calls:
+                raise InvalidRequestError(
+                    f"messages[{i}].tool_call_id {msg.tool_call_id!r} matches no earlier "
+                    "assistant tool call"
+                )
+        elif msg.tool_call_id and role is not Role.TOOL:
+            raise InvalidRequestError(
+                f"messages[{i}] has tool_call_id but role {role.value!r}; tool results use "
+                "role 'tool'"
+            )

@@ -1,0 +1,71 @@
+"""Client configuration: one dataclass, also accepted as keyword arguments of the clients.
+
+``api_key`` is kept out of ``repr`` and never logged. ``provider`` names a registered provider
+(:class:`ProviderName` lists the built-ins); ``custom_provider`` injects any object implementing
+a protocol of :mod:`metallm.provider` instead.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from .retry import RetryPolicy
+
+__all__ = ["DEFAULT_TIMEOUT", "ClientConfig", "ProviderName"]
+
+DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
+"""600 s for the whole of a long generation, 10 s to connect."""
+
+
+class ProviderName(str, enum.Enum):
+    """Names of the built-in providers, for ``Client(provider=...)``."""
+
+    OPENAI = "openai"
+    XAI = "xai"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class ClientConfig:
+    """Everything a client needs; see the README's configuration table.
+
+    ``hooks=None`` means the default hooks; ``hooks=[]`` means none. ``retry`` wins over
+    ``max_retries``; ``http_client`` is a user's own ``httpx.Client`` (or ``AsyncClient`` for
+    :class:`~metallm.AsyncClient`), which metallm then never closes.
+    """
+
+    provider: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str | None = None
+    timeout: float | httpx.Timeout | None = None
+    max_retries: int | None = None
+    retry: RetryPolicy | None = None
+    http_client: httpx.Client | httpx.AsyncClient | None = None
+    hooks: Sequence[object] | None = None
+    custom_provider: object | None = None
+    logger: logging.Logger | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def retry_policy(self) -> RetryPolicy:
+        """The effective retry policy."""
+        if self.retry is not None:
+            return self.retry
+        if self.max_retries is not None:
+            return RetryPolicy(max_retries=self.max_retries)
+        return RetryPolicy()
+
+    def httpx_timeout(self) -> httpx.Timeout:
+        """The effective timeout as an ``httpx.Timeout``."""
+        if self.timeout is None:
+            return DEFAULT_TIMEOUT
+        if isinstance(self.timeout, httpx.Timeout):
+            return self.timeout
+        return httpx.Timeout(float(self.timeout), connect=min(10.0, float(self.timeout)))

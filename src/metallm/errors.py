@@ -1,0 +1,234 @@
+"""The one error tree every provider's failures map onto.
+
+::
+
+    MetaLLMError
+    ├── ConfigurationError (ValueError)        bad client set-up: missing key, unknown provider
+    ├── InvalidRequestError (ValueError)       a request no provider could take; caught before I/O
+    │   └── UnsupportedFeatureError            valid, but this provider cannot do it
+    ├── APIConnectionError                     nothing usable came back: refused, reset, DNS
+    │   ├── APITimeoutError                    connect/read/write/pool timeout
+    │   └── StreamError                        a stream cut or garbled before its end
+    └── APIError                               the server answered with an error
+        ├── BadRequestError (400, 422)
+        │   └── ContextLengthExceededError
+        ├── AuthenticationError (401)
+        ├── PermissionDeniedError (403)
+        ├── NotFoundError (404)
+        ├── ConflictError (409)
+        ├── RateLimitError (429)               ``retry_after`` in seconds when the server said
+        ├── InternalServerError (5xx)
+        │   └── OverloadedError (529, Anthropic ``overloaded_error``)
+        └── ResponseValidationError            a 2xx reply metallm could not parse
+
+Messages never contain the API key: :func:`redact` scrubs every text that leaves the library.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "ContextLengthExceededError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "MetaLLMError",
+    "NotFoundError",
+    "OverloadedError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "StreamError",
+    "UnsupportedFeatureError",
+    "error_class_for_status",
+    "redact",
+]
+
+_EXCERPT = 300
+
+
+def redact(text: str, secrets: tuple[str, ...] | list[str]) -> str:
+    """Replace every secret in ``text`` by a fixed marker; secrets shorter than 4 chars are kept."""
+    for secret in secrets:
+        if secret and len(secret) >= 4 and secret in text:
+            text = text.replace(secret, "[REDACTED]")
+    return text
+
+
+def excerpt(body: bytes | str, limit: int = _EXCERPT) -> str:
+    """A short, printable head of a body, for error messages."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class MetaLLMError(Exception):
+    """Base of every error metallm raises."""
+
+
+class ConfigurationError(MetaLLMError, ValueError):
+    """The client cannot be built as configured (missing key, unknown provider, bad option)."""
+
+
+class InvalidRequestError(MetaLLMError, ValueError):
+    """A request that cannot be sent as it is; raised before any I/O, saying what to fix."""
+
+
+class UnsupportedFeatureError(InvalidRequestError):
+    """The request asks for something this provider cannot do; never silently dropped."""
+
+    def __init__(self, provider: str, feature: str) -> None:
+        self.provider = provider
+        self.feature = feature
+        super().__init__(f"{provider} does not support {feature}")
+
+
+class APIConnectionError(MetaLLMError):
+    """No usable HTTP answer: the connection failed, was reset, or could not be made."""
+
+    def __init__(self, message: str, *, provider: str = "") -> None:
+        self.provider = provider
+        self.message = message
+        super().__init__(message)
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read, write or pool timeout expired."""
+
+
+class StreamError(APIConnectionError):
+    """A stream ended before its end marker, or sent bytes that are not its wire format."""
+
+
+class APIError(MetaLLMError):
+    """The provider answered with an error status (or an error event inside a stream).
+
+    ``type`` and ``code`` are the provider's own error type and code when it sent them;
+    ``body`` is the (redacted) error body, parsed when it was JSON. ``retry_after`` is the
+    server's wait hint in seconds (``retry-after-ms``/``retry-after``), when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        status_code: int | None = None,
+        type: str | None = None,  # noqa: A002 - the field name every provider uses
+        code: str | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.message = message
+        self.retry_after = retry_after
+        self.provider = provider
+        self.status_code = status_code
+        self.type = type
+        self.code = code
+        self.request_id = request_id
+        self.body = body
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        head = f"{self.provider or 'provider'} error"
+        if self.status_code is not None:
+            head += f" {self.status_code}"
+        if self.type or self.code:
+            head += f" ({', '.join(x for x in (self.type, self.code) if x)})"
+        tail = f" [request_id={self.request_id}]" if self.request_id else ""
+        return f"{head}: {self.message}{tail}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(provider={self.provider!r}, status_code={self.status_code!r},"
+            f" type={self.type!r}, code={self.code!r}, message={self.message!r})"
+        )
+
+
+class BadRequestError(APIError):
+    """400/422: the provider rejected the request."""
+
+
+class ContextLengthExceededError(BadRequestError):
+    """The prompt (plus requested output) is longer than the model's context window."""
+
+
+class AuthenticationError(APIError):
+    """401: the API key is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the key may not use this model or endpoint."""
+
+
+class NotFoundError(APIError):
+    """404: unknown model or endpoint."""
+
+
+class ConflictError(APIError):
+    """409: the request conflicts with the server's state; retryable by default."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests or tokens; ``retry_after`` is the server's wait hint in seconds."""
+
+
+class InternalServerError(APIError):
+    """5xx: the provider failed."""
+
+
+class OverloadedError(InternalServerError):
+    """The provider is overloaded (Anthropic 529 ``overloaded_error``); retry later."""
+
+
+class ResponseValidationError(APIError):
+    """A success status whose body is not what the provider's wire format promises."""
+
+
+_STATUS_TABLE: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: BadRequestError,
+    429: RateLimitError,
+    529: OverloadedError,
+}
+
+_CONTEXT_MARKERS = (
+    "context_length_exceeded",
+    "context length",
+    "context window",
+    "maximum context",
+    "prompt is too long",
+    "too many tokens",
+    "input token count",
+)
+
+
+def error_class_for_status(
+    status: int | None, *, type: str | None = None, code: str | None = None, message: str = ""
+) -> type[APIError]:
+    """The class for an error, from the status first, refined by the provider's type/code."""
+    kinds = f"{type or ''} {code or ''}".lower()
+    if "overloaded" in kinds:
+        return OverloadedError
+    if "rate_limit" in kinds or "resource_exhausted" in kinds:
+        return RateLimitError
+    cls = _STATUS_TABLE.get(status or 0)
+    if cls is None:
+        cls = InternalServerError if status is not None and status >= 500 else APIError
+    if cls is BadRequestError:
+        lowered = f"{kinds} {message}".lower()
+        if any(marker in lowered for marker in _CONTEXT_MARKERS):
+            return ContextLengthExceededError
+    return cls

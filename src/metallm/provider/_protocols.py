@@ -1,0 +1,107 @@
+"""The two public provider protocols, and the stream protocols they return.
+
+``HTTPProvider`` is the sans-IO codec the built-in providers implement: it builds requests and
+parses bytes, and the client supplies transport, retries, hooks and telemetry. ``Provider`` (and
+its async twin ``AsyncProvider``) is the Go design's interface, for anything that is not
+HTTP-shaped or that brings its own I/O: the client calls it and still runs hooks and retries
+around it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Protocol, runtime_checkable
+
+from ..errors import APIError
+from ..types import ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
+from ._http import HTTPRequest, HTTPResponse
+
+__all__ = [
+    "AsyncProvider",
+    "HTTPProvider",
+    "Provider",
+    "StreamDecoder",
+]
+
+
+@runtime_checkable
+class StreamDecoder(Protocol):
+    """Turns a streamed body into unified chunks, fed bytes in whatever pieces they arrive.
+
+    ``feed`` returns the chunks completed by ``data`` and raises an :class:`~metallm.APIError`
+    for an error event inside the stream. ``close`` is called once the body has ended; it
+    returns any last chunks and raises :class:`~metallm.StreamError` when the stream stopped
+    before its end marker.
+    """
+
+    def feed(self, data: bytes) -> list[ChatCompletionChunk]: ...
+
+    def close(self) -> list[ChatCompletionChunk]: ...
+
+
+@runtime_checkable
+class HTTPProvider(Protocol):
+    """A pure request builder and response parser for one provider's HTTP wire format.
+
+    ``name`` is the ``gen_ai.provider.name`` value. ``build_request`` validates the request
+    (raising :class:`~metallm.InvalidRequestError` or :class:`~metallm.UnsupportedFeatureError`)
+    before any I/O. ``secrets`` lists the strings (keys) that must never leave the library.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def base_url(self) -> str: ...
+
+    def build_request(self, request: ChatCompletionRequest, *, stream: bool) -> HTTPRequest: ...
+
+    def parse_response(self, response: HTTPResponse) -> ChatCompletionResponse: ...
+
+    def stream_decoder(self, request: ChatCompletionRequest) -> StreamDecoder: ...
+
+    def parse_error(self, response: HTTPResponse) -> APIError: ...
+
+    def secrets(self) -> tuple[str, ...]: ...
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """The Go design's provider interface, synchronous: brings its own I/O.
+
+    The stream it returns is any iterator of chunks; if it has a ``close()`` method the client
+    calls it when the user closes or abandons the stream.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def create_chat_completion(self, request: ChatCompletionRequest) -> ChatCompletionResponse: ...
+
+    def create_chat_completion_stream(
+        self, request: ChatCompletionRequest
+    ) -> Iterator[ChatCompletionChunk]: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class AsyncProvider(Protocol):
+    """The async twin of :class:`Provider`; one object may implement both.
+
+    The stream it returns is any async iterator of chunks; an ``aclose()`` method, if present,
+    is awaited when the user closes or abandons the stream.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    async def acreate_chat_completion(
+        self, request: ChatCompletionRequest
+    ) -> ChatCompletionResponse: ...
+
+    async def acreate_chat_completion_stream(
+        self, request: ChatCompletionRequest
+    ) -> AsyncIterator[ChatCompletionChunk]: ...
+
+    async def aclose(self) -> None: ...

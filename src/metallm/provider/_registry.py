@@ -1,0 +1,151 @@
+"""The provider registry: built-ins and third parties register the same way.
+
+A :class:`ProviderSpec` names a provider, says which environment variables hold its key and
+base URL, and gives a factory that builds the provider from :class:`ProviderSettings`.
+Built-in specs are registered lazily (their codec modules are imported only when used, which
+keeps ``import metallm`` fast); third-party packages can register through the
+``metallm.providers`` entry-point group, whose entries load to a ``ProviderSpec``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any, Union
+
+from ..errors import ConfigurationError
+from ._protocols import AsyncProvider, HTTPProvider, Provider
+
+__all__ = [
+    "AnyProvider",
+    "ProviderSettings",
+    "ProviderSpec",
+    "available",
+    "get_spec",
+    "register",
+]
+
+AnyProvider = Union[HTTPProvider, Provider, AsyncProvider]
+"""Anything the client can drive."""
+
+ENTRY_POINT_GROUP = "metallm.providers"
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """What a factory gets: the resolved key and base URL plus provider-specific ``extra``."""
+
+    name: str
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """How to build one provider.
+
+    ``factory`` is a callable or a ``"module:attribute"`` string imported on first use.
+    ``api_key_env`` lists the variables tried in order; ``requires_key`` makes a missing key a
+    :class:`~metallm.ConfigurationError` at client construction.
+    """
+
+    name: str
+    factory: Callable[[ProviderSettings], AnyProvider] | str
+    default_base_url: str = ""
+    api_key_env: tuple[str, ...] = ()
+    base_url_env: tuple[str, ...] = ()
+    requires_key: bool = True
+
+    def load_factory(self) -> Callable[[ProviderSettings], AnyProvider]:
+        """The factory callable, importing it when it was given as a string."""
+        if callable(self.factory):
+            return self.factory
+        module, _, attr = self.factory.partition(":")
+        loaded: Callable[[ProviderSettings], AnyProvider] = getattr(import_module(module), attr)
+        return loaded
+
+    def resolve(
+        self, api_key: str | None, base_url: str | None, extra: dict[str, Any]
+    ) -> ProviderSettings:
+        """Settings from explicit values, then the environment, then the defaults."""
+        key = api_key or next((os.environ[v] for v in self.api_key_env if os.environ.get(v)), None)
+        if self.requires_key and not key:
+            names = " or ".join(self.api_key_env) or "api_key"
+            raise ConfigurationError(
+                f"no API key for provider {self.name!r}: pass api_key=... or set {names}"
+            )
+        url = base_url or next(
+            (os.environ[v] for v in self.base_url_env if os.environ.get(v)), self.default_base_url
+        )
+        if not url:
+            raise ConfigurationError(f"provider {self.name!r} needs base_url=...")
+        if "://" not in url:
+            url = "http://" + url
+        return ProviderSettings(self.name, key, url.rstrip("/"), dict(extra))
+
+    def create(
+        self, api_key: str | None = None, base_url: str | None = None, extra: dict[str, Any] | None = None
+    ) -> AnyProvider:
+        """Resolve settings and build the provider."""
+        return self.load_factory()(self.resolve(api_key, base_url, extra or {}))
+
+
+_lock = threading.Lock()
+_specs: dict[str, ProviderSpec] = {}
+_entry_points_loaded = False
+
+
+def register(spec: ProviderSpec, *, replace: bool = False) -> None:
+    """Make a provider available as ``Client(provider=spec.name)``."""
+    with _lock:
+        if spec.name in _specs and not replace:
+            raise ConfigurationError(f"provider {spec.name!r} is already registered")
+        _specs[spec.name] = spec
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in _specs:
+            continue
+        loaded = ep.load()
+        spec = loaded if isinstance(loaded, ProviderSpec) else ProviderSpec(ep.name, loaded)
+        _specs.setdefault(spec.name, spec)
+
+
+def _ensure_builtins() -> None:
+    if "openai" not in _specs:
+        from .._builtins import ensure_registered
+
+        ensure_registered()
+
+
+def get_spec(name: str) -> ProviderSpec:
+    """The spec registered under ``name``, looking at entry points once if needed."""
+    _ensure_builtins()
+    spec = _specs.get(name)
+    if spec is None:
+        with _lock:
+            _load_entry_points()
+        spec = _specs.get(name)
+    if spec is None:
+        known = ", ".join(sorted(_specs))
+        raise ConfigurationError(f"unknown provider {name!r}; known providers: {known}")
+    return spec
+
+
+def available() -> list[str]:
+    """Names of every registered provider, entry points included."""
+    _ensure_builtins()
+    with _lock:
+        _load_entry_points()
+    return sorted(_specs)

@@ -1,0 +1,198 @@
+"""The stream objects users iterate: :class:`ChatCompletionStream` and its async twin.
+
+A stream yields unified chunks, accumulates them (``final_response()``), and ends its call
+exactly once however it ends: drained, closed (``close()`` or leaving a ``with`` block), failed
+(provider error event, cut connection, or an exception escaping the user's ``with`` block) or
+dropped without closing (garbage collection). Closing releases the HTTP connection. A stream
+that stops before its end marker raises; it never ends quietly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from types import TracebackType
+from typing import Any
+
+from ._flow import Call, StreamTracker
+from .errors import StreamError
+from .types import ChatCompletionChunk, ChatCompletionResponse
+
+__all__ = ["AsyncChatCompletionStream", "ChatCompletionStream"]
+
+_GC_ERROR = "stream was garbage-collected before it was drained or closed"
+
+
+class ChatCompletionStream:
+    """A synchronous stream of chunks; an iterator and a context manager."""
+
+    def __init__(
+        self,
+        chunks: Iterator[ChatCompletionChunk],
+        close_source: Callable[[], Any] | None,
+        call: Call,
+    ) -> None:
+        self._tracker = StreamTracker(call)
+        self._close_source = close_source
+        hooks = call.flow.hooks
+        self._it: Iterator[ChatCompletionChunk] = (
+            hooks.wrap_stream(call.info, call.request, chunks) if hooks else chunks  # type: ignore[assignment]
+        )
+
+    def __iter__(self) -> ChatCompletionStream:
+        return self
+
+    def __next__(self) -> ChatCompletionChunk:
+        try:
+            chunk = next(self._it)
+        except StopIteration:
+            self._release()
+            self._tracker.end("complete")
+            raise
+        except BaseException as exc:
+            self._release()
+            self._tracker.end("error", exc)
+            raise
+        self._tracker.add(chunk)
+        return chunk
+
+    def _release(self) -> None:
+        close = getattr(self._it, "close", None)
+        with contextlib.suppress(Exception):
+            if close is not None:
+                close()
+        if self._close_source is not None:
+            source, self._close_source = self._close_source, None
+            with contextlib.suppress(Exception):
+                source()
+
+    def close(self) -> None:
+        """Stop reading and release the connection; the call ends as closed early."""
+        self._tracker.end("closed")
+        self._release()
+
+    def final_response(self) -> ChatCompletionResponse:
+        """The accumulated response, reading the rest of the stream first if need be."""
+        if not self._tracker.finished:
+            for _ in self:
+                pass
+        if self._tracker.error is not None:
+            raise self._tracker.error
+        return self._tracker.response()
+
+    @property
+    def finished(self) -> bool:
+        """Whether the stream has ended (drained, closed or failed)."""
+        return self._tracker.finished
+
+    def __enter__(self) -> ChatCompletionStream:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is not None:
+            self._tracker.end("error", exc)
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            if not self._tracker.finished:
+                self._tracker.end("garbage_collected", StreamError(_GC_ERROR))
+            self._release()
+        except Exception:  # interpreter shutdown or a half-built object
+            pass
+
+
+class AsyncChatCompletionStream:
+    """An asynchronous stream of chunks; an async iterator and async context manager."""
+
+    def __init__(
+        self,
+        chunks: AsyncIterator[ChatCompletionChunk],
+        close_source: Callable[[], Awaitable[Any]] | None,
+        call: Call,
+    ) -> None:
+        self._tracker = StreamTracker(call)
+        self._close_source = close_source
+        hooks = call.flow.hooks
+        self._it: AsyncIterator[ChatCompletionChunk] = (
+            hooks.wrap_stream(call.info, call.request, chunks) if hooks else chunks  # type: ignore[assignment]
+        )
+
+    def __aiter__(self) -> AsyncChatCompletionStream:
+        return self
+
+    async def __anext__(self) -> ChatCompletionChunk:
+        try:
+            chunk = await self._it.__anext__()
+        except StopAsyncIteration:
+            await self._release()
+            self._tracker.end("complete")
+            raise
+        except BaseException as exc:
+            await self._release()
+            self._tracker.end("error", exc)
+            raise
+        self._tracker.add(chunk)
+        return chunk
+
+    async def _release(self) -> None:
+        aclose = getattr(self._it, "aclose", None)
+        with contextlib.suppress(Exception):
+            if aclose is not None:
+                await aclose()
+        if self._close_source is not None:
+            source, self._close_source = self._close_source, None
+            with contextlib.suppress(Exception):
+                await source()
+
+    async def close(self) -> None:
+        """Stop reading and release the connection; the call ends as closed early."""
+        self._tracker.end("closed")
+        await self._release()
+
+    aclose = close
+
+    async def final_response(self) -> ChatCompletionResponse:
+        """The accumulated response, reading the rest of the stream first if need be."""
+        if not self._tracker.finished:
+            async for _ in self:
+                pass
+        if self._tracker.error is not None:
+            raise self._tracker.error
+        return self._tracker.response()
+
+    @property
+    def finished(self) -> bool:
+        """Whether the stream has ended (drained, closed or failed)."""
+        return self._tracker.finished
+
+    async def __aenter__(self) -> AsyncChatCompletionStream:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is not None:
+            self._tracker.end("error", exc)
+        await self.close()
+
+    def __del__(self) -> None:
+        try:
+            if not self._tracker.finished:
+                self._tracker.end("garbage_collected", StreamError(_GC_ERROR))
+            source, self._close_source = self._close_source, None
+            if source is not None:
+                import asyncio
+
+                loop = asyncio.get_running_loop()
+                task = loop.create_task(source())  # type: ignore[arg-type]
+                _PENDING.add(task)
+                task.add_done_callback(_PENDING.discard)
+        except Exception:  # no running loop, or interpreter shutdown
+            pass
+
+
+_PENDING: set[Any] = set()
+"""Close tasks of garbage-collected async streams, kept alive until they finish."""
