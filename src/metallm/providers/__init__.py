@@ -1,0 +1,1 @@
+"""Built-in providers, one package each; registered lazily by metallm.provider registry."""

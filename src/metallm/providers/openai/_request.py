@@ -1,0 +1,145 @@
+"""Building the Chat Completions request body and headers from a unified request.
+
+The unified types are the Chat Completions shape already, so this is mostly a careful copy:
+``None`` fields are left out, assistant messages that only call tools send ``"content": null``
+(the API requires the key), ``reasoning_content`` stays home (the API does not take it back),
+``response_format`` becomes the wire form, and ``request.extra`` is merged last, overriding
+(a ``None`` value in ``extra`` removes that field, e.g. ``{"stream_options": None}`` for a
+server that rejects it). The only provider differences are the name of the max-tokens field
+(OpenAI's current ``max_completion_tokens``; xAI and most compatible servers ``max_tokens``)
+and the headers.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ...errors import InvalidRequestError, UnsupportedFeatureError
+from ...types import (
+    ChatCompletionRequest,
+    ContentPart,
+    ImagePart,
+    Message,
+    ResponseFormat,
+    TextPart,
+    Tool,
+    ToolCall,
+)
+
+__all__ = ["USER_AGENT", "build_body", "encode_body"]
+
+USER_AGENT = "metallm/0.1.0"
+"""The ``user-agent`` sent with every request."""
+
+_SCALARS = (
+    "temperature",
+    "top_p",
+    "stop",
+    "n",
+    "seed",
+    "frequency_penalty",
+    "presence_penalty",
+    "tool_choice",
+    "reasoning_effort",
+    "user",
+    "metadata",
+)
+
+
+def _part(part: ContentPart | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text}
+    if isinstance(part, ImagePart):
+        image: dict[str, Any] = {"url": part.image_url.url}
+        if part.image_url.detail is not None:
+            image["detail"] = part.image_url.detail
+        return {"type": "image_url", "image_url": image}
+    return dict(part)  # a raw wire-format part, passed through
+
+
+def _tool_call(call: ToolCall) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.function.name, "arguments": call.function.arguments},
+    }
+
+
+def _message(message: Message) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": str(message.role)}
+    content = message.content
+    if isinstance(content, list):
+        out["content"] = [_part(p) for p in content]
+    elif content is not None:
+        out["content"] = content
+    elif message.tool_calls:
+        out["content"] = None  # the API wants the key on a tool-calling assistant turn
+    if message.name is not None:
+        out["name"] = message.name
+    if message.tool_calls:
+        out["tool_calls"] = [_tool_call(c) for c in message.tool_calls]
+    if message.tool_call_id is not None:
+        out["tool_call_id"] = message.tool_call_id
+    return out
+
+
+def _tool(tool: Tool) -> dict[str, Any]:
+    fn = tool.function
+    function: dict[str, Any] = {"name": fn.name}
+    if fn.description is not None:
+        function["description"] = fn.description
+    if fn.parameters is not None:
+        function["parameters"] = fn.parameters
+    if fn.strict is not None:
+        function["strict"] = fn.strict
+    return {"type": "function", "function": function}
+
+
+def _response_format(value: ResponseFormat | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if value.type == "json_schema":
+        if value.json_schema is None:
+            raise InvalidRequestError(
+                "response_format type 'json_schema' needs json_schema="
+                "{'name': ..., 'schema': {...}}"
+            )
+        return {"type": "json_schema", "json_schema": value.json_schema}
+    return {"type": value.type}
+
+
+def build_body(
+    request: ChatCompletionRequest, *, provider: str, max_tokens_field: str, stream: bool
+) -> dict[str, Any]:
+    """The request body as a dict (see the module docstring for the rules)."""
+    if request.top_k is not None:
+        raise UnsupportedFeatureError(provider, "top_k")
+    body: dict[str, Any] = {
+        "model": request.model,
+        "messages": [_message(m) for m in request.messages],
+    }
+    if request.max_tokens is not None:
+        body[max_tokens_field] = request.max_tokens
+    for name in _SCALARS:
+        value = getattr(request, name)
+        if value is not None:
+            body[name] = value
+    if request.tools is not None:
+        body["tools"] = [_tool(t) for t in request.tools]
+    if request.response_format is not None:
+        body["response_format"] = _response_format(request.response_format)
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    for key, value in request.extra.items():
+        if value is None:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    return body
+
+
+def encode_body(body: dict[str, Any]) -> bytes:
+    """Compact UTF-8 JSON, the bytes sent."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()

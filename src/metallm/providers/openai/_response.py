@@ -1,0 +1,248 @@
+"""Reading OpenAI-shaped replies: whole responses, usage, finish reasons, tool calls.
+
+Shared by the non-streaming parser and the stream decoder, so both normalise the same way
+(DESIGN §2): finish reasons map onto the unified vocabulary, tool-call arguments are always
+JSON text, tool calls always have an id, reasoning text goes to ``reasoning_content``, and
+usage counts obey ``total == prompt + completion`` with reasoning inside completion.
+
+Usage semantics found in the corpus (``shared/corpus``):
+
+* OpenAI: ``prompt_tokens`` already includes ``prompt_tokens_details.cached_tokens``,
+  ``completion_tokens`` already includes ``completion_tokens_details.reasoning_tokens``, and
+  ``total_tokens == prompt_tokens + completion_tokens`` in every recorded reply.
+* xAI: ``prompt_tokens`` includes cached tokens too (``text_tokens == prompt_tokens`` while
+  ``cached_tokens`` is a part of it), but ``completion_tokens`` EXCLUDES reasoning: all three
+  recordings have ``total_tokens == prompt + completion + reasoning`` (291 + 26 + 189 = 506,
+  12 + 1 + 290 = 303, 291 + 26 + 196 = 513). :func:`parse_usage` detects that case from the
+  numbers themselves (total exceeds prompt + completion by exactly the reasoning count) and
+  adds reasoning to completion, so it is right for OpenAI, xAI and any compatible server.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ...errors import ResponseValidationError, excerpt, redact
+from ...provider._errors import error_fields
+from ...provider._http import HTTPResponse
+from ...types import (
+    ChatCompletionResponse,
+    Choice,
+    FinishReason,
+    FunctionCall,
+    Message,
+    Role,
+    ToolCall,
+    Usage,
+)
+from ._construct import construct
+
+__all__ = [
+    "FINISH_REASONS",
+    "arguments_text",
+    "as_int",
+    "invalid_body",
+    "parse_completion",
+    "parse_usage",
+    "reasoning_of",
+    "text_of",
+]
+
+FINISH_REASONS: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+}
+"""Provider finish reasons with a unified meaning; anything else becomes ``"stop"``."""
+
+
+def as_int(value: Any) -> int:
+    """A token count or timestamp as an ``int``; ``None`` is 0, garbage raises ``ValueError``."""
+    if type(value) is int:
+        return value
+    if value is None:
+        return 0
+    if isinstance(value, (bool, str)):
+        raise ValueError(f"not a number: {value!r}")
+    return int(value)
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else as_int(value)
+
+
+def parse_usage(raw: dict[str, Any]) -> Usage:
+    """Normalised usage from an OpenAI-shaped ``usage`` object (see the module docstring).
+
+    ``cached_tokens`` / ``reasoning_tokens`` are 0 when the provider reported 0, ``None`` when
+    it did not report the detail at all.
+    """
+    prompt = as_int(raw.get("prompt_tokens"))
+    completion = as_int(raw.get("completion_tokens"))
+    details = raw.get("prompt_tokens_details")
+    cached = _opt_int(details.get("cached_tokens")) if isinstance(details, dict) else None
+    details = raw.get("completion_tokens_details")
+    reasoning = _opt_int(details.get("reasoning_tokens")) if isinstance(details, dict) else None
+    if reasoning:
+        total = raw.get("total_tokens")
+        if type(total) is int and total - prompt - completion == reasoning:
+            completion += reasoning  # xAI: completion_tokens excluded reasoning
+    return construct(
+        Usage,
+        {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "cached_tokens": cached,
+            "cache_write_tokens": None,
+            "reasoning_tokens": reasoning,
+        },
+    )
+
+
+def arguments_text(arguments: Any) -> str:
+    """Tool-call arguments as JSON text; objects (sent by some compatible servers) serialised."""
+    if isinstance(arguments, str):
+        return arguments
+    return json.dumps(arguments, ensure_ascii=False)
+
+
+def text_of(content: Any) -> str | None:
+    """Message text from a string, or from a list of ``{"type": "text"}`` parts."""
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
+        )
+    raise TypeError(f"unexpected content: {type(content).__name__}")
+
+
+def reasoning_of(message: dict[str, Any]) -> str | None:
+    """Reasoning text: xAI's ``reasoning_content``, or ``reasoning`` (other compatible servers)."""
+    value = message.get("reasoning_content")
+    if value is None:
+        value = message.get("reasoning")
+    return value if isinstance(value, str) else None
+
+
+def _tool_calls(message: dict[str, Any], choice_index: int) -> list[ToolCall] | None:
+    raw = message.get("tool_calls")
+    if not raw:
+        legacy = message.get("function_call")  # the deprecated "functions" API
+        if not isinstance(legacy, dict):
+            return None
+        raw = [{"function": legacy}]
+    calls: list[ToolCall] = []
+    for position, item in enumerate(raw):
+        fn = item.get("function") or {}
+        call_id = item.get("id")
+        name = fn.get("name")
+        arguments = fn.get("arguments")
+        function = construct(
+            FunctionCall,
+            {
+                "name": name if isinstance(name, str) else "",
+                "arguments": "{}" if arguments is None else arguments_text(arguments),
+            },
+        )
+        calls.append(
+            construct(
+                ToolCall,
+                {
+                    "id": str(call_id) if call_id else f"call_{choice_index}_{position}",
+                    "type": "function",
+                    "function": function,
+                },
+            )
+        )
+    return calls or None
+
+
+def _choice(raw: dict[str, Any], position: int) -> Choice:
+    raw_index = raw.get("index")
+    index = position if raw_index is None else as_int(raw_index)
+    message = raw.get("message") or {}
+    content = text_of(message.get("content"))
+    reason = raw.get("finish_reason")
+    finish: FinishReason | None = None if reason is None else FINISH_REASONS.get(reason, "stop")
+    refusal = message.get("refusal")
+    if content is None and isinstance(refusal, str):
+        content, finish = refusal, "content_filter"
+    tool_calls = _tool_calls(message, index)
+    if tool_calls:
+        finish = "tool_calls"
+    msg = construct(
+        Message,
+        {
+            "role": Role.ASSISTANT,
+            "content": content,
+            "name": None,
+            "tool_calls": tool_calls,
+            "tool_call_id": None,
+            "reasoning_content": reasoning_of(message),
+        },
+    )
+    return construct(Choice, {"index": index, "message": msg, "finish_reason": finish})
+
+
+def invalid_body(
+    provider: str, response: HTTPResponse, why: str, secrets: tuple[str, ...]
+) -> ResponseValidationError:
+    """The error for a success reply whose body is not a chat completion."""
+    text = redact(response.text, secrets)
+    head = excerpt(text)
+    message, etype, code = error_fields(_loads_or_none(text))
+    detail = f"{why}: {message}" if message else why
+    return ResponseValidationError(
+        redact(f"{detail}; body: {head}" if head else f"{detail}; empty body", secrets),
+        provider=provider,
+        status_code=response.status_code,
+        type=etype,
+        code=code,
+        request_id=response.request_id,
+        body=head,
+    )
+
+
+def _loads_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def parse_completion(
+    provider: str, response: HTTPResponse, secrets: tuple[str, ...] = ()
+) -> ChatCompletionResponse:
+    """A ``chat.completion`` body as a unified response; anything else is a
+    :class:`~metallm.errors.ResponseValidationError` carrying status and a body excerpt."""
+    try:
+        obj = json.loads(response.content)
+    except ValueError:
+        raise invalid_body(provider, response, "response body is not JSON", secrets) from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("choices"), list):
+        raise invalid_body(provider, response, "response has no 'choices' list", secrets)
+    try:
+        usage = obj.get("usage")
+        fingerprint = obj.get("system_fingerprint")
+        return construct(
+            ChatCompletionResponse,
+            {
+                "id": str(obj.get("id") or ""),
+                "object": str(obj.get("object") or "chat.completion"),
+                "created": as_int(obj.get("created")),
+                "model": str(obj.get("model") or ""),
+                "provider": provider,
+                "choices": [_choice(c, i) for i, c in enumerate(obj["choices"])],
+                "usage": parse_usage(usage) if isinstance(usage, dict) else None,
+                "system_fingerprint": fingerprint if isinstance(fingerprint, str) else None,
+            },
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise invalid_body(
+            provider, response, f"malformed chat completion ({type(exc).__name__}: {exc})", secrets
+        ) from exc

@@ -1,0 +1,247 @@
+"""The incremental decoder for OpenAI-shaped Server-Sent Event streams (OpenAI, xAI, compatibles).
+
+Bytes go through :class:`metallm._sse.SSEDecoder`; each ``data:`` payload is a
+``chat.completion.chunk`` object, an ``{"error": ...}`` object (raised as the matching
+:class:`~metallm.errors.APIError` subclass), or ``[DONE]``, the end marker: a body that ends
+without it raises :class:`~metallm.errors.StreamError` from :meth:`OpenAIStreamDecoder.close`.
+
+This is the per-chunk hot path of every OpenAI-shaped stream, so it reads the dicts directly
+and builds models with :func:`._construct.constructor` instead of validating; the work per
+content chunk is a handful of dict lookups and three small object constructions.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..._sse import SSEDecoder, SSEEvent
+from ...errors import APIError, StreamError, error_class_for_status, excerpt, redact
+from ...provider._errors import error_fields
+from ...types import (
+    ChatCompletionChunk,
+    ChunkChoice,
+    Delta,
+    FinishReason,
+    FunctionCallDelta,
+    Role,
+    ToolCallDelta,
+)
+from ._construct import constructor
+from ._response import FINISH_REASONS, arguments_text, as_int, parse_usage, reasoning_of, text_of
+
+__all__ = ["OpenAIStreamDecoder"]
+
+_ROLES: dict[Any, Role] = {r.value: r for r in Role}
+_loads = json.loads
+_new_chunk = constructor(ChatCompletionChunk)
+_new_choice = constructor(ChunkChoice)
+_new_delta = constructor(Delta)
+_new_tool_call = constructor(ToolCallDelta)
+_new_function = constructor(FunctionCallDelta)
+_EMPTY_DELTA: dict[str, Any] = {
+    "role": None,
+    "content": None,
+    "reasoning_content": None,
+    "tool_calls": None,
+}
+
+
+class OpenAIStreamDecoder:
+    """Turns an OpenAI-shaped SSE body into unified chunks; one instance per stream.
+
+    Besides decoding, it keeps the little state normalisation needs across chunks: a tool
+    call streamed without an id gets the same synthetic id (``call_<choice>_<tool>``) as the
+    non-streaming parser gives it, and a choice that streamed a refusal finishes with
+    ``content_filter``. Finish reasons are mapped (``function_call`` -> ``tool_calls``,
+    unknown -> ``stop``); correcting ``stop`` on a choice that streamed tool calls is left to
+    the accumulator, which sees the whole choice.
+    """
+
+    __slots__ = ("_done", "_provider", "_refused", "_secrets", "_sse", "_tools_seen")
+
+    def __init__(self, provider: str, secrets: tuple[str, ...] = ()) -> None:
+        self._provider = provider
+        self._secrets = secrets
+        self._sse = SSEDecoder()
+        self._done = False
+        self._refused: set[int] = set()
+        self._tools_seen: set[tuple[int, int]] = set()
+
+    @property
+    def done(self) -> bool:
+        """Whether the ``[DONE]`` end marker has arrived."""
+        return self._done
+
+    def feed(self, data: bytes) -> list[ChatCompletionChunk]:
+        """The chunks completed by ``data``; raises an ``APIError`` for an error event."""
+        if self._done:
+            return []
+        events = self._sse.feed(data)
+        return self._events(events) if events else []
+
+    def close(self) -> list[ChatCompletionChunk]:
+        """End of body: flush the last event; raise ``StreamError`` if ``[DONE]`` never came."""
+        if self._done:
+            return []
+        try:
+            chunks = self._events(self._sse.close())
+        except StreamError as exc:  # the body was cut inside its last event
+            raise StreamError(
+                f"stream ended before [DONE], inside an event ({exc.message})",
+                provider=self._provider,
+            ) from exc
+        if not self._done:
+            raise StreamError("stream ended before [DONE]", provider=self._provider)
+        return chunks
+
+    def _events(self, events: list[SSEEvent]) -> list[ChatCompletionChunk]:
+        chunks: list[ChatCompletionChunk] = []
+        for name, payload, _, _ in events:
+            if payload == "[DONE]":
+                self._done = True
+                break
+            try:
+                obj = _loads(payload)
+            except ValueError:
+                if not payload.strip():
+                    continue  # an empty data field: nothing to decode
+                raise self._garbled("stream event is not JSON", payload) from None
+            if type(obj) is not dict:
+                raise self._garbled("stream event is not a JSON object", payload)
+            if obj.get("error") is not None or name == "error":
+                raise self._error(obj, payload)
+            if "choices" not in obj and "usage" not in obj:
+                continue  # keep-alive or unknown event: carries nothing for the response
+            try:
+                chunks.append(self._chunk(obj))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                why = f"malformed stream chunk ({type(exc).__name__}: {exc})"
+                raise self._garbled(why, payload) from exc
+        return chunks
+
+    def _garbled(self, why: str, payload: str) -> StreamError:
+        text = f"{why}: {excerpt(payload)}"
+        return StreamError(redact(text, self._secrets), provider=self._provider)
+
+    def _error(self, obj: dict[str, Any], payload: str) -> APIError:
+        if any(s and s in payload for s in self._secrets):
+            obj = _loads(redact(payload, self._secrets))
+        message, etype, code = error_fields(obj)
+        message = redact(message or "error event in stream", self._secrets)
+        # Some compatible servers put the HTTP status they meant in "code" (e.g. 429).
+        status = int(code) if code and code.isdigit() and 400 <= int(code) <= 599 else None
+        cls = error_class_for_status(status, type=etype, code=code, message=message)
+        return cls(message, provider=self._provider, status_code=None, type=etype, code=code,
+                   body=obj)
+
+    def _chunk(self, obj: dict[str, Any]) -> ChatCompletionChunk:
+        # The hot path: plain gets and type checks inlined, models built by ``constructor``.
+        raw_choices = obj.get("choices")
+        choices: list[ChunkChoice]
+        if not raw_choices:
+            choices = []
+        elif len(raw_choices) == 1:  # the usual case, without a loop
+            choices = [self._choice(raw_choices[0], 0)]
+        else:
+            choice = self._choice
+            choices = [choice(raw, position) for position, raw in enumerate(raw_choices)]
+        usage = obj.get("usage")
+        chunk_id = obj.get("id")
+        model = obj.get("model")
+        created = obj.get("created")
+        fingerprint = obj.get("system_fingerprint")
+        return _new_chunk(
+            {
+                "id": chunk_id if type(chunk_id) is str else str(chunk_id or ""),
+                "object": "chat.completion.chunk",
+                "created": created if type(created) is int else as_int(created),
+                "model": model if type(model) is str else str(model or ""),
+                "choices": choices,
+                "usage": parse_usage(usage) if usage else None,
+                "system_fingerprint": fingerprint if type(fingerprint) is str else None,
+            },
+        )
+
+    def _choice(self, raw: dict[str, Any], position: int) -> ChunkChoice:
+        index = raw.get("index")
+        if type(index) is not int:
+            index = position if index is None else as_int(index)
+        d = raw.get("delta")
+        if d:
+            role = d.get("role")
+            content = d.get("content")
+            reasoning = d.get("reasoning_content")
+            tool_calls = d.get("tool_calls")
+            if len(d) > 1 or (content is None and reasoning is None and tool_calls is None):
+                # Rare fields, looked at only when the delta has more than its one usual key.
+                if content is not None and type(content) is not str:
+                    content = text_of(content)
+                if reasoning is None:
+                    reasoning = reasoning_of(d)
+                refusal = d.get("refusal")
+                if refusal and not content and isinstance(refusal, str):
+                    content = refusal
+                    self._refused.add(index)
+                legacy = d.get("function_call")  # the deprecated "functions" API
+                if tool_calls is None and isinstance(legacy, dict):
+                    tool_calls = [{"index": 0, "function": legacy}]
+            elif content is not None and type(content) is not str:
+                content = text_of(content)
+            delta = _new_delta(
+                {
+                    "role": None if role is None else _ROLES.get(role, Role.ASSISTANT),
+                    "content": content,
+                    "reasoning_content": reasoning if type(reasoning) is str else None,
+                    "tool_calls": self._tool_calls(tool_calls, index) if tool_calls else None,
+                },
+            )
+        else:
+            delta = _new_delta(dict(_EMPTY_DELTA))
+        reason = raw.get("finish_reason")
+        finish: FinishReason | None = None
+        if reason is not None:
+            finish = FINISH_REASONS.get(reason, "stop")
+            if self._refused and index in self._refused:
+                finish = "content_filter"
+        return _new_choice({"index": index, "delta": delta, "finish_reason": finish})
+
+    def _tool_calls(self, raw: list[dict[str, Any]], choice: int) -> list[ToolCallDelta]:
+        out: list[ToolCallDelta] = []
+        seen = self._tools_seen
+        for position, item in enumerate(raw):
+            tool_index = item.get("index")
+            tool_index = position if tool_index is None else as_int(tool_index)
+            fn = item.get("function")
+            function = None
+            name = None
+            if fn is not None:
+                name = fn.get("name")
+                arguments = fn.get("arguments")
+                function = _new_function(
+                    {
+                        "name": name,
+                        "arguments": None if arguments is None else arguments_text(arguments),
+                    },
+                )
+            call_id = item.get("id")
+            key = (choice, tool_index)
+            if call_id:
+                call_id = str(call_id)
+                seen.add(key)
+            elif name and key not in seen:
+                call_id = f"call_{choice}_{tool_index}"  # same id the non-stream parser gives
+                seen.add(key)
+            else:
+                call_id = None
+            out.append(
+                _new_tool_call(
+                    {
+                        "index": tool_index,
+                        "id": call_id,
+                        "type": "function" if item.get("type") is not None else None,
+                        "function": function,
+                    },
+                )
+            )
+        return out

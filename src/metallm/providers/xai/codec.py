@@ -1,0 +1,32 @@
+"""The xAI (Grok) provider: xAI's OpenAI-compatible Chat Completions API.
+
+Everything is inherited from :class:`~metallm.providers.openai.OpenAIProvider`; xAI differs
+only in its name, its default endpoint, taking ``max_tokens`` (not ``max_completion_tokens``)
+and having no OpenAI organization/project headers. Its replies carry reasoning text as
+``reasoning_content`` (message and stream deltas) and report ``completion_tokens`` without
+the reasoning tokens; the shared parser handles both (see ``openai/_response.py``).
+"""
+
+from __future__ import annotations
+
+from ...provider._registry import ProviderSettings
+from ..openai.codec import OpenAIProvider
+
+__all__ = ["DEFAULT_BASE_URL", "XAIProvider", "create"]
+
+DEFAULT_BASE_URL = "https://api.x.ai/v1"
+
+
+class XAIProvider(OpenAIProvider):
+    """xAI Chat Completions as a sans-IO codec (``settings.extra`` as for OpenAI, minus
+    ``organization``/``project``)."""
+
+    provider_name = "xai"
+    default_base_url = DEFAULT_BASE_URL
+    max_tokens_field = "max_tokens"
+    sends_openai_headers = False
+
+
+def create(settings: ProviderSettings) -> XAIProvider:
+    """Registry factory (``metallm.providers.xai:create``)."""
+    return XAIProvider(settings)
