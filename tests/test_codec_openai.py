@@ -39,7 +39,7 @@ from metallm.provider import (
     StreamDecoder,
 )
 from metallm.providers.openai import OpenAIProvider, create
-from metallm.providers.openai._construct import construct
+from metallm._construct import construct
 from metallm.providers.openai._request import USER_AGENT
 from metallm.testing.corpus import CorpusEntry, corpus_dir, corpus_files, load_corpus_entry
 from metallm.types import (

@@ -36,7 +36,7 @@ from ...types import (
     ToolCall,
     Usage,
 )
-from ._construct import construct
+from ..._construct import construct
 
 __all__ = [
     "FINISH_REASONS",

@@ -27,7 +27,7 @@ from ...types import (
     Role,
     ToolCallDelta,
 )
-from ._construct import constructor
+from ..._construct import constructor
 from ._response import FINISH_REASONS, arguments_text, as_int, parse_usage, reasoning_of, text_of
 
 __all__ = ["OpenAIStreamDecoder"]
