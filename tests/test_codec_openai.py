@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 import metallm.providers
+from metallm._construct import construct
 from metallm.errors import (
     APIError,
     AuthenticationError,
@@ -39,7 +40,6 @@ from metallm.provider import (
     StreamDecoder,
 )
 from metallm.providers.openai import OpenAIProvider, create
-from metallm._construct import construct
 from metallm.providers.openai._request import USER_AGENT
 from metallm.testing.corpus import CorpusEntry, corpus_dir, corpus_files, load_corpus_entry
 from metallm.types import (
@@ -60,8 +60,13 @@ from metallm.types import (
 
 KEY = "sk-test-0123456789abcdefSECRET"
 BASE = "https://api.openai.com/v1"
-FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls",
-          "function_call": "tool_calls", "content_filter": "content_filter"}
+FINISH = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+}
 
 
 def make(key: str | None = KEY, **extra: Any) -> OpenAIProvider:
@@ -146,8 +151,13 @@ def expected_usage(raw: dict[str, Any]) -> tuple[int, int, int, int | None, int 
 def usage_tuple(usage: Usage | None) -> tuple[int, int, int, int | None, int | None] | None:
     if usage is None:
         return None
-    return (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens,
-            usage.cached_tokens, usage.reasoning_tokens)
+    return (
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        usage.total_tokens,
+        usage.cached_tokens,
+        usage.reasoning_tokens,
+    )
 
 
 def fold(chunks: list[ChatCompletionChunk]) -> dict[str, Any]:
@@ -169,8 +179,14 @@ def fold(chunks: list[ChatCompletionChunk]) -> dict[str, Any]:
                     call[1] = tc.function.name or call[1]
                     call[2] += tc.function.arguments or ""
             finish = choice.finish_reason or finish
-    return {"text": text, "reasoning": reasoning, "finish": finish, "usage": usage,
-            "tool_calls": [tuple(calls[i]) for i in sorted(calls)], "roles": roles}
+    return {
+        "text": text,
+        "reasoning": reasoning,
+        "finish": finish,
+        "usage": usage,
+        "tool_calls": [tuple(calls[i]) for i in sorted(calls)],
+        "roles": roles,
+    }
 
 
 # --- values written out from the recorded files ----------------------------------------------
@@ -178,48 +194,90 @@ def fold(chunks: list[ChatCompletionChunk]) -> dict[str, Any]:
 MELLON = '{"password": "mellon"}'
 RADIANCE = '{"password": "radiance"}'
 CHAT_EXPECTED: dict[str, dict[str, Any]] = {
-    "chat_basic": {"content": r"\(4200 + 42 = 4242\).", "finish": "stop", "tool_calls": [],
-                   "usage": (16, 12, 28, 0, 0), "model": "gpt-4o-2024-08-06",
-                   "fingerprint": "fp_f64f290af2"},
-    "chat_max_tokens_length": {"finish": "length", "tool_calls": [],
-                               "usage": (14, 50, 64, 0, 0), "fingerprint": "fp_eb3c3cb84d"},
+    "chat_basic": {
+        "content": r"\(4200 + 42 = 4242\).",
+        "finish": "stop",
+        "tool_calls": [],
+        "usage": (16, 12, 28, 0, 0),
+        "model": "gpt-4o-2024-08-06",
+        "fingerprint": "fp_f64f290af2",
+    },
+    "chat_max_tokens_length": {
+        "finish": "length",
+        "tool_calls": [],
+        "usage": (14, 50, 64, 0, 0),
+        "fingerprint": "fp_eb3c3cb84d",
+    },
     "chat_tool_call": {
-        "content": None, "finish": "tool_calls", "usage": (75, 53, 128, 0, 0),
-        "tool_calls": [("call_v6LacIrChvs6ITVpIZqy5tFc", "secret_retrieval_tool", MELLON),
-                       ("call_onyWzk4mLTGKzW9cthmf4Llq", "secret_retrieval_tool", RADIANCE)]},
+        "content": None,
+        "finish": "tool_calls",
+        "usage": (75, 53, 128, 0, 0),
+        "tool_calls": [
+            ("call_v6LacIrChvs6ITVpIZqy5tFc", "secret_retrieval_tool", MELLON),
+            ("call_onyWzk4mLTGKzW9cthmf4Llq", "secret_retrieval_tool", RADIANCE),
+        ],
+    },
     "chat_tool_result_followup": {
-        "content": 'The secrets associated with the passwords are as follows:\n'
-                   '- For "mellon": Welcome to Moria!\n- For "radiance": Life before Death',
-        "finish": "stop", "tool_calls": [], "usage": (149, 32, 181, 0, 0)},
+        "content": "The secrets associated with the passwords are as follows:\n"
+        '- For "mellon": Welcome to Moria!\n- For "radiance": Life before Death',
+        "finish": "stop",
+        "tool_calls": [],
+        "usage": (149, 32, 181, 0, 0),
+    },
 }
 STREAM_EXPECTED: dict[str, dict[str, Any]] = {
-    "stream_basic_include_usage": {"text": "4200 + 42 equals 4242.", "finish": "stop",
-                                   "tool_calls": [], "usage": (16, 10, 26, 0, 0)},
+    "stream_basic_include_usage": {
+        "text": "4200 + 42 equals 4242.",
+        "finish": "stop",
+        "tool_calls": [],
+        "usage": (16, 10, 26, 0, 0),
+    },
     "stream_tool_call": {
-        "text": "", "finish": "tool_calls", "usage": (75, 53, 128, 0, 0),
-        "tool_calls": [("call_M26z19sncd7b4LBgzKRRbaUE", "secret_retrieval_tool", MELLON),
-                       ("call_KPXe5NX7IcKkaBUhc6dto2QV", "secret_retrieval_tool", RADIANCE)]},
+        "text": "",
+        "finish": "tool_calls",
+        "usage": (75, 53, 128, 0, 0),
+        "tool_calls": [
+            ("call_M26z19sncd7b4LBgzKRRbaUE", "secret_retrieval_tool", MELLON),
+            ("call_KPXe5NX7IcKkaBUhc6dto2QV", "secret_retrieval_tool", RADIANCE),
+        ],
+    },
     # An OpenAI-compatible router (Novita/kimi-k2): no finish reason at all, usage on a
     # chunk that still has a choice, the tool call's id and name repeated in two deltas.
-    "stream_tool_call_llm": {"text": "", "finish": None, "usage": (57, 17, 74, 0, 0),
-                             "tool_calls": [("0", "llm_version", "{}")]},
+    "stream_tool_call_llm": {
+        "text": "",
+        "finish": None,
+        "usage": (57, 17, 74, 0, 0),
+        "tool_calls": [("0", "llm_version", "{}")],
+    },
     "stream_tool_result_followup": {
         "text": 'The secrets associated with the passwords are:\n\n- "mellon": Welcome to '
-                'Moria!\n- "radiance": Life before Death',
-        "finish": "stop", "tool_calls": [], "usage": (149, 28, 177, 0, 0)},
+        'Moria!\n- "radiance": Life before Death',
+        "finish": "stop",
+        "tool_calls": [],
+        "usage": (149, 28, 177, 0, 0),
+    },
 }
 ERROR_EXPECTED: dict[str, tuple[type[APIError], str, str, str]] = {
     "error_400_unsupported_param": (
-        BadRequestError, "unsupported_parameter", "req_3855783c722245b6ab7e4e7f7b2d85ce",
-        "Unsupported parameter: 'stop' is not supported with this model."),
+        BadRequestError,
+        "unsupported_parameter",
+        "req_3855783c722245b6ab7e4e7f7b2d85ce",
+        "Unsupported parameter: 'stop' is not supported with this model.",
+    ),
     "error_401_invalid_api_key": (
-        AuthenticationError, "invalid_api_key", "req_1963efc19b3b4865af98403581d580af",
+        AuthenticationError,
+        "invalid_api_key",
+        "req_1963efc19b3b4865af98403581d580af",
         "Incorrect API key provided: invalid-*****2345. You can find your API key at "
-        "https://platform.openai.com/account/api-keys."),
+        "https://platform.openai.com/account/api-keys.",
+    ),
     "error_404_model_not_found": (
-        NotFoundError, "model_not_found", "req_aebf95a914bb46ae9d75a732aa1738f3",
+        NotFoundError,
+        "model_not_found",
+        "req_aebf95a914bb46ae9d75a732aa1738f3",
         "The model `this-model-does-not-exist-12345` does not exist or you do not have "
-        "access to it."),
+        "access to it.",
+    ),
 }
 
 
@@ -241,7 +299,12 @@ def test_corpus_chat(entry: CorpusEntry | None) -> None:
     resp = make().parse_response(http(entry))
     assert isinstance(resp, ChatCompletionResponse)
     assert (resp.id, resp.object, resp.created, resp.model, resp.provider) == (
-        raw["id"], raw["object"], raw["created"], raw["model"], "openai")
+        raw["id"],
+        raw["object"],
+        raw["created"],
+        raw["model"],
+        "openai",
+    )
     assert resp.system_fingerprint == raw["system_fingerprint"]
     assert len(resp.choices) == len(raw["choices"])
     for got, want in zip(resp.choices, raw["choices"], strict=True):
@@ -250,10 +313,13 @@ def test_corpus_chat(entry: CorpusEntry | None) -> None:
         assert got.message.role is Role.ASSISTANT
         assert got.message.content == msg["content"]
         assert got.message.reasoning_content is None
-        want_calls = [(c["id"], c["function"]["name"], c["function"]["arguments"])
-                      for c in msg.get("tool_calls") or []]
-        got_calls = [(c.id, c.function.name, c.function.arguments)
-                     for c in got.message.tool_calls or []]
+        want_calls = [
+            (c["id"], c["function"]["name"], c["function"]["arguments"])
+            for c in msg.get("tool_calls") or []
+        ]
+        got_calls = [
+            (c.id, c.function.name, c.function.arguments) for c in got.message.tool_calls or []
+        ]
         assert got_calls == want_calls
         assert got.finish_reason == ("tool_calls" if want_calls else FINISH[want["finish_reason"]])
     assert usage_tuple(resp.usage) == expected_usage(raw["usage"])
@@ -263,8 +329,9 @@ def test_corpus_chat(entry: CorpusEntry | None) -> None:
     if "content" in table:
         assert first.message.content == table["content"]
     assert first.finish_reason == table["finish"]
-    assert [(c.id, c.function.name, c.function.arguments)
-            for c in first.message.tool_calls or []] == table["tool_calls"]
+    assert [
+        (c.id, c.function.name, c.function.arguments) for c in first.message.tool_calls or []
+    ] == table["tool_calls"]
     assert usage_tuple(resp.usage) == table["usage"]
     assert resp.system_fingerprint == table.get("fingerprint", resp.system_fingerprint)
     assert resp.model == table.get("model", resp.model)
@@ -302,8 +369,15 @@ def test_corpus_error(entry: CorpusEntry | None) -> None:
 
 
 def test_error_never_shows_the_key() -> None:
-    body = json.dumps({"error": {"message": f"Incorrect API key provided: {KEY}",
-                                 "type": "invalid_request_error", "code": "invalid_api_key"}})
+    body = json.dumps(
+        {
+            "error": {
+                "message": f"Incorrect API key provided: {KEY}",
+                "type": "invalid_request_error",
+                "code": "invalid_api_key",
+            }
+        }
+    )
     err = make().parse_error(HTTPResponse(401, {"retry-after": "3"}, body.encode()))
     assert isinstance(err, AuthenticationError)
     assert err.retry_after == 3.0
@@ -330,11 +404,18 @@ def test_corpus_stream(entry: CorpusEntry | None) -> None:
             assert got.index == want["index"]
             assert got.delta.content == delta.get("content")
             assert got.delta.role == (Role(delta["role"]) if "role" in delta else None)
-            assert [(t.index, t.id, t.function.name if t.function else None,
-                     t.function.arguments if t.function else None)
-                    for t in got.delta.tool_calls or []] == [
+            assert [
+                (
+                    t.index,
+                    t.id,
+                    t.function.name if t.function else None,
+                    t.function.arguments if t.function else None,
+                )
+                for t in got.delta.tool_calls or []
+            ] == [
                 (t["index"], t.get("id"), t["function"].get("name"), t["function"].get("arguments"))
-                for t in delta.get("tool_calls") or []]
+                for t in delta.get("tool_calls") or []
+            ]
             reason = want.get("finish_reason")
             assert got.finish_reason == (None if reason is None else FINISH[reason])
         if raw.get("usage"):
@@ -359,7 +440,8 @@ def test_corpus_stream_split_anywhere(entry: CorpusEntry | None, points: list[in
     entry = _require(entry)
     provider = make()
     assert decode(provider, *split_at(entry.body_bytes, points)) == decode(
-        provider, entry.body_bytes)
+        provider, entry.body_bytes
+    )
 
 
 @pytest.mark.parametrize("entry", _entries("stream"), ids=_id)
@@ -380,31 +462,49 @@ def sse(*objects: Any, done: bool = True) -> bytes:
 
 
 def chunk_obj(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+    return {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        **extra,
+    }
 
 
 def test_stream_error_event_raises_api_error() -> None:
     decoder = make().stream_decoder(user())
     first = decoder.feed(sse(chunk_obj({"content": "Hel"}), done=False))
     assert first[0].choices[0].delta.content == "Hel"
-    error = {"error": {"message": "Rate limit reached for gpt-4o", "type": "tokens",
-                       "code": "rate_limit_exceeded"}}
+    error = {
+        "error": {
+            "message": "Rate limit reached for gpt-4o",
+            "type": "tokens",
+            "code": "rate_limit_exceeded",
+        }
+    }
     with pytest.raises(RateLimitError) as info:
         decoder.feed(sse(error, done=False))
     err = info.value
     assert (err.provider, err.status_code, err.code, err.type) == (
-        "openai", None, "rate_limit_exceeded", "tokens")
+        "openai",
+        None,
+        "rate_limit_exceeded",
+        "tokens",
+    )
     assert err.message == "Rate limit reached for gpt-4o"
     assert err.body == error
 
 
-@pytest.mark.parametrize(("error", "cls"), [
-    ({"error": {"message": "The server had an error", "type": "server_error"}}, APIError),
-    ({"error": {"message": "Upstream overloaded", "code": 502}}, InternalServerError),
-    ({"error": {"message": "slow down", "code": 429}}, RateLimitError),
-    ({"error": "plain text error"}, APIError),
-])
+@pytest.mark.parametrize(
+    ("error", "cls"),
+    [
+        ({"error": {"message": "The server had an error", "type": "server_error"}}, APIError),
+        ({"error": {"message": "Upstream overloaded", "code": 502}}, InternalServerError),
+        ({"error": {"message": "slow down", "code": 429}}, RateLimitError),
+        ({"error": "plain text error"}, APIError),
+    ],
+)
 def test_stream_error_event_classes(error: dict[str, Any], cls: type[APIError]) -> None:
     with pytest.raises(APIError) as info:
         make().stream_decoder(user()).feed(sse(error))
@@ -423,7 +523,7 @@ def test_stream_error_event_by_event_type_and_redacted() -> None:
 
 def test_stream_invalid_json_raises_stream_error() -> None:
     with pytest.raises(StreamError, match="not JSON") as info:
-        make().stream_decoder(user()).feed(b"data: {\"id\": oops\n\n")
+        make().stream_decoder(user()).feed(b'data: {"id": oops\n\n')
     assert info.value.provider == "openai"
     with pytest.raises(StreamError, match="not a JSON object"):
         make().stream_decoder(user()).feed(b"data: [1, 2]\n\n")
@@ -449,19 +549,34 @@ def test_stream_done_without_trailing_blank_line_is_flushed_by_close() -> None:
 
 def test_stream_normalisation() -> None:
     body = sse(
-        chunk_obj({"role": "assistant", "tool_calls": [
-            {"index": 0, "type": "function", "function": {"name": "f", "arguments": {"a": 1}}},
-            {"index": 1, "function": {"name": "g", "arguments": ""}}]}),
+        chunk_obj(
+            {
+                "role": "assistant",
+                "tool_calls": [
+                    {
+                        "index": 0,
+                        "type": "function",
+                        "function": {"name": "f", "arguments": {"a": 1}},
+                    },
+                    {"index": 1, "function": {"name": "g", "arguments": ""}},
+                ],
+            }
+        ),
         chunk_obj({"tool_calls": [{"index": 1, "function": {"arguments": "{}"}}]}),
         chunk_obj({}, "function_call"),
         chunk_obj({"reasoning": "hmm"}, "end_turn"),
-        {"id": "c1", "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 4,
-                                              "total_tokens": 7}},
+        {
+            "id": "c1",
+            "choices": [],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7},
+        },
     )
     chunks = decode(make(), body)
     first = chunks[0].choices[0].delta.tool_calls or []
     assert [(t.index, t.id, t.type) for t in first] == [
-        (0, "call_0_0", "function"), (1, "call_0_1", None)]
+        (0, "call_0_0", "function"),
+        (1, "call_0_1", None),
+    ]
     assert first[0].function is not None and first[0].function.arguments == '{"a": 1}'
     later = chunks[1].choices[0].delta.tool_calls or []
     assert later[0].id is None  # only the first delta of a call carries the synthetic id
@@ -473,18 +588,23 @@ def test_stream_normalisation() -> None:
 
 
 def test_stream_legacy_function_call_becomes_a_tool_call() -> None:
-    body = sse(chunk_obj({"role": "assistant", "function_call": {"name": "f", "arguments": ""}}),
-               chunk_obj({"function_call": {"arguments": '{"x":1}'}}),
-               chunk_obj({}, "function_call"))
+    body = sse(
+        chunk_obj({"role": "assistant", "function_call": {"name": "f", "arguments": ""}}),
+        chunk_obj({"function_call": {"arguments": '{"x":1}'}}),
+        chunk_obj({}, "function_call"),
+    )
     summary = fold(decode(make(), body))
     assert summary["tool_calls"] == [("call_0_0", "f", '{"x":1}')]
     assert summary["finish"] == "tool_calls"
 
 
 def test_stream_refusal_goes_to_content_and_finishes_content_filter() -> None:
-    body = sse(chunk_obj({"role": "assistant", "content": None, "refusal": ""}),
-               chunk_obj({"refusal": "I can't help"}), chunk_obj({"refusal": " with that."}),
-               chunk_obj({}, "stop"))
+    body = sse(
+        chunk_obj({"role": "assistant", "content": None, "refusal": ""}),
+        chunk_obj({"refusal": "I can't help"}),
+        chunk_obj({"refusal": " with that."}),
+        chunk_obj({}, "stop"),
+    )
     summary = fold(decode(make(), body))
     assert (summary["text"], summary["finish"]) == ("I can't help with that.", "content_filter")
 
@@ -497,15 +617,18 @@ def reply(obj: Any, status: int = 200) -> HTTPResponse:
     return HTTPResponse(status, {"x-request-id": "req_1"}, text.encode())
 
 
-@pytest.mark.parametrize(("body", "why"), [
-    ("<html>Bad gateway</html>", "not JSON"),
-    ("", "not JSON"),
-    ({"object": "list", "data": []}, "no 'choices' list"),
-    ({"choices": {"0": 1}}, "no 'choices' list"),
-    ({"choices": [{"message": "nope"}]}, "malformed"),
-    ({"choices": [{"message": {"content": 5}}]}, "malformed"),
-    ({"choices": [], "usage": {"prompt_tokens": "many"}}, "malformed"),
-])
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ("<html>Bad gateway</html>", "not JSON"),
+        ("", "not JSON"),
+        ({"object": "list", "data": []}, "no 'choices' list"),
+        ({"choices": {"0": 1}}, "no 'choices' list"),
+        ({"choices": [{"message": "nope"}]}, "malformed"),
+        ({"choices": [{"message": {"content": 5}}]}, "malformed"),
+        ({"choices": [], "usage": {"prompt_tokens": "many"}}, "malformed"),
+    ],
+)
 def test_invalid_body_raises_response_validation_error(body: Any, why: str) -> None:
     with pytest.raises(ResponseValidationError, match=why) as info:
         make().parse_response(reply(body))
@@ -525,28 +648,63 @@ def test_error_body_with_success_status_keeps_its_message() -> None:
 
 
 def test_response_normalisation() -> None:
-    body = {"id": "x", "created": 5, "model": "m", "choices": [
-        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": None,
-         "tool_calls": [{"function": {"name": "f", "arguments": {"q": "é"}}},
-                        {"id": "call_b", "type": "function", "function": {"name": "g"}}]}},
-        {"index": 1, "finish_reason": "stop", "message": {"content": None,
-                                                          "refusal": "I can't."}},
-        {"index": 2, "finish_reason": "weird", "message": {"content": [
-            {"type": "text", "text": "a"}, {"type": "text", "text": "b"}], "reasoning": "r"}},
-        {"index": 3, "finish_reason": "function_call", "message": {
-            "content": None, "function_call": {"name": "legacy", "arguments": "{}"}}},
-        {"index": 4, "finish_reason": None, "message": {"content": "partial"}},
-    ]}
+    body = {
+        "id": "x",
+        "created": 5,
+        "model": "m",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {"function": {"name": "f", "arguments": {"q": "é"}}},
+                        {"id": "call_b", "type": "function", "function": {"name": "g"}},
+                    ],
+                },
+            },
+            {
+                "index": 1,
+                "finish_reason": "stop",
+                "message": {"content": None, "refusal": "I can't."},
+            },
+            {
+                "index": 2,
+                "finish_reason": "weird",
+                "message": {
+                    "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}],
+                    "reasoning": "r",
+                },
+            },
+            {
+                "index": 3,
+                "finish_reason": "function_call",
+                "message": {
+                    "content": None,
+                    "function_call": {"name": "legacy", "arguments": "{}"},
+                },
+            },
+            {"index": 4, "finish_reason": None, "message": {"content": "partial"}},
+        ],
+    }
     resp = make().parse_response(reply(body))
     c0, c1, c2, c3, c4 = resp.choices
     assert [(t.id, t.function.name, t.function.arguments) for t in c0.message.tool_calls or []] == [
-        ("call_0_0", "f", '{"q": "é"}'), ("call_b", "g", "{}")]
+        ("call_0_0", "f", '{"q": "é"}'),
+        ("call_b", "g", "{}"),
+    ]
     assert c0.finish_reason == "tool_calls"  # tool calls win over "stop"
     assert (c1.message.content, c1.finish_reason) == ("I can't.", "content_filter")
     assert (c2.message.content, c2.message.reasoning_content, c2.finish_reason) == (
-        "ab", "r", "stop")
+        "ab",
+        "r",
+        "stop",
+    )
     assert [(t.id, t.function.name) for t in c3.message.tool_calls or []] == [
-        ("call_3_0", "legacy")]
+        ("call_3_0", "legacy")
+    ]
     assert c3.finish_reason == "tool_calls"
     assert (c4.message.content, c4.finish_reason) == ("partial", None)
     assert resp.usage is None and resp.system_fingerprint is None
@@ -556,21 +714,47 @@ def test_response_normalisation() -> None:
 def test_usage_without_details_reports_none_and_zero_details_stay_zero() -> None:
     def usage(raw: dict[str, Any]) -> Usage | None:
         return make().parse_response(reply({"choices": [], "usage": raw})).usage
+
     assert usage_tuple(usage({"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7})) == (
-        5, 2, 7, None, None)
-    assert usage_tuple(usage({
-        "prompt_tokens": 50, "completion_tokens": 30, "total_tokens": 80,
-        "prompt_tokens_details": {"cached_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": 20}})) == (50, 30, 80, 0, 20)
+        5,
+        2,
+        7,
+        None,
+        None,
+    )
+    assert usage_tuple(
+        usage(
+            {
+                "prompt_tokens": 50,
+                "completion_tokens": 30,
+                "total_tokens": 80,
+                "prompt_tokens_details": {"cached_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 20},
+            }
+        )
+    ) == (50, 30, 80, 0, 20)
     # total larger than the parts for a reason other than reasoning: left alone
-    assert usage_tuple(usage({
-        "prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 10,
-        "completion_tokens_details": {"reasoning_tokens": 1}})) == (5, 2, 7, None, 1)
+    assert usage_tuple(
+        usage(
+            {
+                "prompt_tokens": 5,
+                "completion_tokens": 2,
+                "total_tokens": 10,
+                "completion_tokens_details": {"reasoning_tokens": 1},
+            }
+        )
+    ) == (5, 2, 7, None, 1)
 
 
 def test_construct_matches_model_construct() -> None:
-    fields: dict[str, Any] = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3,
-              "cached_tokens": None, "cache_write_tokens": None, "reasoning_tokens": 0}
+    fields: dict[str, Any] = {
+        "prompt_tokens": 1,
+        "completion_tokens": 2,
+        "total_tokens": 3,
+        "cached_tokens": None,
+        "cache_write_tokens": None,
+        "reasoning_tokens": 0,
+    }
     fast, slow = construct(Usage, dict(fields)), Usage.model_construct(**fields)
     assert fast == slow == Usage(**fields)
     assert fast.model_fields_set == slow.model_fields_set == set(fields)
@@ -585,31 +769,65 @@ def test_construct_matches_model_construct() -> None:
 
 
 def rich_request(**overrides: Any) -> ChatCompletionRequest:
-    weather = Tool(function=FunctionDefinition(
-        name="get_weather", description="Weather for a city",
-        parameters={"type": "object", "properties": {"city": {"type": "string"}},
-                    "required": ["city"]}, strict=True))
+    weather = Tool(
+        function=FunctionDefinition(
+            name="get_weather",
+            description="Weather for a city",
+            parameters={
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+            strict=True,
+        )
+    )
     fields: dict[str, Any] = {
         "model": "gpt-4o",
         "messages": [
             Message(role=Role.SYSTEM, content="Be brief."),
-            Message(role=Role.USER, name="ana", content=[
-                TextPart(text="What is in these? é"),
-                ImagePart.from_url("https://example.com/cat.png", detail="high"),
-                ImagePart.from_base64("aGVsbG8=", "image/jpeg"),
-            ]),
-            Message(role=Role.ASSISTANT, content=None, reasoning_content="thinking...",
-                    tool_calls=[ToolCall(id="call_1", function=FunctionCall(
-                        name="get_weather", arguments='{"city":"Paris"}'))]),
+            Message(
+                role=Role.USER,
+                name="ana",
+                content=[
+                    TextPart(text="What is in these? é"),
+                    ImagePart.from_url("https://example.com/cat.png", detail="high"),
+                    ImagePart.from_base64("aGVsbG8=", "image/jpeg"),
+                ],
+            ),
+            Message(
+                role=Role.ASSISTANT,
+                content=None,
+                reasoning_content="thinking...",
+                tool_calls=[
+                    ToolCall(
+                        id="call_1",
+                        function=FunctionCall(name="get_weather", arguments='{"city":"Paris"}'),
+                    )
+                ],
+            ),
             Message(role=Role.TOOL, tool_call_id="call_1", content="sunny"),
         ],
-        "max_tokens": 100, "temperature": 0.2, "top_p": 0.9, "stop": "END", "n": 1, "seed": 7,
-        "frequency_penalty": 0.1, "presence_penalty": -0.1, "tools": [weather],
+        "max_tokens": 100,
+        "temperature": 0.2,
+        "top_p": 0.9,
+        "stop": "END",
+        "n": 1,
+        "seed": 7,
+        "frequency_penalty": 0.1,
+        "presence_penalty": -0.1,
+        "tools": [weather],
         "tool_choice": "auto",
-        "response_format": ResponseFormat(type="json_schema", json_schema={
-            "name": "answer", "strict": True,
-            "schema": {"type": "object", "properties": {"a": {"type": "string"}}}}),
-        "reasoning_effort": "low", "user": "u-1", "metadata": {"run": "42"},
+        "response_format": ResponseFormat(
+            type="json_schema",
+            json_schema={
+                "name": "answer",
+                "strict": True,
+                "schema": {"type": "object", "properties": {"a": {"type": "string"}}},
+            },
+        ),
+        "reasoning_effort": "low",
+        "user": "u-1",
+        "metadata": {"run": "42"},
         "extra": {"parallel_tool_calls": False, "temperature": 0.5},
     }
     fields.update(overrides)
@@ -620,28 +838,66 @@ RICH_BODY: dict[str, Any] = {
     "model": "gpt-4o",
     "messages": [
         {"role": "system", "content": "Be brief."},
-        {"role": "user", "name": "ana", "content": [
-            {"type": "text", "text": "What is in these? é"},
-            {"type": "image_url", "image_url": {"url": "https://example.com/cat.png",
-                                                "detail": "high"}},
-            {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,aGVsbG8="}},
-        ]},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_1", "type": "function",
-             "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}]},
+        {
+            "role": "user",
+            "name": "ana",
+            "content": [
+                {"type": "text", "text": "What is in these? é"},
+                {
+                    "type": "image_url",
+                    "image_url": {"url": "https://example.com/cat.png", "detail": "high"},
+                },
+                {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,aGVsbG8="}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+                }
+            ],
+        },
         {"role": "tool", "content": "sunny", "tool_call_id": "call_1"},
     ],
-    "max_completion_tokens": 100, "temperature": 0.5, "top_p": 0.9, "stop": "END", "n": 1,
-    "seed": 7, "frequency_penalty": 0.1, "presence_penalty": -0.1,
-    "tools": [{"type": "function", "function": {
-        "name": "get_weather", "description": "Weather for a city", "strict": True,
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                       "required": ["city"]}}}],
+    "max_completion_tokens": 100,
+    "temperature": 0.5,
+    "top_p": 0.9,
+    "stop": "END",
+    "n": 1,
+    "seed": 7,
+    "frequency_penalty": 0.1,
+    "presence_penalty": -0.1,
+    "tools": [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Weather for a city",
+                "strict": True,
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            },
+        }
+    ],
     "tool_choice": "auto",
-    "response_format": {"type": "json_schema", "json_schema": {
-        "name": "answer", "strict": True,
-        "schema": {"type": "object", "properties": {"a": {"type": "string"}}}}},
-    "reasoning_effort": "low", "user": "u-1", "metadata": {"run": "42"},
+    "response_format": {
+        "type": "json_schema",
+        "json_schema": {
+            "name": "answer",
+            "strict": True,
+            "schema": {"type": "object", "properties": {"a": {"type": "string"}}},
+        },
+    },
+    "reasoning_effort": "low",
+    "user": "u-1",
+    "metadata": {"run": "42"},
     "parallel_tool_calls": False,
 }
 
@@ -654,15 +910,21 @@ def test_rich_request_body() -> None:
     assert b", " not in req.content and b'": ' not in req.content  # compact separators
     assert "é".encode() in req.content  # not \u-escaped
     assert dict(req.headers) == {
-        "authorization": f"Bearer {KEY}", "content-type": "application/json",
-        "accept": "application/json", "user-agent": USER_AGENT}
+        "authorization": f"Bearer {KEY}",
+        "content-type": "application/json",
+        "accept": "application/json",
+        "user-agent": USER_AGENT,
+    }
 
 
 def test_stream_request_asks_for_usage() -> None:
     req = make().build_request(rich_request(), stream=True)
     assert req.content is not None
     assert json.loads(req.content) == {
-        **RICH_BODY, "stream": True, "stream_options": {"include_usage": True}}
+        **RICH_BODY,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
     assert req.headers["accept"] == "text/event-stream"
 
 
@@ -671,12 +933,17 @@ def test_minimal_request_omits_every_unset_field() -> None:
     assert req.content == b'{"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]}'
 
 
-@pytest.mark.parametrize(("fmt", "wire"), [
-    (ResponseFormat(type="json_object"), {"type": "json_object"}),
-    (ResponseFormat(type="text"), {"type": "text"}),
-    ({"type": "json_schema", "json_schema": {"name": "x", "schema": {}}},
-     {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}),
-])
+@pytest.mark.parametrize(
+    ("fmt", "wire"),
+    [
+        (ResponseFormat(type="json_object"), {"type": "json_object"}),
+        (ResponseFormat(type="text"), {"type": "text"}),
+        (
+            {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}},
+            {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}},
+        ),
+    ],
+)
 def test_response_formats(fmt: Any, wire: dict[str, Any]) -> None:
     req = make().build_request(user().model_copy(update={"response_format": fmt}), stream=False)
     assert req.content is not None and json.loads(req.content)["response_format"] == wire
@@ -704,13 +971,19 @@ def test_top_k_is_unsupported() -> None:
 
 
 def test_headers_from_settings() -> None:
-    provider = make(organization="org-1", project="proj-2",
-                    headers={"X-Trace": "t", "User-Agent": "mine/1.0"})
+    provider = make(
+        organization="org-1", project="proj-2", headers={"X-Trace": "t", "User-Agent": "mine/1.0"}
+    )
     headers = dict(provider.build_request(user(), stream=False).headers)
     assert headers == {
-        "authorization": f"Bearer {KEY}", "content-type": "application/json",
-        "accept": "application/json", "OpenAI-Organization": "org-1",
-        "OpenAI-Project": "proj-2", "X-Trace": "t", "User-Agent": "mine/1.0"}
+        "authorization": f"Bearer {KEY}",
+        "content-type": "application/json",
+        "accept": "application/json",
+        "OpenAI-Organization": "org-1",
+        "OpenAI-Project": "proj-2",
+        "X-Trace": "t",
+        "User-Agent": "mine/1.0",
+    }
     keyless = make(key=None).build_request(user(), stream=False).headers
     assert "authorization" not in keyless
     assert make(key=None).secrets() == ()
@@ -734,8 +1007,9 @@ def test_key_never_in_reprs() -> None:
 
 
 def test_registry_factory_and_protocols() -> None:
-    spec = ProviderSpec("openai", "metallm.providers.openai:create",
-                        default_base_url="https://api.openai.com/v1/")
+    spec = ProviderSpec(
+        "openai", "metallm.providers.openai:create", default_base_url="https://api.openai.com/v1/"
+    )
     provider = spec.create(api_key=KEY)
     assert isinstance(provider, OpenAIProvider) and isinstance(provider, HTTPProvider)
     assert (provider.name, provider.base_url) == ("openai", "https://api.openai.com/v1")

@@ -47,13 +47,15 @@ def make(key: str | None = KEY, **extra: Any) -> XAIProvider:
 
 def user(text: str = "hi", **fields: Any) -> ChatCompletionRequest:
     return ChatCompletionRequest(
-        model="grok-3-mini", messages=[Message(role=Role.USER, content=text)], **fields)
+        model="grok-3-mini", messages=[Message(role=Role.USER, content=text)], **fields
+    )
 
 
 def _entries(kind: str) -> list[CorpusEntry | None]:
     found = [load_corpus_entry(p) for p in corpus_files("xai")]
     chosen: list[CorpusEntry | None] = [
-        e for e in found if e.status < 400 and e.is_stream == (kind == "stream")]
+        e for e in found if e.status < 400 and e.is_stream == (kind == "stream")
+    ]
     return chosen or [None]
 
 
@@ -100,26 +102,45 @@ def raw_events(entry: CorpusEntry) -> list[dict[str, Any]]:
 def usage_tuple(usage: Usage | None) -> tuple[int, int, int, int | None, int | None] | None:
     if usage is None:
         return None
-    return (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens,
-            usage.cached_tokens, usage.reasoning_tokens)
+    return (
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        usage.total_tokens,
+        usage.cached_tokens,
+        usage.reasoning_tokens,
+    )
 
 
 # Written out from the recorded files. Usage is (prompt, completion, total, cached,
 # reasoning) AFTER normalisation: completion = recorded completion + reasoning.
-REASONING = ("First, the user is asking about the weather in San Francisco. I have a function "
-             'available called "weather" that gets the weather for a location.\n\n')
+REASONING = (
+    "First, the user is asking about the weather in San Francisco. I have a function "
+    'available called "weather" that gets the weather for a location.\n\n'
+)
 EXPECTED: dict[str, dict[str, Any]] = {
     "chat_tool_call_reasoning": {
-        "content": "", "finish": "tool_calls", "usage": (291, 26 + 189, 506, 244, 189),
+        "content": "",
+        "finish": "tool_calls",
+        "usage": (291, 26 + 189, 506, 244, 189),
         "tool_calls": [("call_93562515", "weather", '{"location":"San Francisco"}')],
-        "raw_usage": (291, 26, 506, 189)},
+        "raw_usage": (291, 26, 506, 189),
+    },
     "stream_reasoning_content": {
-        "content": "Hello", "reasoning": "First, the user said", "finish": "stop",
-        "tool_calls": [], "usage": (12, 1 + 290, 303, 11, 290), "raw_usage": (12, 1, 303, 290)},
+        "content": "Hello",
+        "reasoning": "First, the user said",
+        "finish": "stop",
+        "tool_calls": [],
+        "usage": (12, 1 + 290, 303, 11, 290),
+        "raw_usage": (12, 1, 303, 290),
+    },
     "stream_tool_call_reasoning": {
-        "content": "", "reasoning": "First, the user is", "finish": "tool_calls",
+        "content": "",
+        "reasoning": "First, the user is",
+        "finish": "tool_calls",
         "tool_calls": [("call_55117580", "weather", '{"location":"San Francisco"}')],
-        "usage": (291, 26 + 196, 513, 290, 196), "raw_usage": (291, 26, 513, 196)},
+        "usage": (291, 26 + 196, 513, 290, 196),
+        "raw_usage": (291, 26, 513, 196),
+    },
 }
 
 
@@ -131,14 +152,17 @@ def test_every_corpus_file_is_checked_against_written_values() -> None:
 
 
 @pytest.mark.parametrize(
-    "entry", [e for e in _entries("chat") + _entries("stream") if e] or [None], ids=_id)
+    "entry", [e for e in _entries("chat") + _entries("stream") if e] or [None], ids=_id
+)
 def test_corpus_usage_semantics(entry: CorpusEntry | None) -> None:
     """The recorded xAI usage: completion excludes reasoning, prompt includes cached."""
     entry = _require(entry)
-    raw_usage = (json.loads(entry.body_text) if not entry.is_stream
-                 else raw_events(entry)[-1])["usage"]
-    prompt, completion, total = (raw_usage[k] for k in (
-        "prompt_tokens", "completion_tokens", "total_tokens"))
+    raw_usage = (json.loads(entry.body_text) if not entry.is_stream else raw_events(entry)[-1])[
+        "usage"
+    ]
+    prompt, completion, total = (
+        raw_usage[k] for k in ("prompt_tokens", "completion_tokens", "total_tokens")
+    )
     reasoning = raw_usage["completion_tokens_details"]["reasoning_tokens"]
     assert (prompt, completion, total, reasoning) == EXPECTED[entry.path.stem]["raw_usage"]
     assert total == prompt + completion + reasoning
@@ -152,7 +176,12 @@ def test_corpus_chat(entry: CorpusEntry | None) -> None:
     raw = json.loads(entry.body_text)
     resp = make().parse_response(HTTPResponse(200, entry.response_headers, entry.body_bytes))
     assert (resp.id, resp.created, resp.model, resp.provider, resp.system_fingerprint) == (
-        raw["id"], raw["created"], raw["model"], "xai", raw["system_fingerprint"])
+        raw["id"],
+        raw["created"],
+        raw["model"],
+        "xai",
+        raw["system_fingerprint"],
+    )
     (choice,), (want,) = resp.choices, raw["choices"]
     msg = want["message"]
     assert choice.message.role is Role.ASSISTANT
@@ -164,9 +193,11 @@ def test_corpus_chat(entry: CorpusEntry | None) -> None:
     assert REASONING not in (choice.message.content or "")
     table = EXPECTED[entry.path.stem]
     assert choice.message.content == table["content"]
-    assert [(c.id, c.function.name, c.function.arguments)
-            for c in choice.message.tool_calls or []] == table["tool_calls"] == [
-        (c["id"], c["function"]["name"], c["function"]["arguments"]) for c in msg["tool_calls"]]
+    assert (
+        [(c.id, c.function.name, c.function.arguments) for c in choice.message.tool_calls or []]
+        == table["tool_calls"]
+        == [(c["id"], c["function"]["name"], c["function"]["arguments"]) for c in msg["tool_calls"]]
+    )
     assert choice.finish_reason == table["finish"] == want["finish_reason"]
     assert usage_tuple(resp.usage) == table["usage"]
     assert resp.usage is not None and resp.usage.total_tokens == raw["usage"]["total_tokens"]
@@ -182,7 +213,11 @@ def test_corpus_stream(entry: CorpusEntry | None) -> None:
     text, reasoning, finish, calls = "", "", None, []
     for chunk, raw in zip(chunks, events, strict=True):
         assert (chunk.id, chunk.model, chunk.created, chunk.system_fingerprint) == (
-            raw["id"], raw["model"], raw["created"], raw["system_fingerprint"])
+            raw["id"],
+            raw["model"],
+            raw["created"],
+            raw["system_fingerprint"],
+        )
         for got, want in zip(chunk.choices, raw["choices"], strict=True):
             delta = want["delta"]
             # reasoning deltas land in reasoning_content, never in content
@@ -191,8 +226,11 @@ def test_corpus_stream(entry: CorpusEntry | None) -> None:
             assert got.delta.role == (Role.ASSISTANT if "role" in delta else None)
             text += got.delta.content or ""
             reasoning += got.delta.reasoning_content or ""
-            calls += [(t.index, t.id, t.type, t.function.name, t.function.arguments)
-                      for t in got.delta.tool_calls or [] if t.function]
+            calls += [
+                (t.index, t.id, t.type, t.function.name, t.function.arguments)
+                for t in got.delta.tool_calls or []
+                if t.function
+            ]
             finish = got.finish_reason or finish
         assert ChatCompletionChunk.model_validate(chunk.model_dump()) == chunk
     table = EXPECTED[entry.path.stem]
@@ -211,7 +249,8 @@ def test_corpus_stream_split_anywhere(entry: CorpusEntry | None, points: list[in
     entry = _require(entry)
     provider = make()
     assert decode(provider, *split_at(entry.body_bytes, points)) == decode(
-        provider, entry.body_bytes)
+        provider, entry.body_bytes
+    )
 
 
 @pytest.mark.parametrize("entry", _entries("stream"), ids=_id)
@@ -234,9 +273,19 @@ def history_request(**fields: Any) -> ChatCompletionRequest:
         model="grok-3-mini",
         messages=[
             Message(role=Role.USER, content="Weather in SF?"),
-            Message(role=Role.ASSISTANT, content=None, reasoning_content="The user wants weather.",
-                    tool_calls=[ToolCall(id="call_93562515", function=FunctionCall(
-                        name="weather", arguments='{"location":"San Francisco"}'))]),
+            Message(
+                role=Role.ASSISTANT,
+                content=None,
+                reasoning_content="The user wants weather.",
+                tool_calls=[
+                    ToolCall(
+                        id="call_93562515",
+                        function=FunctionCall(
+                            name="weather", arguments='{"location":"San Francisco"}'
+                        ),
+                    )
+                ],
+            ),
             Message(role=Role.TOOL, tool_call_id="call_93562515", content="18C, fog"),
         ],
         **fields,
@@ -245,30 +294,52 @@ def history_request(**fields: Any) -> ChatCompletionRequest:
 
 def test_request_body_uses_max_tokens_and_drops_reasoning_content() -> None:
     req = make().build_request(
-        history_request(max_tokens=300, reasoning_effort="high", stop=["\n\n"]), stream=True)
+        history_request(max_tokens=300, reasoning_effort="high", stop=["\n\n"]), stream=True
+    )
     assert (req.method, req.url) == ("POST", f"{BASE}/chat/completions")
     assert req.content is not None
     assert json.loads(req.content) == {
         "model": "grok-3-mini",
         "messages": [
             {"role": "user", "content": "Weather in SF?"},
-            {"role": "assistant", "content": None, "tool_calls": [
-                {"id": "call_93562515", "type": "function", "function": {
-                    "name": "weather", "arguments": '{"location":"San Francisco"}'}}]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_93562515",
+                        "type": "function",
+                        "function": {
+                            "name": "weather",
+                            "arguments": '{"location":"San Francisco"}',
+                        },
+                    }
+                ],
+            },
             {"role": "tool", "content": "18C, fog", "tool_call_id": "call_93562515"},
         ],
-        "max_tokens": 300, "reasoning_effort": "high", "stop": ["\n\n"],
-        "stream": True, "stream_options": {"include_usage": True},
+        "max_tokens": 300,
+        "reasoning_effort": "high",
+        "stop": ["\n\n"],
+        "stream": True,
+        "stream_options": {"include_usage": True},
     }
     assert b"The user wants weather." not in req.content
 
 
 def test_headers_have_no_openai_organization() -> None:
-    headers = dict(make(organization="org-1", project="p", headers={"x-grok": "1"})
-                   .build_request(user(), stream=False).headers)
-    assert headers == {"authorization": f"Bearer {KEY}", "content-type": "application/json",
-                       "accept": "application/json", "user-agent": "metallm/0.1.0",
-                       "x-grok": "1"}
+    headers = dict(
+        make(organization="org-1", project="p", headers={"x-grok": "1"})
+        .build_request(user(), stream=False)
+        .headers
+    )
+    assert headers == {
+        "authorization": f"Bearer {KEY}",
+        "content-type": "application/json",
+        "accept": "application/json",
+        "user-agent": "metallm/0.1.0",
+        "x-grok": "1",
+    }
 
 
 def test_top_k_is_unsupported() -> None:
@@ -278,16 +349,22 @@ def test_top_k_is_unsupported() -> None:
 
 def test_errors_in_xai_shape_and_key_redaction() -> None:
     # xAI error bodies carry the message as a plain string under "error".
-    body = {"code": "Client specified an invalid argument",
-            "error": f"Incorrect API key provided: {KEY}. Obtain one at https://console.x.ai."}
+    body = {
+        "code": "Client specified an invalid argument",
+        "error": f"Incorrect API key provided: {KEY}. Obtain one at https://console.x.ai.",
+    }
     err = make().parse_error(HTTPResponse(400, {}, json.dumps(body).encode()))
     assert type(err) is BadRequestError
     assert (err.provider, err.status_code, err.code) == (
-        "xai", 400, "Client specified an invalid argument")
+        "xai",
+        400,
+        "Client specified an invalid argument",
+    )
     assert err.message.startswith("Incorrect API key provided: [REDACTED].")
     assert KEY not in str(err) and KEY not in repr(err) and KEY not in json.dumps(err.body)
     assert type(make().parse_error(HTTPResponse(401, {}, b'{"error":"no"}'))) is (
-        AuthenticationError)
+        AuthenticationError
+    )
 
 
 def test_provider_identity() -> None:
@@ -296,8 +373,9 @@ def test_provider_identity() -> None:
     assert (provider.name, provider.base_url, provider.secrets()) == ("xai", BASE, (KEY,))
     assert repr(provider) == f"XAIProvider(name='xai', base_url='{BASE}')"
     assert KEY not in repr(provider)
-    built = ProviderSpec("xai", "metallm.providers.xai:create",
-                         default_base_url="https://api.x.ai/v1").create(api_key=KEY)
+    built = ProviderSpec(
+        "xai", "metallm.providers.xai:create", default_base_url="https://api.x.ai/v1"
+    ).create(api_key=KEY)
     assert isinstance(built, XAIProvider) and built.base_url == BASE
     assert XAIProvider(ProviderSettings("xai", KEY)).base_url == BASE
 

@@ -256,9 +256,7 @@ def test_corpus_streams_byte_by_byte(entry: CorpusEntry | None) -> None:
 _names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12)
 _ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", max_size=10)
 # Any encodable text but CR (a CR inside data can only be sent as a line break, like LF).
-_data = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_characters="\r"), max_size=40
-)
+_data = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\r"), max_size=40)
 _event = st.tuples(st.none() | _names, _data, st.none() | _ids)
 
 

@@ -103,9 +103,7 @@ class ChunkAccumulator:
 
     def finish_reasons(self, missing: FinishReason | None = None) -> list[FinishReason | None]:
         """Each choice's finish reason in index order; ``missing`` for those that never got one."""
-        return [
-            self._choices[i].finish_reason or missing for i in sorted(self._choices)
-        ]
+        return [self._choices[i].finish_reason or missing for i in sorted(self._choices)]
 
     def response(self) -> ChatCompletionResponse:
         """The response the chunks seen so far add up to, normalised."""

@@ -92,7 +92,9 @@ class Call:
                 status_code=response.status_code,
             )
 
-    def check(self, attempt: int, outcome: object, codec: HTTPProvider | None = None) -> float | None:
+    def check(
+        self, attempt: int, outcome: object, codec: HTTPProvider | None = None
+    ) -> float | None:
         """None if ``outcome`` is a success; else the delay before retrying; else raise.
 
         ``outcome`` is an exception, an error ``HTTPResponse`` (with ``codec`` to parse it), or
@@ -151,7 +153,9 @@ class Call:
         log = logger_from_context(self.flow.logger)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
-                "%s call failed: %s", self.flow.provider_name, redact(repr(error), self.flow.secrets)
+                "%s call failed: %s",
+                self.flow.provider_name,
+                redact(repr(error), self.flow.secrets),
             )
 
 

@@ -25,7 +25,9 @@ __all__ = ["AsyncStreamHandle", "AsyncTransport", "StreamHandle", "SyncTransport
 _LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=30)
 
 
-def _raise_mapped(exc: httpx.HTTPError, provider: str, secrets: tuple[str, ...], *, in_body: bool) -> NoReturn:
+def _raise_mapped(
+    exc: httpx.HTTPError, provider: str, secrets: tuple[str, ...], *, in_body: bool
+) -> NoReturn:
     text = redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, secrets)
     if isinstance(exc, httpx.TimeoutException):
         raise APITimeoutError(f"request timed out ({text})", provider=provider) from None
@@ -103,7 +105,9 @@ class SyncTransport:
         self._client = http_client or httpx.Client(timeout=timeout, limits=_LIMITS)
 
     def _build(self, req: HTTPRequest) -> httpx.Request:
-        return self._client.build_request(req.method, req.url, headers=req.headers, content=req.content)
+        return self._client.build_request(
+            req.method, req.url, headers=req.headers, content=req.content
+        )
 
     def request(self, req: HTTPRequest) -> HTTPResponse:
         """One exchange, body read whole."""
@@ -151,7 +155,9 @@ class AsyncTransport:
         self._client = http_client or httpx.AsyncClient(timeout=timeout, limits=_LIMITS)
 
     def _build(self, req: HTTPRequest) -> httpx.Request:
-        return self._client.build_request(req.method, req.url, headers=req.headers, content=req.content)
+        return self._client.build_request(
+            req.method, req.url, headers=req.headers, content=req.content
+        )
 
     async def request(self, req: HTTPRequest) -> HTTPResponse:
         """One exchange, body read whole."""

@@ -82,7 +82,7 @@ def check_conversation(req: ChatCompletionRequest) -> None:
                     f"messages[{i}].tool_call_id {msg.tool_call_id!r} matches no earlier "
                     "assistant tool call"
                 )
-        elif msg.tool_call_id and role is not Role.TOOL:
+        elif msg.tool_call_id:
             raise InvalidRequestError(
                 f"messages[{i}] has tool_call_id but role {role.value!r}; tool results use "
                 "role 'tool'"

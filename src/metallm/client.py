@@ -100,7 +100,8 @@ class _ClientCore:
         return self.flow.provider_name
 
     def _repr(self) -> str:
-        return f"{type(self).__name__}(provider={self.provider_name!r}, base_url={getattr(self.codec, 'base_url', None)!r})"
+        base_url = getattr(self.codec, "base_url", None)
+        return f"{type(self).__name__}(provider={self.provider_name!r}, base_url={base_url!r})"
 
 
 class Client(_ClientCore):
@@ -114,7 +115,10 @@ class Client(_ClientCore):
             if http_client is not None and not isinstance(http_client, httpx.Client):
                 raise ConfigurationError("Client needs an httpx.Client as http_client")
             self._transport = SyncTransport(
-                self.provider_name, self.secrets, self.config.httpx_timeout(), http_client  # type: ignore[arg-type]
+                self.provider_name,
+                self.secrets,
+                self.config.httpx_timeout(),
+                http_client,
             )
         elif not isinstance(self.provider, Provider):
             raise ConfigurationError(
@@ -158,7 +162,9 @@ class Client(_ClientCore):
         codec, transport = self.codec, self._transport
         if codec is not None and transport is not None:
             http_req = codec.build_request(req, stream=False)
-            return call.parse(codec, self._retrying(call, lambda: transport.request(http_req), codec))
+            return call.parse(
+                codec, self._retrying(call, lambda: transport.request(http_req), codec)
+            )
         result: ChatCompletionResponse = self._retrying(
             call, lambda: self.provider.create_chat_completion(req), None
         )
@@ -183,7 +189,9 @@ class Client(_ClientCore):
             handle: StreamHandle = self._retrying(call, lambda: transport.stream(http_req), codec)
             chunks = _http_chunks(handle, codec.stream_decoder(req))
             return ChatCompletionStream(chunks, handle.close, call)
-        source = self._retrying(call, lambda: self.provider.create_chat_completion_stream(req), None)
+        source = self._retrying(
+            call, lambda: self.provider.create_chat_completion_stream(req), None
+        )
         return ChatCompletionStream(iter(source), getattr(source, "close", None), call)
 
     def close(self) -> None:
@@ -211,7 +219,10 @@ class AsyncClient(_ClientCore):
             if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
                 raise ConfigurationError("AsyncClient needs an httpx.AsyncClient as http_client")
             self._transport = AsyncTransport(
-                self.provider_name, self.secrets, self.config.httpx_timeout(), http_client  # type: ignore[arg-type]
+                self.provider_name,
+                self.secrets,
+                self.config.httpx_timeout(),
+                http_client,
             )
         elif not isinstance(self.provider, AsyncProvider):
             raise ConfigurationError(
@@ -290,9 +301,7 @@ class AsyncClient(_ClientCore):
         source = await self._retrying(
             call, lambda: self.provider.acreate_chat_completion_stream(req), None
         )
-        return AsyncChatCompletionStream(
-            source.__aiter__(), getattr(source, "aclose", None), call
-        )
+        return AsyncChatCompletionStream(source.__aiter__(), getattr(source, "aclose", None), call)
 
     async def aclose(self) -> None:
         """Release connections (and close a custom provider)."""
@@ -308,4 +317,3 @@ class AsyncClient(_ClientCore):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-

@@ -121,7 +121,7 @@ class APIError(MetaLLMError):
         *,
         provider: str = "",
         status_code: int | None = None,
-        type: str | None = None,  # noqa: A002 - the field name every provider uses
+        type: str | None = None,
         code: str | None = None,
         request_id: str | None = None,
         body: Any = None,

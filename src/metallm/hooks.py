@@ -27,15 +27,15 @@ import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, Union, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from .retry import RetryEvent
 from .types import ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
 
 __all__ = ["ChunkIterator", "HookChain", "LLMCallInfo", "ObservabilityHook", "StreamEndReason"]
 
-ChunkIterator = Union[Iterator[ChatCompletionChunk], AsyncIterator[ChatCompletionChunk]]
-"""What ``wrap_stream`` takes and returns: sync iterator for ``Client``, async for ``AsyncClient``."""
+ChunkIterator = Iterator[ChatCompletionChunk] | AsyncIterator[ChatCompletionChunk]
+"""What ``wrap_stream`` takes and returns: an iterator for ``Client``, async for ``AsyncClient``."""
 
 StreamEndReason = Literal["complete", "closed", "error", "garbage_collected"]
 
@@ -202,7 +202,7 @@ class HookChain:
                 stream = wrapped
         return stream
 
-    def attempt(self, info: LLMCallInfo) -> AbstractContextManager[None]:
+    def attempt(self, info: LLMCallInfo) -> AbstractContextManager[Any]:
         """A context manager entering every hook's ``attempt`` context (guarded)."""
         if not self._attempt:
             return contextlib.nullcontext()

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any
 
 __all__ = ["ContextLogger", "default_logger", "log_context", "logger_from_context"]
@@ -25,7 +26,9 @@ _LOGGER = logging.getLogger("metallm")
 _LOGGER.addHandler(logging.NullHandler())
 
 _context_logger: ContextVar[logging.Logger | None] = ContextVar("metallm_logger", default=None)
-_context_fields: ContextVar[Mapping[str, Any]] = ContextVar("metallm_log_fields", default={})
+_context_fields: ContextVar[Mapping[str, Any]] = ContextVar(
+    "metallm_log_fields", default=MappingProxyType({})
+)
 
 
 def default_logger() -> logging.Logger:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "BEDROCK_CLAUDE_SONNET_4_5",
+    "BEDROCK_TITAN_TEXT_EXPRESS",
     "CATALOG",
     "CLAUDE_3_5_HAIKU",
     "CLAUDE_3_7_SONNET",
@@ -22,8 +24,6 @@ __all__ = [
     "CLAUDE_OPUS_4_5",
     "CLAUDE_SONNET_4",
     "CLAUDE_SONNET_4_5",
-    "BEDROCK_CLAUDE_SONNET_4_5",
-    "BEDROCK_TITAN_TEXT_EXPRESS",
     "GEMINI_1_5_FLASH",
     "GEMINI_1_5_PRO",
     "GEMINI_2_0_FLASH",
@@ -177,8 +177,17 @@ CATALOG: dict[str, ModelInfo] = {
         _m(CLAUDE_3_SONNET, "anthropic", 200_000, 4_096),
         _m(CLAUDE_3_HAIKU, "anthropic", 200_000, 4_096),
         _m(GEMINI_2_5_PRO, "gemini", 1_048_576, 65_536, ("text", "image", "audio", "video"), True),
-        _m(GEMINI_2_5_FLASH, "gemini", 1_048_576, 65_536, ("text", "image", "audio", "video"), True),
-        _m(GEMINI_2_5_FLASH_LITE, "gemini", 1_048_576, 65_536, ("text", "image", "audio", "video"), True),
+        _m(
+            GEMINI_2_5_FLASH, "gemini", 1_048_576, 65_536, ("text", "image", "audio", "video"), True
+        ),
+        _m(
+            GEMINI_2_5_FLASH_LITE,
+            "gemini",
+            1_048_576,
+            65_536,
+            ("text", "image", "audio", "video"),
+            True,
+        ),
         _m(GEMINI_2_0_FLASH, "gemini", 1_048_576, 8_192, ("text", "image", "audio", "video")),
         _m(GEMINI_1_5_PRO, "gemini", 2_097_152, 8_192, ("text", "image", "audio", "video")),
         _m(GEMINI_1_5_FLASH, "gemini", 1_048_576, 8_192, ("text", "image", "audio", "video")),

@@ -17,6 +17,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
 import httpx
 
 from .errors import APIConnectionError, APIError, StreamError

@@ -89,7 +89,10 @@ class ChatCompletionStream:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         if exc is not None:
             self._tracker.end("error", exc)
@@ -172,7 +175,10 @@ class AsyncChatCompletionStream:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         if exc is not None:
             self._tracker.end("error", exc)
@@ -187,7 +193,7 @@ class AsyncChatCompletionStream:
                 import asyncio
 
                 loop = asyncio.get_running_loop()
-                task = loop.create_task(source())  # type: ignore[arg-type]
+                task: Any = loop.create_task(source())  # type: ignore[arg-type]
                 _PENDING.add(task)
                 task.add_done_callback(_PENDING.discard)
         except Exception:  # no running loop, or interpreter shutdown

@@ -9,7 +9,7 @@ checked by the codec), which keeps per-chunk cost in the low microseconds.
 from __future__ import annotations
 
 import enum
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -100,7 +100,7 @@ class ImagePart(_Model):
         return head[5:] or "application/octet-stream", data
 
 
-ContentPart = Union[TextPart, ImagePart]
+ContentPart = TextPart | ImagePart
 
 
 class FunctionCall(_Model):

@@ -73,7 +73,7 @@ def error_from_response(
     *,
     secrets: tuple[str, ...] = (),
     message: str | None = None,
-    type: str | None = None,  # noqa: A002
+    type: str | None = None,
     code: str | None = None,
 ) -> APIError:
     """The typed error for an error reply, with fields read from its body unless given."""

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module
-from typing import Any, Union
+from typing import Any
 
 from ..errors import ConfigurationError
 from ._protocols import AsyncProvider, HTTPProvider, Provider
@@ -28,7 +28,7 @@ __all__ = [
     "register",
 ]
 
-AnyProvider = Union[HTTPProvider, Provider, AsyncProvider]
+AnyProvider = HTTPProvider | Provider | AsyncProvider
 """Anything the client can drive."""
 
 ENTRY_POINT_GROUP = "metallm.providers"
@@ -88,7 +88,10 @@ class ProviderSpec:
         return ProviderSettings(self.name, key, url.rstrip("/"), dict(extra))
 
     def create(
-        self, api_key: str | None = None, base_url: str | None = None, extra: dict[str, Any] | None = None
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> AnyProvider:
         """Resolve settings and build the provider."""
         return self.load_factory()(self.resolve(api_key, base_url, extra or {}))
@@ -108,7 +111,7 @@ def register(spec: ProviderSpec, *, replace: bool = False) -> None:
 
 
 def _load_entry_points() -> None:
-    global _entry_points_loaded
+    global _entry_points_loaded  # noqa: PLW0603 - a load-once flag
     if _entry_points_loaded:
         return
     _entry_points_loaded = True

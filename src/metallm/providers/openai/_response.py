@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..._construct import construct
 from ...errors import ResponseValidationError, excerpt, redact
 from ...provider._errors import error_fields
 from ...provider._http import HTTPResponse
@@ -36,7 +37,6 @@ from ...types import (
     ToolCall,
     Usage,
 )
-from ..._construct import construct
 
 __all__ = [
     "FINISH_REASONS",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..._construct import constructor
 from ..._sse import SSEDecoder, SSEEvent
 from ...errors import APIError, StreamError, error_class_for_status, excerpt, redact
 from ...provider._errors import error_fields
@@ -27,7 +28,6 @@ from ...types import (
     Role,
     ToolCallDelta,
 )
-from ..._construct import constructor
 from ._response import FINISH_REASONS, arguments_text, as_int, parse_usage, reasoning_of, text_of
 
 __all__ = ["OpenAIStreamDecoder"]
@@ -132,8 +132,9 @@ class OpenAIStreamDecoder:
         # Some compatible servers put the HTTP status they meant in "code" (e.g. 429).
         status = int(code) if code and code.isdigit() and 400 <= int(code) <= 599 else None
         cls = error_class_for_status(status, type=etype, code=code, message=message)
-        return cls(message, provider=self._provider, status_code=None, type=etype, code=code,
-                   body=obj)
+        return cls(
+            message, provider=self._provider, status_code=None, type=etype, code=code, body=obj
+        )
 
     def _chunk(self, obj: dict[str, Any]) -> ChatCompletionChunk:
         # The hot path: plain gets and type checks inlined, models built by ``constructor``.

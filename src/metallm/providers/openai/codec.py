@@ -61,8 +61,10 @@ class OpenAIProvider:
         if self._api_key:
             headers["authorization"] = f"Bearer {self._api_key}"
         if self.sends_openai_headers:
-            for key, header in (("organization", "OpenAI-Organization"),
-                                ("project", "OpenAI-Project")):
+            for key, header in (
+                ("organization", "OpenAI-Organization"),
+                ("project", "OpenAI-Project"),
+            ):
                 value = extra.get(key)
                 if value:
                     headers[header] = str(value)

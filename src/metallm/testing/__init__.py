@@ -1,0 +1,30 @@
+"""Testing aids for metallm and for its users' own tests.
+
+- :class:`FakeLLMServer`: a real HTTP/1.1 server on 127.0.0.1 that speaks the providers' wire
+  formats, serves :class:`ScriptedReply` values (text, reasoning, tool calls, errors, cut or
+  stalled streams) or replays recorded corpus files byte for byte, and records every request.
+- :class:`FakeProvider`: a scripted provider object for unit tests with no HTTP at all.
+- :mod:`metallm.testing.corpus`: reading the recorded-exchange corpus.
+"""
+
+from .corpus import CorpusEntry, corpus_dir, corpus_files, load_corpus_entry
+from .fake_provider import FakeProvider
+from .fake_server import FakeLLMServer, RecordedRequest
+from .script import ScriptedReply, ScriptedToolCall, ScriptedUsage
+from .wire import WireResponse, register_wire, unregister_wire
+
+__all__ = [
+    "CorpusEntry",
+    "FakeLLMServer",
+    "FakeProvider",
+    "RecordedRequest",
+    "ScriptedReply",
+    "ScriptedToolCall",
+    "ScriptedUsage",
+    "WireResponse",
+    "corpus_dir",
+    "corpus_files",
+    "load_corpus_entry",
+    "register_wire",
+    "unregister_wire",
+]

@@ -1,0 +1,86 @@
+"""Reading the recorded-exchange corpus (``shared/corpus``): one HTTP exchange per JSON file.
+
+Tests and :class:`~metallm.testing.FakeLLMServer` read the files in place. The folder comes from
+``METALLM_CORPUS``, else ``../shared/corpus`` next to the working directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CorpusEntry", "corpus_dir", "corpus_files", "load_corpus_entry"]
+
+
+@dataclass(frozen=True)
+class CorpusEntry:
+    """One recorded exchange: what was sent and the exact bytes that came back."""
+
+    path: Path
+    provider: str
+    kind: str
+    features: tuple[str, ...]
+    method: str
+    request_path: str
+    request_headers: dict[str, str]
+    request_body: Any
+    status: int
+    response_headers: dict[str, str]
+    body_text: str
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def name(self) -> str:
+        """``provider/file-stem``, handy as a test id."""
+        return f"{self.provider}/{self.path.stem}"
+
+    @property
+    def body_bytes(self) -> bytes:
+        """The recorded response body as UTF-8 bytes, as the server sent it."""
+        return self.body_text.encode("utf-8")
+
+    @property
+    def is_stream(self) -> bool:
+        """Whether the request asked for a stream (body flag or a streaming path)."""
+        body = self.request_body if isinstance(self.request_body, dict) else {}
+        return (
+            bool(body.get("stream"))
+            or self.kind == "stream"
+            or ("stream" in self.request_path.lower())
+        )
+
+
+def corpus_dir() -> Path:
+    """Where the corpus lives: ``$METALLM_CORPUS`` or ``../shared/corpus`` from the cwd."""
+    env = os.environ.get("METALLM_CORPUS")
+    return Path(env) if env else (Path.cwd().parent / "shared" / "corpus")
+
+
+def load_corpus_entry(path: str | os.PathLike[str]) -> CorpusEntry:
+    """Parse one corpus file."""
+    p = Path(path)
+    raw = json.loads(p.read_text(encoding="utf-8"))
+    req, resp = raw["request"], raw["response"]
+    return CorpusEntry(
+        path=p,
+        provider=raw["provider"],
+        kind=raw["kind"],
+        features=tuple(raw.get("features", ())),
+        method=req.get("method", "POST"),
+        request_path=req.get("path", ""),
+        request_headers={k.lower(): v for k, v in (req.get("headers") or {}).items()},
+        request_body=req.get("body"),
+        status=int(resp["status"]),
+        response_headers={k.lower(): v for k, v in (resp.get("headers") or {}).items()},
+        body_text=resp.get("body_text", ""),
+        notes=tuple(raw.get("notes", ())),
+    )
+
+
+def corpus_files(provider: str, root: Path | None = None) -> list[Path]:
+    """Every file of one provider's folder, sorted; empty when the corpus is absent."""
+    folder = (root or corpus_dir()) / provider
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []

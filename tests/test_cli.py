@@ -1,0 +1,69 @@
+"""The command line: ``python -m metallm demo`` and ``chat`` run offline, as ``make demo`` does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    for key in ("OPENAI_API_KEY", "XAI_API_KEY"):
+        env.pop(key, None)
+    return env
+
+
+def test_demo_runs_offline_and_shows_each_step() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "metallm", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(),
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    for needle in (
+        "Offline: FakeLLMServer",
+        "1) Plain call",
+        "usage:",
+        "2) Streamed call",
+        "switched LLM providers by changing one word",
+        "time to first token",
+        "3) Tool call",
+        'get_weather({"city": "Paris"})',
+        "finish: tool_calls",
+        "4) Async call",
+        "Hello from asyncio!",
+    ):
+        assert needle in text, needle
+
+
+def test_demo_for_xai_offline() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "metallm", "demo", "--provider", "xai"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(),
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "xai wire format" in out.stdout
+
+
+def test_chat_answers_each_turn() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "metallm", "chat"],
+        input="first message\nsecond message\n\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(),
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "You said: first message" in out.stdout
+    assert "You said: second message" in out.stdout

@@ -1,0 +1,63 @@
+"""Every example runs, as a user would run it, against FakeLLMServer (never the network)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from metallm.testing.fake_server import FakeLLMServer
+from metallm.testing.script import ScriptedReply, ScriptedToolCall
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_runs(path: Path) -> None:
+    with FakeLLMServer() as server:
+        if path.stem == "tools":
+            call = ScriptedToolCall(name="get_weather", arguments='{"city": "Paris"}', id="call_1")
+            server.enqueue(
+                ScriptedReply(tool_calls=[call]),
+                ScriptedReply(text="It is 18 C and clear in Paris."),
+                ScriptedReply(text='{"ok": true}'),
+            )
+        env = {
+            **os.environ,
+            "OPENAI_BASE_URL": server.base_url("openai"),
+            "OPENAI_API_KEY": "sk-example-offline",
+        }
+        env.pop("GATEWAY_API_KEY", None)
+        out = subprocess.run(
+            [sys.executable, str(path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert out.returncode == 0, out.stderr
+        assert "sk-example-offline" not in out.stdout + out.stderr
+        requests = server.requests
+    assert out.stdout.strip()
+    expectations = {
+        "basic": "Response: Hello from FakeLLMServer",
+        "streaming": "finish: stop",
+        "async_client": "Count to five.",
+        "tools": "get_weather",
+        "custom_provider": "gateway ->",
+        "errors_and_retries": "raw httpx with RetryTransport: 200",
+        "hooks_and_logging": "chunks",
+    }
+    assert expectations[path.stem] in out.stdout + out.stderr, out.stdout
+    if path.stem == "tools":
+        assert requests[1].json["messages"][-1] == {
+            "role": "tool",
+            "tool_call_id": "call_1",
+            "content": '{"city": "Paris", "temperature_c": 18, "sky": "clear"}',
+        }
+    if path.stem == "hooks_and_logging":
+        assert "trace=trace-123" in out.stderr
