@@ -402,3 +402,52 @@ def test_many_concurrent_async_streams(server: FakeLLMServer) -> None:
 
     results = asyncio.run(go())
     assert all(r.endswith(f"n{i}") for i, r in enumerate(results)), results[:3]
+
+
+def test_abandoned_streams_release_their_connection(server: FakeLLMServer) -> None:
+    """With a one-connection pool, a leaked connection would make the next call time out."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    http = httpx.Client(limits=limits, timeout=httpx.Timeout(5, pool=1.0))
+    long_reply = ScriptedReply(text="word " * 400, chunk_size=5)
+    msgs = {"model": "m", "messages": [user("x")]}
+    with metallm.Client(**kw(server, http_client=http)) as client:
+        server.enqueue(long_reply)
+        s = client.create_chat_completion_stream(msgs)
+        next(s)
+        s.close()  # closed early
+        server.enqueue(long_reply)
+        with client.create_chat_completion_stream(msgs) as s2:
+            next(s2)  # left by the with block
+        server.enqueue(long_reply)
+        s3 = client.create_chat_completion_stream(msgs)
+        next(s3)
+        del s3  # dropped without closing
+        assert client.create_chat_completion(msgs).content
+    http.close()
+
+
+def test_async_abandoned_streams_release_their_connection(server: FakeLLMServer) -> None:
+    async def go() -> str:
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        http = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(5, pool=1.0))
+        long_reply = ScriptedReply(text="word " * 400, chunk_size=5)
+        msgs = {"model": "m", "messages": [user("x")]}
+        async with metallm.AsyncClient(**kw(server, http_client=http)) as client:
+            server.enqueue(long_reply)
+            s = await client.create_chat_completion_stream(msgs)
+            await s.__anext__()
+            await s.close()
+            server.enqueue(long_reply)
+            s2 = await client.create_chat_completion_stream(msgs)
+            async with s2:
+                await s2.__anext__()
+            server.enqueue(long_reply)
+            s3 = await client.create_chat_completion_stream(msgs)
+            await s3.__anext__()
+            del s3
+            await asyncio.sleep(0.05)  # the dropped stream's close task runs
+            content = (await client.create_chat_completion(msgs)).content
+        await http.aclose()
+        return content
+
+    assert asyncio.run(go())
