@@ -1,0 +1,175 @@
+"""Figure 1: import time and RSS after import, each in fresh interpreters.
+
+Each statement runs as ``python -c "<statement>"`` in a new process (after one untimed run that
+warms the bytecode caches); its import time is the median wall time of those processes minus
+the median of ``python -c "pass"``, measured in the same rounds (statements rotated each
+round). The process then reports its peak RSS (``VmHWM``, falling back to ``ru_maxrss``), so
+the RSS column is what the interpreter plus the imported modules hold, in MB of 1,024 KiB.
+Bytecode caches are written once by an untimed run into a private ``PYTHONPYCACHEPREFIX``
+(the environment may set ``PYTHONDONTWRITEBYTECODE``, and an editable install otherwise
+recompiles metallm in every process, which no installed user sees).
+
+The DESIGN baseline is ``import httpx, pydantic, opentelemetry.trace``. Plain ``import
+pydantic`` is lazy and does not load ``BaseModel`` (nor pydantic-core's schema machinery), which
+any pydantic-based library does load, so the baseline is printed a second time with
+``from pydantic import BaseModel`` added.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+
+from contenders import BASELINE, Contender
+from report import NOT_INSTALLED, Section, Target, num, ratio, times
+from timing import clock, median, rotated
+
+__all__ = ["measure_imports"]
+
+BASELINE_STATEMENT = "import httpx, pydantic, opentelemetry.trace"
+BASEMODEL_STATEMENT = BASELINE_STATEMENT + "; from pydantic import BaseModel"
+_EMPTY = "pass"
+_PROBE = """
+import resource as _r, sys as _s
+_hwm = 0
+try:
+    with open("/proc/self/status") as _f:
+        _hwm = int(next(_l for _l in _f if _l.startswith("VmHWM:")).split()[1])
+except (OSError, StopIteration):
+    pass
+_s.stdout.write(f"{_hwm} {_r.getrusage(_r.RUSAGE_SELF).ru_maxrss}")
+"""
+IMPORT_TARGET = Target(1.5, "<= 1.5x baseline")
+RSS_TARGET = Target(45.0, "<= 45 MB")
+
+
+@dataclass
+class _Case:
+    label: str
+    statement: str
+    contender: Contender | None = None
+    seconds: list[float] = field(default_factory=list)
+    rss_kib: list[int] = field(default_factory=list)
+    maxrss_kib: list[int] = field(default_factory=list)
+    failure: str | None = None
+
+    def clear(self) -> None:
+        self.seconds.clear()
+        self.rss_kib.clear()
+        self.maxrss_kib.clear()
+
+
+def _environment(pycache: str) -> dict[str, str]:
+    """The children's environment: bytecode cached (in a private tree), as after an install."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = pycache
+    return env
+
+
+def _run_once(case: _Case, env: dict[str, str]) -> None:
+    start = clock()
+    proc = subprocess.run(
+        [sys.executable, "-c", case.statement + _PROBE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    elapsed = clock() - start
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        case.failure = NOT_INSTALLED if "ModuleNotFoundError" in last else f"failed: {last}"
+        return
+    hwm, maxrss = (int(word) for word in proc.stdout.split())
+    case.seconds.append(elapsed)
+    case.rss_kib.append(hwm or maxrss)
+    case.maxrss_kib.append(maxrss)
+
+
+def measure_imports(contenders: list[Contender], runs: int) -> Section:
+    """Time ``runs`` fresh imports of the baselines and of every contender's import statement."""
+    cases = [
+        _Case("interpreter only", _EMPTY),
+        _Case("DESIGN baseline", BASELINE_STATEMENT),
+        _Case("baseline + BaseModel", BASEMODEL_STATEMENT),
+        *(_Case(c.name, c.import_statement, c) for c in contenders),
+    ]
+    for case in cases:
+        if case.contender is not None and (why := case.contender.unavailable()):
+            case.failure = why
+    live = [c for c in cases if c.failure is None]
+    with tempfile.TemporaryDirectory(prefix="metallm-bench-pycache-") as pycache:
+        env = _environment(pycache)
+        for case in live:  # untimed: writes the bytecode caches
+            _run_once(case, env)
+            case.clear()
+        for round_index in range(runs):
+            for case in rotated(live, round_index):
+                if case.failure is None:
+                    _run_once(case, env)
+
+    def import_ms(case: _Case) -> float | None:
+        if case.failure is not None or not case.seconds:
+            return None
+        return (median(case.seconds) - median(empty.seconds)) * 1000
+
+    empty, baseline, with_model = cases[0], cases[1], cases[2]
+    httpx_case = next((c for c in cases if c.contender and c.contender.name == BASELINE), None)
+    base_ms, model_ms = import_ms(baseline), import_ms(with_model)
+    httpx_ms = import_ms(httpx_case) if httpx_case else None
+    section = Section(
+        "import",
+        f"1. Import time and RSS (median of {runs} fresh processes each, minus `python -c pass`)",
+        ["row", "statement", "import ms", "x raw httpx", "x baseline", "x baseline+BaseModel",
+         "RSS MB", "target", "result"],
+    )
+    for case in cases:
+        if case.failure is not None:
+            section.unavailable(case.label, case.failure)
+            section.rows[-1][1] = case.statement
+            section.rows[-1][2] = case.failure
+            continue
+        ms = 0.0 if case is empty else import_ms(case)
+        rss = median([float(k) for k in case.rss_kib]) / 1024
+        vs_base, vs_model = ratio(ms, base_ms), ratio(ms, model_ms)
+        vs_httpx = ratio(ms, httpx_ms)
+        if case is empty:
+            vs_base = vs_model = vs_httpx = None
+        target, result = "", ""
+        if case.contender is not None and case.contender.targets:
+            target = f"{IMPORT_TARGET.text}; {RSS_TARGET.text}"
+            result = f"time {IMPORT_TARGET.verdict(vs_base)}, RSS {RSS_TARGET.verdict(rss)}"
+        section.add(
+            [case.label, case.statement, num(ms), times(vs_httpx),
+             times(vs_base), times(vs_model), num(rss), target, result],
+            {
+                "row": case.label,
+                "statement": case.statement,
+                "import_ms": ms,
+                "process_ms_median": median(case.seconds) * 1000,
+                "import_ms_min": (min(case.seconds) - min(empty.seconds)) * 1000,
+                "rss_mb": rss,
+                "ru_maxrss_mb": median([float(k) for k in case.maxrss_kib]) / 1024,
+                "ratio_raw_httpx": vs_httpx,
+                "ratio_baseline": vs_base,
+                "ratio_baseline_basemodel": vs_model,
+                "target": target or None,
+                "result": result or None,
+            },
+        )
+    empty_ms = median(empty.seconds) * 1000
+    section.notes += [
+        f"`python -c pass` itself takes {num(empty_ms)} ms (subtracted from every row).",
+        "Plain `import pydantic` is lazy: it does not load BaseModel, which every pydantic-based"
+        " library loads; the `+ BaseModel` baseline is the fairer floor.",
+        "RSS: peak resident set of the importing process, interpreter included (VmHWM; Linux"
+        " `ru_maxrss` also counts the parent's memory copied by fork before exec, so it is kept"
+        " in results.json only).",
+        "Bytecode is cached (in a private PYTHONPYCACHEPREFIX, written by one untimed run), as"
+        " it is after `pip install`; PYTHONDONTWRITEBYTECODE is unset for these processes.",
+    ]
+    return section
