@@ -67,8 +67,18 @@ class SSEDecoder:
         lines = (self._buf + data).split(b"\n")
         self._buf = lines.pop()
         events: list[SSEEvent] = []
+        pending = self._data  # cleared in place by _dispatch, so this alias stays valid
         for line in lines:
-            self._line(line, events)
+            # The hot path, inlined: "data: ..." lines and the blank line ending an event.
+            if line[:6] == b"data: ":
+                pending.append(line[6:])
+            elif line:
+                self._line(line, events)
+            elif len(pending) == 1 and self._event is None and self._retry is None:
+                events.append(SSEEvent("message", pending[0].decode("utf-8", "replace"), self._id))
+                pending.clear()
+            else:
+                self._dispatch(events)
         return events
 
     def close(self) -> list[SSEEvent]:
@@ -114,6 +124,6 @@ class SSEDecoder:
         if self._data:
             data = b"\n".join(self._data).decode("utf-8", "replace")
             events.append(SSEEvent(self._event or "message", data, self._id, self._retry))
-        self._data = []
+        self._data.clear()
         self._event = None
         self._retry = None
