@@ -61,6 +61,17 @@ class SSEDecoder:
         if b"\r" in data:
             self._skip_lf = data.endswith(b"\r")
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        elif (
+            # The commonest read of all: exactly one "data: ...\n\n" event, nothing pending.
+            data[:6] == b"data: "
+            and data[-2:] == b"\n\n"
+            and data.find(b"\n") == len(data) - 2
+            and not self._buf
+            and not self._data
+            and self._event is None
+            and self._retry is None
+        ):
+            return [SSEEvent("message", data[6:-2].decode("utf-8", "replace"), self._id)]
         if b"\n" not in data:
             self._buf += data
             return []

@@ -22,7 +22,9 @@ from .provider import HTTPRequest, HTTPResponse
 
 __all__ = ["AsyncStreamHandle", "AsyncTransport", "StreamHandle", "SyncTransport"]
 
-_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=30)
+_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=5)
+"""Many concurrent streams, few idle connections kept: httpcore 1.0's pool gets slow (its
+bookkeeping grows with the square of idle connections) when a burst lands on a large idle pool."""
 
 
 def _raise_mapped(
@@ -36,8 +38,25 @@ def _raise_mapped(
     raise APIConnectionError(f"connection failed ({text})", provider=provider) from None
 
 
-def _headers(response: httpx.Response) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers.raw}
+def _body_bytes(response: httpx.Response) -> Iterator[bytes]:
+    """The body as it arrives: raw bytes when not content-encoded (one layer less per read)."""
+    encoding = response.headers.get("content-encoding")
+    return response.iter_raw() if not encoding or encoding == "identity" else response.iter_bytes()
+
+
+def _abody_bytes(response: httpx.Response) -> AsyncIterator[bytes]:
+    encoding = response.headers.get("content-encoding")
+    return response.aiter_raw() if not encoding or encoding == "identity" else response.aiter_bytes()
+
+
+class _URLCache(dict[str, httpx.URL]):
+    """Parsed URLs by text: a codec sends to the same few URLs, and parsing costs ~20 us."""
+
+    def __missing__(self, key: str) -> httpx.URL:
+        if len(self) > 256:
+            self.clear()
+        url = self[key] = httpx.URL(key)
+        return url
 
 
 class StreamHandle:
@@ -50,12 +69,12 @@ class StreamHandle:
         self._provider = provider
         self._secrets = secrets
         self.status_code = response.status_code
-        self.headers = _headers(response)
+        self.headers = response.headers
 
     def chunks(self) -> Iterator[bytes]:
         """Body bytes as they arrive; transport failures raise metallm errors."""
         try:
-            yield from self._response.iter_bytes()
+            yield from _body_bytes(self._response)
         except httpx.HTTPError as exc:
             _raise_mapped(exc, self._provider, self._secrets, in_body=True)
 
@@ -74,12 +93,12 @@ class AsyncStreamHandle:
         self._provider = provider
         self._secrets = secrets
         self.status_code = response.status_code
-        self.headers = _headers(response)
+        self.headers = response.headers
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """Body bytes as they arrive; transport failures raise metallm errors."""
         try:
-            async for data in self._response.aiter_bytes():
+            async for data in _abody_bytes(self._response):
                 yield data
         except httpx.HTTPError as exc:
             _raise_mapped(exc, self._provider, self._secrets, in_body=True)
@@ -103,10 +122,11 @@ class SyncTransport:
         self._secrets = secrets
         self._owned = http_client is None
         self._client = http_client or httpx.Client(timeout=timeout, limits=_LIMITS)
+        self._urls = _URLCache()
 
     def _build(self, req: HTTPRequest) -> httpx.Request:
         return self._client.build_request(
-            req.method, req.url, headers=req.headers, content=req.content
+            req.method, self._urls[req.url], headers=req.headers, content=req.content
         )
 
     def request(self, req: HTTPRequest) -> HTTPResponse:
@@ -115,7 +135,7 @@ class SyncTransport:
             response = self._client.send(self._build(req))
         except httpx.HTTPError as exc:
             _raise_mapped(exc, self._provider, self._secrets, in_body=False)
-        return HTTPResponse(response.status_code, _headers(response), response.content)
+        return HTTPResponse(response.status_code, response.headers, response.content)
 
     def stream(self, req: HTTPRequest) -> StreamHandle | HTTPResponse:
         """Open a streamed exchange; an error status comes back read whole."""
@@ -131,7 +151,7 @@ class SyncTransport:
             _raise_mapped(exc, self._provider, self._secrets, in_body=False)
         finally:
             response.close()
-        return HTTPResponse(response.status_code, _headers(response), body)
+        return HTTPResponse(response.status_code, response.headers, body)
 
     def close(self) -> None:
         """Close the httpx client if this transport created it."""
@@ -153,10 +173,11 @@ class AsyncTransport:
         self._secrets = secrets
         self._owned = http_client is None
         self._client = http_client or httpx.AsyncClient(timeout=timeout, limits=_LIMITS)
+        self._urls = _URLCache()
 
     def _build(self, req: HTTPRequest) -> httpx.Request:
         return self._client.build_request(
-            req.method, req.url, headers=req.headers, content=req.content
+            req.method, self._urls[req.url], headers=req.headers, content=req.content
         )
 
     async def request(self, req: HTTPRequest) -> HTTPResponse:
@@ -165,7 +186,7 @@ class AsyncTransport:
             response = await self._client.send(self._build(req))
         except httpx.HTTPError as exc:
             _raise_mapped(exc, self._provider, self._secrets, in_body=False)
-        return HTTPResponse(response.status_code, _headers(response), response.content)
+        return HTTPResponse(response.status_code, response.headers, response.content)
 
     async def stream(self, req: HTTPRequest) -> AsyncStreamHandle | HTTPResponse:
         """Open a streamed exchange; an error status comes back read whole."""
@@ -181,7 +202,7 @@ class AsyncTransport:
             _raise_mapped(exc, self._provider, self._secrets, in_body=False)
         finally:
             await response.aclose()
-        return HTTPResponse(response.status_code, _headers(response), body)
+        return HTTPResponse(response.status_code, response.headers, body)
 
     async def aclose(self) -> None:
         """Close the httpx client if this transport created it."""

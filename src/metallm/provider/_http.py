@@ -30,7 +30,7 @@ class HTTPRequest:
 
 @dataclass(frozen=True)
 class HTTPResponse:
-    """What came back: status, headers with lower-cased names, and the whole body."""
+    """What came back: status, headers (a case-insensitive mapping) and the whole body."""
 
     status_code: int
     headers: Mapping[str, str]
