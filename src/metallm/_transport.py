@@ -46,7 +46,9 @@ def _body_bytes(response: httpx.Response) -> Iterator[bytes]:
 
 def _abody_bytes(response: httpx.Response) -> AsyncIterator[bytes]:
     encoding = response.headers.get("content-encoding")
-    return response.aiter_raw() if not encoding or encoding == "identity" else response.aiter_bytes()
+    return (
+        response.aiter_raw() if not encoding or encoding == "identity" else response.aiter_bytes()
+    )
 
 
 class _URLCache(dict[str, httpx.URL]):
