@@ -11,6 +11,7 @@ call exactly once, whichever way the stream ends. ``Client`` and ``AsyncClient``
 from __future__ import annotations
 
 import logging
+from time import perf_counter
 from typing import Any
 
 from ._accumulate import ChunkAccumulator, finalize_response
@@ -35,13 +36,19 @@ class CallFlow:
         logger: logging.Logger,
         secrets: tuple[str, ...],
         server: tuple[str, int] = ("", 0),
+        capture_content: str | None = None,
     ) -> None:
         self.provider_name = provider_name
+        self.capture_content = capture_content
         self.hooks = hooks
         self.policy = policy
         self.logger = logger
         self.secrets = secrets
         self.server = server
+
+    def redact(self, text: str) -> str:
+        """``text`` with this client's secrets scrubbed."""
+        return redact(text, self.secrets)
 
     def begin(
         self,
@@ -60,6 +67,8 @@ class CallFlow:
             server_address=self.server[0],
             server_port=self.server[1],
             conversation_id=conversation_id,
+            capture_content=self.capture_content,
+            redact=self.redact,
         )
         call = Call(self, info, request)
         if self.hooks:
@@ -162,7 +171,7 @@ class Call:
 class StreamTracker:
     """Accumulates a stream's chunks and ends its call exactly once."""
 
-    __slots__ = ("acc", "call", "error", "finished", "hooks_on_chunk")
+    __slots__ = ("acc", "call", "error", "finished", "gaps", "hooks_on_chunk", "last")
 
     def __init__(self, call: Call) -> None:
         self.call = call
@@ -171,9 +180,18 @@ class StreamTracker:
         self.error: BaseException | None = None
         hooks = call.flow.hooks
         self.hooks_on_chunk = hooks.on_chunk if hooks.on_chunk_methods else None
+        self.last = 0.0
+        self.gaps = call.info.chunk_gaps
 
     def add(self, chunk: ChatCompletionChunk) -> None:
-        """One chunk delivered to the user."""
+        """One chunk delivered to the user: timed, accumulated, shown to ``on_chunk`` hooks."""
+        now = perf_counter()
+        if self.last:
+            self.gaps.append(now - self.last)
+        else:
+            info = self.call.info
+            info.time_to_first_chunk = now - info.start_perf
+        self.last = now
         self.acc.add(chunk)
         if self.hooks_on_chunk is not None:
             self.hooks_on_chunk(self.call.info, chunk)

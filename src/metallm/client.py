@@ -44,6 +44,23 @@ def default_hooks() -> list[object]:
     return []
 
 
+_CAPTURE_MODES = ("NO_CONTENT", "SPAN_ONLY", "EVENT_ONLY", "SPAN_AND_EVENT")
+
+
+def capture_mode(value: str | bool | None) -> str | None:
+    """The client's ``capture_content`` as a mode name (None: leave it to the hook/env)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "SPAN_ONLY" if value else "NO_CONTENT"
+    mode = value.strip().upper()
+    if mode not in _CAPTURE_MODES:
+        raise ConfigurationError(
+            f"capture_content={value!r} is not one of {', '.join(_CAPTURE_MODES)} (or a bool)"
+        )
+    return mode
+
+
 def _http_chunks(handle: StreamHandle, decoder: StreamDecoder) -> Iterator[ChatCompletionChunk]:
     for data in handle.chunks():
         chunks = decoder.feed(data)
@@ -91,8 +108,11 @@ class _ClientCore:
             secrets += tuple(self.codec.secrets())
             server = server_address_port(self.codec.base_url)
         self.secrets = secrets
+        capture = capture_mode(cfg.capture_content)
         hooks = HookChain(default_hooks() if cfg.hooks is None else cfg.hooks, self.logger)
-        self.flow = CallFlow(str(name), hooks, cfg.retry_policy(), self.logger, secrets, server)
+        self.flow = CallFlow(
+            str(name), hooks, cfg.retry_policy(), self.logger, secrets, server, capture
+        )
 
     @property
     def provider_name(self) -> str:

@@ -52,6 +52,7 @@ class ClientConfig:
     hooks: Sequence[object] | None = None
     custom_provider: object | None = None
     logger: logging.Logger | None = None
+    capture_content: str | bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def retry_policy(self) -> RetryPolicy:

@@ -24,7 +24,7 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -42,12 +42,21 @@ StreamEndReason = Literal["complete", "closed", "error", "garbage_collected"]
 _ids = itertools.count(1)
 
 
+def _no_secrets(text: str) -> str:
+    return text
+
+
 @dataclass
 class LLMCallInfo:
     """What a hook knows about one call; ``state`` is free scratch space for hooks.
 
     ``start_time`` is wall-clock epoch seconds, ``start_perf`` the ``perf_counter`` reading at
-    the same moment (for durations). ``retries`` counts retries made so far.
+    the same moment (for durations). ``retries`` counts retries made so far. For streams the
+    client measures ``time_to_first_chunk`` (seconds from the start of the call) and
+    ``chunk_gaps`` (seconds before each later chunk), so hooks read them instead of timing
+    every chunk themselves. ``capture_content`` is the client's message-content setting
+    (None: the hook's own or the environment's). ``redact`` scrubs the client's secrets from a
+    text, for hooks that export message content or error texts.
     """
 
     call_id: str
@@ -62,7 +71,11 @@ class LLMCallInfo:
     conversation_id: str | None = None
     retries: int = 0
     end_reason: StreamEndReason | None = None
-    state: dict[str, Any] = field(default_factory=dict, repr=False)
+    time_to_first_chunk: float | None = None
+    chunk_gaps: list[float] = field(default_factory=list, repr=False)
+    capture_content: str | None = None
+    redact: Callable[[str], str] = field(default=_no_secrets, repr=False)
+    state: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def start(
@@ -75,6 +88,8 @@ class LLMCallInfo:
         server_address: str = "",
         server_port: int = 0,
         conversation_id: str | None = None,
+        capture_content: str | None = None,
+        redact: Callable[[str], str] = _no_secrets,
     ) -> LLMCallInfo:
         """Info for a call starting now, with a process-unique ``call_id``."""
         return cls(
@@ -88,6 +103,8 @@ class LLMCallInfo:
             server_address,
             server_port,
             conversation_id,
+            capture_content=capture_content,
+            redact=redact,
         )
 
     @property

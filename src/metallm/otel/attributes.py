@@ -1,0 +1,109 @@
+"""Every OpenTelemetry name metallm emits, and nowhere else (OTEL-GENAI.md).
+
+The GenAI semantic conventions are still being renamed; keeping every attribute, metric and
+event name here makes the coming renames (``gen_ai.client.inference.*`` metrics) a one-file
+change. Names come from ``opentelemetry-semantic-conventions`` where it has them; where it lags
+the spec (``cache_write``), the string is defined here.
+"""
+
+from __future__ import annotations
+
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _g
+from opentelemetry.semconv.attributes import error_attributes as _err
+from opentelemetry.semconv.attributes import server_attributes as _srv
+
+__all__ = [
+    "CONTENT_EVENT",
+    "DURATION_BUCKETS",
+    "PROVIDER_NAMES",
+    "SYSTEM_APART",
+    "TOKEN_BUCKETS",
+]
+
+# Span attributes set at start (samplers see them)
+OPERATION_NAME = _g.GEN_AI_OPERATION_NAME
+PROVIDER_NAME = _g.GEN_AI_PROVIDER_NAME
+REQUEST_MODEL = _g.GEN_AI_REQUEST_MODEL
+SERVER_ADDRESS = _srv.SERVER_ADDRESS
+SERVER_PORT = _srv.SERVER_PORT
+
+# Request attributes
+REQUEST_MAX_TOKENS = _g.GEN_AI_REQUEST_MAX_TOKENS
+REQUEST_TEMPERATURE = _g.GEN_AI_REQUEST_TEMPERATURE
+REQUEST_TOP_P = _g.GEN_AI_REQUEST_TOP_P
+REQUEST_TOP_K = _g.GEN_AI_REQUEST_TOP_K
+REQUEST_STOP_SEQUENCES = _g.GEN_AI_REQUEST_STOP_SEQUENCES
+REQUEST_FREQUENCY_PENALTY = _g.GEN_AI_REQUEST_FREQUENCY_PENALTY
+REQUEST_PRESENCE_PENALTY = _g.GEN_AI_REQUEST_PRESENCE_PENALTY
+REQUEST_SEED = _g.GEN_AI_REQUEST_SEED
+REQUEST_CHOICE_COUNT = _g.GEN_AI_REQUEST_CHOICE_COUNT
+REQUEST_STREAM = "gen_ai.request.stream"
+OUTPUT_TYPE = _g.GEN_AI_OUTPUT_TYPE
+CONVERSATION_ID = _g.GEN_AI_CONVERSATION_ID
+
+# Response attributes
+RESPONSE_ID = _g.GEN_AI_RESPONSE_ID
+RESPONSE_MODEL = _g.GEN_AI_RESPONSE_MODEL
+RESPONSE_FINISH_REASONS = _g.GEN_AI_RESPONSE_FINISH_REASONS
+RESPONSE_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
+
+# Usage
+USAGE_INPUT_TOKENS = _g.GEN_AI_USAGE_INPUT_TOKENS
+USAGE_OUTPUT_TOKENS = _g.GEN_AI_USAGE_OUTPUT_TOKENS
+USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+USAGE_CACHE_WRITE_INPUT_TOKENS = "gen_ai.usage.cache_write.input_tokens"  # spec ahead of semconv
+USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
+TOKEN_TYPE = _g.GEN_AI_TOKEN_TYPE
+
+# Failure and retries
+ERROR_TYPE = _err.ERROR_TYPE
+ERROR_TYPE_OTHER = "_OTHER"
+HTTP_RESEND_COUNT = "http.request.resend_count"
+HTTP_STATUS_CODE = "http.response.status_code"
+RETRY_EVENT = "metallm.retry"
+RETRY_DELAY = "metallm.retry.delay"
+
+# Message content (opt-in)
+INPUT_MESSAGES = _g.GEN_AI_INPUT_MESSAGES
+OUTPUT_MESSAGES = _g.GEN_AI_OUTPUT_MESSAGES
+SYSTEM_INSTRUCTIONS = _g.GEN_AI_SYSTEM_INSTRUCTIONS
+TOOL_DEFINITIONS = _g.GEN_AI_TOOL_DEFINITIONS
+CONTENT_EVENT = "gen_ai.client.inference.operation.details"
+CAPTURE_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+
+# Metrics (the spec's main branch renames these to gen_ai.client.inference.*: not yet)
+METRIC_DURATION = "gen_ai.client.operation.duration"
+METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"
+METRIC_TIME_TO_FIRST_CHUNK = "gen_ai.client.operation.time_to_first_chunk"
+METRIC_TIME_PER_OUTPUT_CHUNK = "gen_ai.client.operation.time_per_output_chunk"
+
+DURATION_BUCKETS = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)  # fmt: skip
+TOKEN_BUCKETS = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)  # fmt: skip
+
+OPERATION_CHAT = "chat"
+
+PROVIDER_NAMES = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "gemini": "gcp.gemini",
+    "xai": "x_ai",
+    "ollama": "ollama",
+    "bedrock": "aws.bedrock",
+}
+"""metallm provider name -> ``gen_ai.provider.name``; custom providers report their own."""
+
+VERTEX_HOST_MARK = "aiplatform.googleapis.com"
+
+SYSTEM_APART = frozenset({"anthropic", "gemini", "bedrock"})
+"""Providers that take system prompts apart from the history (``gen_ai.system_instructions``)."""
+
+
+def provider_name(name: str, server_address: str = "") -> str:
+    """The ``gen_ai.provider.name`` value for a metallm provider."""
+    if name == "gemini" and VERTEX_HOST_MARK in server_address:
+        return "gcp.vertex_ai"
+    return PROVIDER_NAMES.get(name, name)
