@@ -40,8 +40,10 @@ RequestLike = ChatCompletionRequest | Mapping[str, Any] | None
 
 
 def default_hooks() -> list[object]:
-    """The hooks a client gets when ``hooks`` is not given."""
-    return []
+    """The hooks a client gets when ``hooks`` is not given: the shared OpenTelemetry hook."""
+    from .otel import default_hook
+
+    return [default_hook()]
 
 
 _CAPTURE_MODES = ("NO_CONTENT", "SPAN_ONLY", "EVENT_ONLY", "SPAN_AND_EVENT")

@@ -1,0 +1,350 @@
+"""``OTelHook``: the default hook, turning every call into a GenAI span and metrics.
+
+One CLIENT span per call, named ``chat {model}``, started before the first attempt with the
+attributes samplers need, made current around each HTTP attempt (so an httpx
+instrumentation's spans nest under it) and never between stream chunks (so the user's own work
+is not parented under it), and ended exactly once when the call ends, which the client
+guarantees for streams too. The four GenAI histograms are recorded at the end; stream timing
+(time to first chunk, gaps between chunks) is measured by the client and read from
+``LLMCallInfo``, so the hook adds no per-chunk work of its own.
+
+Only ``opentelemetry-api`` is used: with no SDK configured every call below is a no-op and the
+hook costs next to nothing. ``metallm.otel.setup()`` configures an SDK for applications that
+have none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.metrics import MeterProvider, get_meter
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from ..errors import APIError
+from ..hooks import LLMCallInfo
+from ..retry import RetryEvent
+from ..types import ChatCompletionRequest, ChatCompletionResponse
+from . import attributes as A
+from .content import (
+    CaptureMode,
+    Content,
+    capture_mode,
+    output_type,
+    render_content,
+    render_output,
+    to_json,
+)
+
+__all__ = ["OTelHook", "error_type"]
+
+_SCOPE = "metallm"
+_VERSION = "0.1.0"
+
+
+def error_type(error: BaseException | None) -> str:
+    """``error.type``: the provider's code, else the status, else the exception's class name."""
+    if error is None:
+        return A.ERROR_TYPE_OTHER
+    if isinstance(error, APIError):
+        if error.code:
+            return str(error.code)
+        if error.status_code is not None:
+            return str(error.status_code)
+    cls = type(error)
+    return (
+        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    )
+
+
+class _Active:
+    """Makes a span current for one HTTP attempt (cheaper than ``trace.use_span``)."""
+
+    __slots__ = ("_ctx", "_token")
+
+    def __init__(self, ctx: otel_context.Context) -> None:
+        self._ctx = ctx
+        self._token: object = None
+
+    def __enter__(self) -> None:
+        self._token = otel_context.attach(self._ctx)
+
+    def __exit__(self, *exc: object) -> None:
+        otel_context.detach(self._token)  # type: ignore[arg-type]
+
+
+class _CallState:
+    __slots__ = ("attrs", "content", "ctx", "metric_attrs", "span")
+
+    def __init__(self, span: trace.Span, attrs: dict[str, Any], metric_attrs: dict[str, Any]):
+        self.span = span
+        self.attrs = attrs
+        self.metric_attrs = metric_attrs
+        self.ctx = trace.set_span_in_context(span)
+        self.content: Content | None = None
+
+
+class OTelHook:
+    """GenAI spans, metrics and (opt-in) content events for every call.
+
+    ``tracer_provider`` / ``meter_provider`` / ``logger_provider`` default to the global ones.
+    ``capture_content`` is a mode name (see :mod:`metallm.otel.content`); None reads
+    ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``; a client's own ``capture_content``
+    wins over both.
+    """
+
+    def __init__(
+        self,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        logger_provider: Any = None,
+        capture_content: str | None = None,
+    ) -> None:
+        self._tracer = trace.get_tracer(_SCOPE, _VERSION, tracer_provider)
+        meter = get_meter(_SCOPE, _VERSION, meter_provider)
+        self._duration = meter.create_histogram(
+            A.METRIC_DURATION,
+            unit="s",
+            description="GenAI operation duration",
+            explicit_bucket_boundaries_advisory=A.DURATION_BUCKETS,
+        )
+        self._tokens = meter.create_histogram(
+            A.METRIC_TOKEN_USAGE,
+            unit="{token}",
+            description="Number of input and output tokens used",
+            explicit_bucket_boundaries_advisory=A.TOKEN_BUCKETS,
+        )
+        self._ttfc = meter.create_histogram(
+            A.METRIC_TIME_TO_FIRST_CHUNK,
+            unit="s",
+            description="Time to receive the first chunk of a streamed response",
+            explicit_bucket_boundaries_advisory=A.DURATION_BUCKETS,
+        )
+        self._tpoc = meter.create_histogram(
+            A.METRIC_TIME_PER_OUTPUT_CHUNK,
+            unit="s",
+            description="Time between consecutive chunks of a streamed response",
+            explicit_bucket_boundaries_advisory=A.DURATION_BUCKETS,
+        )
+        self._logger_provider = logger_provider
+        self._event_logger: Any = None
+        self._capture = capture_content
+
+    # -- start --------------------------------------------------------------------------------
+
+    def before_request(self, info: LLMCallInfo, request: ChatCompletionRequest) -> None:
+        """Start the span with the request's attributes."""
+        provider = A.provider_name(info.provider_name, info.server_address)
+        base: dict[str, Any] = {
+            A.OPERATION_NAME: A.OPERATION_CHAT,
+            A.PROVIDER_NAME: provider,
+            A.REQUEST_MODEL: request.model,
+        }
+        if info.server_address:
+            base[A.SERVER_ADDRESS] = info.server_address
+            base[A.SERVER_PORT] = info.server_port
+        attrs = dict(base)
+        _request_attributes(attrs, request, info)
+        name = f"{A.OPERATION_CHAT} {request.model}" if request.model else A.OPERATION_CHAT
+        span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
+        state = _CallState(span, attrs, base)
+        mode = self._mode(info)
+        if mode.any:
+            state.content = render_content(
+                request, system_apart=info.provider_name in A.SYSTEM_APART, redact=info.redact
+            )
+        info.state[self] = state
+
+    def _mode(self, info: LLMCallInfo) -> CaptureMode:
+        """The client's setting, else this hook's, else the environment's (read per call)."""
+        value = info.capture_content if info.capture_content is not None else self._capture
+        return capture_mode(value)
+
+    def attempt(self, info: LLMCallInfo) -> Any:
+        """Make the span current around one HTTP attempt."""
+        state: _CallState | None = info.state.get(self)
+        return _Active(state.ctx) if state is not None else _NULL
+
+    def on_retry(self, info: LLMCallInfo, event: RetryEvent) -> None:
+        """One span event per retry: attempt number, what failed, the delay."""
+        state: _CallState | None = info.state.get(self)
+        if state is None:
+            return
+        attrs: dict[str, Any] = {A.HTTP_RESEND_COUNT: event.attempt, A.RETRY_DELAY: event.delay}
+        if event.status_code is not None:
+            attrs[A.HTTP_STATUS_CODE] = event.status_code
+        if event.error is not None:
+            attrs[A.ERROR_TYPE] = error_type(event.error)
+        state.span.add_event(A.RETRY_EVENT, attrs)
+
+    # -- end ----------------------------------------------------------------------------------
+
+    def after_response(
+        self,
+        info: LLMCallInfo,
+        request: ChatCompletionRequest,
+        response: ChatCompletionResponse | None,
+        error: BaseException | None,
+    ) -> None:
+        """End the span (once) and record the metrics."""
+        state: _CallState | None = info.state.pop(self, None)
+        if state is None:
+            return
+        span, attrs = state.span, state.attrs
+        end: dict[str, Any] = {}
+        failed_type: str | None = None
+        if info.end_reason == "garbage_collected":
+            failed_type = A.ERROR_TYPE_OTHER
+        elif error is not None:
+            failed_type = error_type(error)
+        if response is not None:
+            incomplete = error is not None or info.end_reason not in (None, "complete")
+            _response_attributes(end, response, incomplete=incomplete)
+        elif error is not None:
+            end[A.RESPONSE_FINISH_REASONS] = ["error"] * (request.n or 1)
+        if info.time_to_first_chunk is not None:
+            end[A.RESPONSE_TIME_TO_FIRST_CHUNK] = info.time_to_first_chunk
+        if info.retries:
+            end[A.HTTP_RESEND_COUNT] = info.retries
+        if failed_type is not None:
+            end[A.ERROR_TYPE] = failed_type
+        if state.content is not None:
+            state.content.output = render_output(response, info.redact)
+        span.set_attributes(end)
+        attrs.update(end)
+        self._content_to_span(span, state, info)
+        if failed_type is not None:
+            description = info.redact(f"{type(error).__name__}: {error}") if error else "_OTHER"
+            span.set_status(Status(StatusCode.ERROR, description))
+            if error is not None:
+                span.record_exception(
+                    error, attributes={"exception.message": info.redact(str(error))}
+                )
+        span.end()
+        self._record_metrics(info, state, response, failed_type)
+
+    def _content_to_span(self, span: trace.Span, state: _CallState, info: LLMCallInfo) -> None:
+        content = state.content
+        if content is None:
+            return
+        mode = self._mode(info)
+        if mode.span:
+            values: dict[str, Any] = {}
+            if content.input is not None:
+                values[A.INPUT_MESSAGES] = to_json(content.input)
+            if content.system:
+                values[A.SYSTEM_INSTRUCTIONS] = to_json(content.system)
+            if content.tools:
+                values[A.TOOL_DEFINITIONS] = to_json(content.tools)
+            if content.output is not None:
+                values[A.OUTPUT_MESSAGES] = to_json(content.output)
+            span.set_attributes(values)
+        if mode.event:
+            self._emit_event(state, content)
+
+    def _emit_event(self, state: _CallState, content: Content) -> None:
+        from opentelemetry._logs import LogRecord, get_logger
+
+        if self._event_logger is None:
+            self._event_logger = get_logger(_SCOPE, _VERSION, self._logger_provider)
+        attrs: dict[str, Any] = dict(state.attrs)
+        if content.input is not None:
+            attrs[A.INPUT_MESSAGES] = content.input
+        if content.system:
+            attrs[A.SYSTEM_INSTRUCTIONS] = content.system
+        if content.tools:
+            attrs[A.TOOL_DEFINITIONS] = content.tools
+        if content.output is not None:
+            attrs[A.OUTPUT_MESSAGES] = content.output
+        self._event_logger.emit(
+            LogRecord(event_name=A.CONTENT_EVENT, context=state.ctx, attributes=attrs)
+        )
+
+    def _record_metrics(
+        self,
+        info: LLMCallInfo,
+        state: _CallState,
+        response: ChatCompletionResponse | None,
+        failed_type: str | None,
+    ) -> None:
+        attrs = state.metric_attrs
+        if response is not None and response.model:
+            attrs[A.RESPONSE_MODEL] = response.model
+        duration_attrs = {**attrs, A.ERROR_TYPE: failed_type} if failed_type is not None else attrs
+        self._duration.record(info.elapsed, duration_attrs)
+        usage = response.usage if response is not None else None
+        if usage is not None:
+            self._tokens.record(usage.prompt_tokens, {**attrs, A.TOKEN_TYPE: "input"})
+            self._tokens.record(usage.completion_tokens, {**attrs, A.TOKEN_TYPE: "output"})
+        if info.time_to_first_chunk is not None:
+            self._ttfc.record(info.time_to_first_chunk, attrs)
+            record = self._tpoc.record
+            for gap in info.chunk_gaps:
+                record(gap, attrs)
+
+
+class _NullContext:
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NULL = _NullContext()
+
+
+def _request_attributes(
+    attrs: dict[str, Any], request: ChatCompletionRequest, info: LLMCallInfo
+) -> None:
+    if request.max_tokens is not None:
+        attrs[A.REQUEST_MAX_TOKENS] = request.max_tokens
+    if request.temperature is not None:
+        attrs[A.REQUEST_TEMPERATURE] = request.temperature
+    if request.top_p is not None:
+        attrs[A.REQUEST_TOP_P] = request.top_p
+    if request.top_k is not None:
+        attrs[A.REQUEST_TOP_K] = request.top_k
+    stops = request.stop_sequences()
+    if stops:
+        attrs[A.REQUEST_STOP_SEQUENCES] = stops
+    if request.frequency_penalty is not None:
+        attrs[A.REQUEST_FREQUENCY_PENALTY] = request.frequency_penalty
+    if request.presence_penalty is not None:
+        attrs[A.REQUEST_PRESENCE_PENALTY] = request.presence_penalty
+    if request.seed is not None:
+        attrs[A.REQUEST_SEED] = request.seed
+    if request.n is not None and request.n != 1:
+        attrs[A.REQUEST_CHOICE_COUNT] = request.n
+    if info.streaming:
+        attrs[A.REQUEST_STREAM] = True
+    attrs[A.OUTPUT_TYPE] = output_type(request)
+    if info.conversation_id:
+        attrs[A.CONVERSATION_ID] = info.conversation_id
+
+
+def _response_attributes(
+    attrs: dict[str, Any], response: ChatCompletionResponse, *, incomplete: bool
+) -> None:
+    if response.id:
+        attrs[A.RESPONSE_ID] = response.id
+    if response.model:
+        attrs[A.RESPONSE_MODEL] = response.model
+    reasons = [c.finish_reason or "error" for c in response.choices]
+    if reasons:
+        attrs[A.RESPONSE_FINISH_REASONS] = reasons
+    elif incomplete:  # cut or closed before any choice arrived
+        attrs[A.RESPONSE_FINISH_REASONS] = ["error"]
+    usage = response.usage
+    if usage is not None:
+        attrs[A.USAGE_INPUT_TOKENS] = usage.prompt_tokens
+        attrs[A.USAGE_OUTPUT_TOKENS] = usage.completion_tokens
+        if usage.cached_tokens:
+            attrs[A.USAGE_CACHE_READ_INPUT_TOKENS] = usage.cached_tokens
+        if usage.cache_write_tokens:
+            attrs[A.USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
+        if usage.reasoning_tokens:
+            attrs[A.USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
