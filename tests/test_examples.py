@@ -51,6 +51,7 @@ def test_example_runs(path: Path) -> None:
         "custom_provider": "gateway ->",
         "errors_and_retries": "raw httpx with RetryTransport: 200",
         "hooks_and_logging": "chunks",
+        "observability_hooks": "totals: 4 calls, 1 failed",
     }
     assert expectations[path.stem] in out.stdout + out.stderr, out.stdout
     if path.stem == "tools":

@@ -175,3 +175,13 @@ def test_sync_only_provider_rejected_by_async_client() -> None:
     metallm.Client(custom_provider=SyncOnly())
     with pytest.raises(metallm.ConfigurationError, match="AsyncProvider"):
         metallm.AsyncClient(custom_provider=SyncOnly())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_custom_provider_errors_are_scrubbed_of_the_key(mode: str) -> None:
+    secret = "sk-custom-SECRET-998877"
+    fp = FakeProvider([metallm.AuthenticationError(f"bad key {secret}", status_code=401)])
+    with pytest.raises(metallm.AuthenticationError) as info:
+        complete(mode, {"custom_provider": fp, "api_key": secret}, _req())
+    assert secret not in str(info.value) and secret not in repr(info.value)
+    assert "[REDACTED]" in info.value.message

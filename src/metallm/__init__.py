@@ -36,7 +36,9 @@ from .errors import (
     UnsupportedFeatureError,
 )
 from .hooks import LLMCallInfo, ObservabilityHook
+from .logging_hook import LoggingHook
 from .logs import log_context, logger_from_context
+from .metrics_collector import LatencyStats, MetricsCollector, ModelStats
 from .retry import AsyncRetryTransport, RetryEvent, RetryPolicy, RetryTransport
 from .streams import AsyncChatCompletionStream, ChatCompletionStream
 from .types import (
@@ -96,8 +98,12 @@ __all__ = [
     "InternalServerError",
     "InvalidRequestError",
     "LLMCallInfo",
+    "LatencyStats",
+    "LoggingHook",
     "Message",
     "MetaLLMError",
+    "MetricsCollector",
+    "ModelStats",
     "NotFoundError",
     "ObservabilityHook",
     "OverloadedError",

@@ -15,7 +15,7 @@ from time import perf_counter
 from typing import Any
 
 from ._accumulate import ChunkAccumulator, finalize_response
-from .errors import APIError, MetaLLMError, ResponseValidationError, excerpt, redact
+from .errors import APIError, MetaLLMError, ResponseValidationError, excerpt, redact, scrub
 from .hooks import HookChain, LLMCallInfo, StreamEndReason
 from .logs import logger_from_context
 from .provider import HTTPProvider, HTTPResponse
@@ -156,7 +156,8 @@ class Call:
         return response
 
     def fail(self, error: BaseException) -> None:
-        """End the call with an error."""
+        """End the call with an error (scrubbed of secrets, whoever raised it)."""
+        scrub(error, self.flow.secrets)
         if self.flow.hooks:
             self.flow.hooks.after_response(self.info, self.request, None, error)
         log = logger_from_context(self.flow.logger)
@@ -203,6 +204,8 @@ class StreamTracker:
         self.finished = True
         self.error = error
         call = self.call
+        if error is not None:
+            scrub(error, call.flow.secrets)
         call.info.end_reason = reason
         if call.flow.hooks:
             call.flow.hooks.after_response(call.info, call.request, self.acc.response(), error)

@@ -49,6 +49,7 @@ __all__ = [
     "UnsupportedFeatureError",
     "error_class_for_status",
     "redact",
+    "scrub",
 ]
 
 _EXCERPT = 300
@@ -60,6 +61,19 @@ def redact(text: str, secrets: tuple[str, ...] | list[str]) -> str:
         if secret and len(secret) >= 4 and secret in text:
             text = text.replace(secret, "[REDACTED]")
     return text
+
+
+def scrub(error: BaseException, secrets: tuple[str, ...] | list[str]) -> None:
+    """Redact secrets from a metallm error's message in place (errors raised by custom code)."""
+    if not secrets or not isinstance(error, MetaLLMError):
+        return
+    text = " ".join(str(a) for a in error.args)
+    if not any(s and len(s) >= 4 and s in text for s in secrets):
+        return
+    error.args = tuple(redact(str(a), secrets) for a in error.args)
+    message = getattr(error, "message", None)
+    if isinstance(message, str):
+        error.message = redact(message, secrets)  # type: ignore[attr-defined]
 
 
 def excerpt(body: bytes | str, limit: int = _EXCERPT) -> str:
