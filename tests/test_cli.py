@@ -37,6 +37,13 @@ def test_demo_runs_offline_and_shows_each_step() -> None:
         "finish: tool_calls",
         "4) Async call",
         "Hello from asyncio!",
+        "Telemetry (what an OTLP collector would receive):",
+        "'chat gpt-4o-mini' CLIENT UNSET",
+        "gen_ai.request.stream=True",
+        "gen_ai.response.finish_reasons=[tool_calls]",
+        "gen_ai.client.operation.duration [s]: 1 series, 4 values",
+        "gen_ai.client.token.usage [{token}]: 2 series, 8 values",
+        "gen_ai.client.operation.time_to_first_chunk [s]: 1 series, 1 values",
     ):
         assert needle in text, needle
 

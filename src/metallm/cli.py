@@ -52,6 +52,17 @@ def _usage_line(resp: Any) -> str:
 
 
 def _demo(provider: str, model: str, live: bool, out: TextIO) -> None:
+    from .otel._summary import DemoTelemetry
+
+    telemetry = DemoTelemetry()
+    try:
+        _demo_calls(provider, model, live, out)
+        out.write("\n" + telemetry.render())
+    finally:
+        telemetry.shutdown()
+
+
+def _demo_calls(provider: str, model: str, live: bool, out: TextIO) -> None:
     with _endpoint(provider, live, out) as (settings, server):
         client = Client(**settings)
         out.write(f"Client: {client!r}\n\n")
