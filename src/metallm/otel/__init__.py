@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import threading
 
+from ._setup import DEFAULT_PROTOCOL, OTelHandle, setup
 from .content import CaptureMode, capture_mode
 from .hook import OTelHook, error_type
 
-__all__ = ["CaptureMode", "OTelHook", "capture_mode", "default_hook", "error_type"]
+__all__ = [
+    "DEFAULT_PROTOCOL",
+    "CaptureMode",
+    "OTelHandle",
+    "OTelHook",
+    "capture_mode",
+    "default_hook",
+    "error_type",
+    "setup",
+]
 
 _default: OTelHook | None = None
 _lock = threading.Lock()

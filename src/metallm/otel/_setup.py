@@ -1,0 +1,531 @@
+"""``metallm.otel.setup()``: the OpenTelemetry SDK and OTLP export, for applications without them.
+
+metallm itself only speaks ``opentelemetry-api``: its hook records through whatever providers
+are installed globally, and with none installed every span and metric is a cheap no-op. An
+application that already configures OpenTelemetry (its own code, ``opentelemetry-instrument``,
+a vendor distro) needs nothing from here. For the others, ``setup()`` is one call that builds
+what the SDK's manual configuration takes a page to write:
+
+- a ``Resource`` with ``service.name`` (argument, else ``OTEL_SERVICE_NAME``, else the SDK's
+  ``unknown_service``), merged with ``OTEL_RESOURCE_ATTRIBUTES`` by ``Resource.create``;
+- a ``TracerProvider`` with a ``BatchSpanProcessor`` and an OTLP span exporter;
+- a ``MeterProvider`` with a ``PeriodicExportingMetricReader`` and an OTLP metric exporter (no
+  views and no aggregation override: the histogram bucket advice the hook gives when it creates
+  its instruments must stay in force);
+- a ``LoggerProvider`` with a ``BatchLogRecordProcessor`` and an OTLP log exporter, which
+  carries the opt-in ``gen_ai.client.inference.operation.details`` content events.
+
+The standard ``OTEL_*`` variables keep working: the exporters read endpoints, headers, timeouts,
+certificates and compression themselves whenever no argument overrides them, the metric reader
+reads ``OTEL_METRIC_EXPORT_INTERVAL``, and ``OTEL_SDK_DISABLED=true`` makes ``setup()`` install
+nothing.
+
+**Default protocol: gRPC.** The OpenTelemetry specification says SDKs *should* default to
+``http/protobuf`` unless an existing stable default says otherwise, and Python's is such a case:
+``opentelemetry-instrument`` and the SDK's own auto-configuration pick the gRPC exporter when
+``OTEL_EXPORTER_OTLP_PROTOCOL`` is unset, and the exporters' default endpoint for it is
+``localhost:4317``. Defaulting the same way means one set of environment variables behaves the
+same under ``opentelemetry-instrument`` and under ``metallm.otel.setup()``. ``http/protobuf``
+is one argument or variable away, and both are tested against real receivers.
+
+The SDK and the exporters (gRPC above all) cost tens of milliseconds and megabytes to import,
+so they are imported inside ``setup()`` only: ``import metallm`` and ``import metallm.otel``
+never load them.
+
+Globals can be set only once per process in OpenTelemetry, and replacing an application's
+providers would silently cut its own telemetry off, so ``setup()`` installs a provider only
+where the global one is still the API's placeholder, for each signal separately, and the
+returned :class:`OTelHandle` says which ones it installed and shuts down only those.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
+
+from ..errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import LogRecordExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import MetricExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+__all__ = ["DEFAULT_PROTOCOL", "OTLPProtocol", "OTelHandle", "setup"]
+
+OTLPProtocol = Literal["grpc", "http/protobuf"]
+Signal = Literal["traces", "metrics", "logs"]
+
+DEFAULT_PROTOCOL: OTLPProtocol = "grpc"
+"""The protocol when neither the argument nor ``OTEL_EXPORTER_OTLP[_SIGNAL]_PROTOCOL`` says."""
+
+_SIGNALS: tuple[Signal, ...] = ("traces", "metrics", "logs")
+_PROTOCOLS: tuple[str, ...] = get_args(OTLPProtocol)
+_HTTP_PATHS: dict[Signal, str] = {
+    "traces": "v1/traces",
+    "metrics": "v1/metrics",
+    "logs": "v1/logs",
+}
+_SDK_DISABLED = "OTEL_SDK_DISABLED"
+_PROTOCOL_ENV = "OTEL_EXPORTER_OTLP_PROTOCOL"
+_HEADERS_ENV = "OTEL_EXPORTER_OTLP_HEADERS"
+
+_logger = logging.getLogger(__name__)
+
+
+def _signal_env(template: str, signal: Signal) -> str:
+    """``OTEL_EXPORTER_OTLP_{SIGNAL}_...`` for a signal, e.g. ``..._TRACES_PROTOCOL``."""
+    return template.replace("OTLP_", f"OTLP_{signal.upper()}_", 1)
+
+
+class OTelHandle:
+    """What :func:`setup` installed, and the way to flush and shut it down.
+
+    ``tracer_provider``, ``meter_provider`` and ``logger_provider`` are the SDK providers this
+    call installed as the global ones, or None where it installed nothing (the signal was turned
+    off, the SDK is disabled, or the application had its own provider, which stays untouched
+    and is never flushed or shut down from here). ``installed`` names the installed signals.
+
+    ``shutdown()`` runs at interpreter exit too (an ``atexit`` handler), so buffered spans and
+    the last metric collection are exported even when the application never calls it; calling
+    it earlier is harmless, and so is calling it twice. The handle is a context manager:
+    ``with metallm.otel.setup(...):`` shuts down on leaving the block.
+    """
+
+    def __init__(
+        self,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
+    ) -> None:
+        self.tracer_provider = tracer_provider
+        self.meter_provider = meter_provider
+        self.logger_provider = logger_provider
+        self._lock = threading.Lock()
+        self._shut_down = False
+        if self.installed:
+            atexit.register(self._shutdown_at_exit)
+
+    @property
+    def installed(self) -> tuple[str, ...]:
+        """The signals whose global provider this handle installed, among traces/metrics/logs."""
+        providers = (self.tracer_provider, self.meter_provider, self.logger_provider)
+        return tuple(s for s, p in zip(_SIGNALS, providers, strict=True) if p is not None)
+
+    @property
+    def is_shut_down(self) -> bool:
+        """True once :meth:`shutdown` has run."""
+        return self._shut_down
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Export everything buffered now; returns within ``timeout_millis``.
+
+        Useful before a short-lived process or a serverless function freezes. True when every
+        installed provider finished flushing in time. The SDK's processors export in the
+        calling thread and wait out the exporter's timeout and retries whatever timeout they
+        are given, so the providers flush side by side in threads of their own and this stops
+        waiting at the deadline (returning False; the flush goes on in the background). An
+        export that fails is logged by the SDK; nothing raises.
+        """
+        if self._shut_down:
+            return True
+        return self._each_provider(_flush_provider, timeout_millis, "flush")
+
+    def shutdown(self, timeout_millis: int = 30_000) -> None:
+        """Flush and shut down what this handle installed, once; later calls do nothing.
+
+        Shutting a provider down flushes it first (the batch processors export what they hold,
+        the metric reader makes a last collection and exports it), so no separate flush is
+        made: with a receiver down that would only double the wait. The three providers shut
+        down side by side and this returns after ``timeout_millis`` at the latest: with the
+        collector down, each waits out its exporter's timeout (``OTEL_EXPORTER_OTLP_TIMEOUT``,
+        10 s by default) and retries, and in sequence those waits would add up. Errors are
+        logged, never raised, so telemetry cannot break an application's exit path. The
+        providers stay installed as globals (OpenTelemetry cannot unset them) but record
+        nothing afterwards.
+        """
+        with self._lock:
+            if self._shut_down:
+                return
+            self._shut_down = True
+        atexit.unregister(self._shutdown_at_exit)
+        self._each_provider(_shutdown_provider, timeout_millis, "shutdown")
+
+    def _each_provider(
+        self, action: Callable[[str, Any, int], bool], timeout_millis: int, what: str
+    ) -> bool:
+        """Run ``action`` on every installed provider side by side, waiting until the deadline.
+
+        True when all finished in time and succeeded. Where no thread can be started (at
+        interpreter exit, Python 3.12 and later refuse), the action runs in this thread.
+        """
+        deadline = time.monotonic() + timeout_millis / 1000
+        results: dict[str, bool] = {}
+
+        def run(name: str, provider: Any) -> None:
+            results[name] = action(name, provider, timeout_millis)
+
+        threads: list[threading.Thread] = []
+        providers = self._providers()
+        for name, provider in providers:
+            thread = threading.Thread(
+                target=run, args=(name, provider), name=f"metallm-otel-{what}-{name}", daemon=True
+            )
+            try:
+                thread.start()
+            except RuntimeError:
+                run(name, provider)
+            else:
+                threads.append(thread)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        late = [name for name, _ in providers if name not in results]
+        if late:
+            _logger.warning(
+                "OpenTelemetry %s of %s did not finish within %d ms",
+                what,
+                ", ".join(late),
+                timeout_millis,
+            )
+        return not late and all(results.values())
+
+    def _providers(self) -> list[tuple[str, Any]]:
+        providers = (self.tracer_provider, self.meter_provider, self.logger_provider)
+        return [(s, p) for s, p in zip(_SIGNALS, providers, strict=True) if p is not None]
+
+    def _shutdown_at_exit(self) -> None:
+        self.shutdown()
+
+    def __enter__(self) -> OTelHandle:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        state = "shut down" if self._shut_down else "active"
+        return f"OTelHandle(installed={self.installed!r}, {state})"
+
+
+def _flush_provider(name: str, provider: Any, timeout_millis: int) -> bool:
+    """Flush one provider, logging instead of raising."""
+    try:
+        return bool(provider.force_flush(timeout_millis))
+    except Exception:
+        _logger.warning("flushing the %s provider failed", name, exc_info=True)
+        return False
+
+
+def _shutdown_provider(name: str, provider: Any, timeout_millis: int) -> bool:
+    """Shut one provider down, logging instead of raising (only the meter's takes a timeout)."""
+    try:
+        if name == "metrics":
+            cast("MeterProvider", provider).shutdown(timeout_millis=timeout_millis)
+        else:
+            provider.shutdown()
+    except Exception:
+        _logger.warning("shutting down the %s provider failed", name, exc_info=True)
+        return False
+    return True
+
+
+def setup(
+    service_name: str | None = None,
+    endpoint: str | None = None,
+    protocol: OTLPProtocol | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    resource_attributes: Mapping[str, Any] | None = None,
+    traces: bool = True,
+    metrics: bool = True,
+    logs: bool = True,
+    metric_export_interval: float | None = None,
+    console: bool = False,
+) -> OTelHandle:
+    """Install the OpenTelemetry SDK with OTLP export, unless the application already has it.
+
+    Args:
+        service_name: ``service.name`` of the resource; default ``OTEL_SERVICE_NAME``, else the
+            SDK's ``unknown_service:<python>``.
+        endpoint: the collector's root URL, e.g. ``http://127.0.0.1:4317`` (gRPC) or
+            ``http://127.0.0.1:4318`` (HTTP; ``/v1/traces``, ``/v1/metrics`` and ``/v1/logs``
+            are appended, as the exporters do for ``OTEL_EXPORTER_OTLP_ENDPOINT``). ``http://``
+            means plaintext, ``https://`` TLS. Default: the ``OTEL_EXPORTER_OTLP_ENDPOINT`` and
+            ``OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT`` variables, read by the
+            exporters, else ``localhost:4317`` / ``localhost:4318``.
+        protocol: ``"grpc"`` or ``"http/protobuf"``; default the
+            ``OTEL_EXPORTER_OTLP_{SIGNAL}_PROTOCOL`` / ``OTEL_EXPORTER_OTLP_PROTOCOL`` variables,
+            else ``grpc`` (see the module docstring for why).
+        headers: sent with every export (e.g. an ingest token), added over the ones in
+            ``OTEL_EXPORTER_OTLP[_SIGNAL]_HEADERS``.
+        resource_attributes: more resource attributes (``deployment.environment.name``, ...),
+            over ``OTEL_RESOURCE_ATTRIBUTES``; ``service_name`` wins over a ``service.name`` here.
+        traces, metrics, logs: which signals to set up; ``logs`` only carries the opt-in
+            message-content events.
+        metric_export_interval: seconds between metric exports; default
+            ``OTEL_METRIC_EXPORT_INTERVAL`` (milliseconds), else 60 s.
+        console: also print spans, metrics and log records to stdout, for local debugging.
+
+    Returns:
+        An :class:`OTelHandle` naming what was installed; ``handle.shutdown()`` flushes it.
+
+    Raises:
+        ConfigurationError: an unknown protocol (argument or variable) or a non-positive
+            ``metric_export_interval``. An unreachable collector is not an error: exports fail
+            in the background, logged by the SDK, and the application's calls never notice.
+    """
+    if os.environ.get(_SDK_DISABLED, "").strip().lower() == "true":
+        _logger.debug("%s=true: metallm.otel.setup() installs nothing", _SDK_DISABLED)
+        return OTelHandle()
+    if metric_export_interval is not None and not metric_export_interval > 0:
+        raise ConfigurationError(
+            f"metric_export_interval must be a positive number of seconds, "
+            f"not {metric_export_interval!r}"
+        )
+    protocols = {s: _resolve_protocol(protocol, s) for s in _SIGNALS}
+
+    from opentelemetry import _logs as logs_api
+    from opentelemetry import metrics as metrics_api
+    from opentelemetry import trace as trace_api
+
+    wanted = {
+        "traces": traces and _tracer_slot_free(),
+        "metrics": metrics and _meter_slot_free(),
+        "logs": logs and _logger_slot_free(),
+    }
+    for signal, asked in (("traces", traces), ("metrics", metrics), ("logs", logs)):
+        if asked and not wanted[signal]:
+            _logger.info(
+                "a global %s provider is already installed; metallm.otel.setup() leaves it",
+                signal,
+            )
+    if not any(wanted.values()):
+        return OTelHandle()
+
+    resource = _resource(service_name, resource_attributes)
+    export = _Exporters(endpoint, headers, protocols)
+    tracer_provider: TracerProvider | None = None
+    meter_provider: MeterProvider | None = None
+    logger_provider: LoggerProvider | None = None
+
+    if wanted["traces"]:
+        tracer_provider = _tracer_provider(resource, export.spans(), console)
+        trace_api.set_tracer_provider(tracer_provider)
+        if trace_api.get_tracer_provider() is not tracer_provider:  # lost a race: not ours
+            tracer_provider.shutdown()
+            tracer_provider = None
+    if wanted["metrics"]:
+        meter_provider = _meter_provider(
+            resource, export.metrics(), console, metric_export_interval
+        )
+        metrics_api.set_meter_provider(meter_provider)
+        if metrics_api.get_meter_provider() is not meter_provider:
+            meter_provider.shutdown()
+            meter_provider = None
+    if wanted["logs"]:
+        logger_provider = _logger_provider(resource, export.logs(), console)
+        logs_api.set_logger_provider(logger_provider)
+        if logs_api.get_logger_provider() is not logger_provider:
+            logger_provider.shutdown()
+            logger_provider = None
+
+    handle = OTelHandle(tracer_provider, meter_provider, logger_provider)
+    _logger.debug(
+        "metallm.otel.setup(): installed %s, OTLP %s to %s",
+        handle.installed,
+        protocols,
+        endpoint or "the OTEL_EXPORTER_OTLP_* endpoint",
+    )
+    return handle
+
+
+def _resolve_protocol(protocol: str | None, signal: Signal) -> OTLPProtocol:
+    """Argument, else the per-signal variable, else the general one, else the default."""
+    source = "protocol argument"
+    value = protocol
+    if value is None:
+        for var in (_signal_env(_PROTOCOL_ENV, signal), _PROTOCOL_ENV):
+            if os.environ.get(var, "").strip():
+                source, value = var, os.environ[var]
+                break
+    if value is None:
+        return DEFAULT_PROTOCOL
+    value = value.strip().lower()
+    if value not in _PROTOCOLS:
+        raise ConfigurationError(
+            f"{source}: unsupported OTLP protocol {value!r}; use one of {', '.join(_PROTOCOLS)}"
+        )
+    return cast("OTLPProtocol", value)
+
+
+def _tracer_slot_free() -> bool:
+    """True while the global tracer provider is still the API's placeholder proxy."""
+    from opentelemetry import trace as trace_api
+
+    return isinstance(trace_api.get_tracer_provider(), trace_api.ProxyTracerProvider)
+
+
+def _meter_slot_free() -> bool:
+    """True while the global meter provider is still the API's placeholder proxy."""
+    from opentelemetry import metrics as metrics_api
+    from opentelemetry.metrics._internal import _ProxyMeterProvider
+
+    return isinstance(metrics_api.get_meter_provider(), _ProxyMeterProvider)
+
+
+def _logger_slot_free() -> bool:
+    """True while the global logger provider is still the API's placeholder proxy."""
+    from opentelemetry import _logs as logs_api
+    from opentelemetry._logs._internal import ProxyLoggerProvider
+
+    return isinstance(logs_api.get_logger_provider(), ProxyLoggerProvider)
+
+
+def _resource(service_name: str | None, extra: Mapping[str, Any] | None) -> Resource:
+    """The SDK's resource (env detectors, ``telemetry.sdk.*``) with our attributes over it."""
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+
+    attributes: dict[str, Any] = dict(extra or {})
+    if service_name:
+        attributes[SERVICE_NAME] = service_name
+    return Resource.create(attributes)
+
+
+class _Exporters:
+    """Builds the OTLP exporter of each signal for its protocol; imports only what it uses."""
+
+    def __init__(
+        self,
+        endpoint: str | None,
+        headers: Mapping[str, str] | None,
+        protocols: Mapping[Signal, OTLPProtocol],
+    ) -> None:
+        self._endpoint = endpoint
+        self._headers = headers
+        self._protocols = protocols
+
+    def _kwargs(self, signal: Signal) -> dict[str, Any]:
+        """Only what the arguments say: everything else the exporter reads from the env."""
+        kwargs: dict[str, Any] = {}
+        if self._endpoint:
+            if self._protocols[signal] == "http/protobuf":
+                kwargs["endpoint"] = f"{self._endpoint.rstrip('/')}/{_HTTP_PATHS[signal]}"
+            else:
+                kwargs["endpoint"] = self._endpoint
+        if self._headers:
+            # lower-case: gRPC rejects metadata keys with capitals; HTTP does not mind
+            given = {key.lower(): value for key, value in self._headers.items()}
+            kwargs["headers"] = {**_env_headers(signal), **given}
+        return kwargs
+
+    def spans(self) -> SpanExporter:
+        if self._protocols["traces"] == "http/protobuf":
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+                OTLPSpanExporter as HTTPSpanExporter,
+            )
+
+            return HTTPSpanExporter(**self._kwargs("traces"))
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter(**self._kwargs("traces"))
+
+    def metrics(self) -> MetricExporter:
+        if self._protocols["metrics"] == "http/protobuf":
+            from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+                OTLPMetricExporter as HTTPMetricExporter,
+            )
+
+            return HTTPMetricExporter(**self._kwargs("metrics"))
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+
+        return OTLPMetricExporter(**self._kwargs("metrics"))
+
+    def logs(self) -> LogRecordExporter:
+        if self._protocols["logs"] == "http/protobuf":
+            from opentelemetry.exporter.otlp.proto.http._log_exporter import (
+                OTLPLogExporter as HTTPLogExporter,
+            )
+
+            return HTTPLogExporter(**self._kwargs("logs"))
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+
+        return OTLPLogExporter(**self._kwargs("logs"))
+
+
+def _env_headers(signal: Signal) -> dict[str, str]:
+    """The headers the variables give a signal, so that ``headers=`` adds to them for both
+    protocols (the gRPC exporter would otherwise drop the variables when given any)."""
+    from opentelemetry.util.re import parse_env_headers
+
+    raw = os.environ.get(_signal_env(_HEADERS_ENV, signal)) or os.environ.get(_HEADERS_ENV, "")
+    return dict(parse_env_headers(raw, liberal=True))
+
+
+def _tracer_provider(resource: Resource, exporter: SpanExporter, console: bool) -> TracerProvider:
+    """Our own atexit handler (the handle's) shuts it down, hence ``shutdown_on_exit=False``."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        ConsoleSpanExporter,
+        SimpleSpanProcessor,
+    )
+
+    provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    if console:
+        provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+    return provider
+
+
+def _meter_provider(
+    resource: Resource, exporter: MetricExporter, console: bool, interval: float | None
+) -> MeterProvider:
+    """No views: the hook's explicit bucket advice decides the histograms' buckets."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import (
+        ConsoleMetricExporter,
+        MetricReader,
+        PeriodicExportingMetricReader,
+    )
+
+    millis = None if interval is None else interval * 1000.0
+    readers: list[MetricReader] = [
+        PeriodicExportingMetricReader(exporter, export_interval_millis=millis)
+    ]
+    if console:
+        readers.append(
+            PeriodicExportingMetricReader(ConsoleMetricExporter(), export_interval_millis=millis)
+        )
+    return MeterProvider(metric_readers=readers, resource=resource, shutdown_on_exit=False)
+
+
+def _logger_provider(
+    resource: Resource, exporter: LogRecordExporter, console: bool
+) -> LoggerProvider:
+    """Carries the content events only: no ``logging`` handler is attached to the root logger."""
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs import export as logs_export
+
+    provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    provider.add_log_record_processor(logs_export.BatchLogRecordProcessor(exporter))
+    if console:
+        # ConsoleLogRecordExporter is the current name; older SDKs only have ConsoleLogExporter
+        console_cls = getattr(logs_export, "ConsoleLogRecordExporter", None)
+        if console_cls is None:
+            console_cls = logs_export.ConsoleLogExporter
+        provider.add_log_record_processor(logs_export.SimpleLogRecordProcessor(console_cls()))
+    return provider
