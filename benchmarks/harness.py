@@ -3,7 +3,9 @@
 A :class:`Lineup` is the set of contenders one figure measures. It runs every step of a
 contender inside that contender's ``activate()`` context, and turns an exception into a
 recorded failure for that row only (printed instead of its figures) so the other rows still
-complete; a failure of the baseline has no meaningful ratios left and is raised.
+complete; a failure of the baseline has no meaningful ratios left and is raised. A row marked
+``fails_soft`` (a third-party stack that may not work with what is installed) records its
+error as "not available: ...", which does not fail the run.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ class Lineup:
     def _failed(self, contender: Contender, exc: Exception) -> None:
         if contender.name == BASELINE:
             raise exc
-        self._why[contender.name] = failure(exc)
+        prefix = "not available" if contender.fails_soft else "error"
+        self._why[contender.name] = failure(exc, prefix)
 
     def run(self, contender: Contender, step: Callable[[], _T]) -> _T | None:
         """``step()`` inside the contender's activation; ``None`` (and recorded) if it raised."""

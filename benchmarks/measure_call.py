@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from contenders import BASELINE, Contender, SyncSession
+from contenders import BASELINE, Contender, SyncSession, setup_notes
 from harness import Lineup
 from report import Section, Target, num, ratio, times
 from timing import clock, cpu_clock, quiet, rotated, split
@@ -89,7 +89,7 @@ def measure_calls(contenders: list[Contender], base_url: str, calls: int, warmup
         if contender.name != BASELINE and paired:
             spreads.append(f"{contender.name} {num(min(paired))} to {num(max(paired))} us")
         target = result = ""
-        if contender.targets:
+        if contender.has_target("call"):
             target, result = CALL_TARGET.text, CALL_TARGET.verdict(overhead)
         section.add(
             [contender.name, num(calls / total, 0), num(per_call), num(overhead),
@@ -115,6 +115,7 @@ def measure_calls(contenders: list[Contender], base_url: str, calls: int, warmup
         " is the library's parsed object.",
         "CPU us/call: the benchmark process's CPU time per call (user + system), for reading"
         " the wall times on a busy machine; the server's CPU is not in it.",
+        *setup_notes(contenders),
     ]
     if spreads:
         section.notes.append(

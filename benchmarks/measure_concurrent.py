@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from functools import partial
 
-from contenders import BASELINE, AsyncSession, Contender
+from contenders import BASELINE, AsyncSession, Contender, setup_notes
 from harness import Lineup
 from report import Section, Target, num, ratio, times
 from timing import clock, median, quiet, rotated
@@ -85,7 +85,7 @@ def measure_concurrent(
         wall = median(walls[contender.name])
         vs_floor = ratio(wall, floor)
         target = result = ""
-        if contender.targets:
+        if contender.has_target("concurrent"):
             target, result = CONCURRENT_TARGET.text, CONCURRENT_TARGET.verdict(vs_floor)
         section.add(
             [contender.name, num(wall * 1000), num(total_chunks / wall, 0), times(vs_floor),
@@ -109,6 +109,7 @@ def measure_concurrent(
         " contender's idle connections are still alive at its next round depends on its"
         " keep-alive expiry and on how long the other contenders' rounds took.",
         *(f"{c.name}: {c.describe()}" for c in contenders if c.describe()),
+        *setup_notes(contenders),
     ]
     if uneven:
         section.notes.append(

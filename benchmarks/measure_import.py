@@ -140,7 +140,7 @@ def measure_imports(contenders: list[Contender], runs: int) -> Section:
         if case is empty:
             vs_base = vs_model = vs_httpx = None
         target, result = "", ""
-        if case.contender is not None and case.contender.targets:
+        if case.contender is not None and case.contender.has_target("import"):
             target = f"{IMPORT_TARGET.text}; {RSS_TARGET.text}"
             result = f"time {IMPORT_TARGET.verdict(vs_base)}, RSS {RSS_TARGET.verdict(rss)}"
         section.add(

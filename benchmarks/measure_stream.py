@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from contenders import BASELINE, Contender, SyncSession
+from contenders import BASELINE, Contender, SyncSession, setup_notes
 from harness import Lineup
 from report import Section, Target, num, ratio, times
 from timing import clock, cpu_clock, median, quiet, rotated
@@ -96,7 +96,7 @@ def measure_stream(
             spreads.append(f"{contender.name} {num(min(paired), 2)} to {num(max(paired), 2)} us")
         cost = (wall - floor) / chunks * 1e6
         target = result = ""
-        if contender.targets:
+        if contender.has_target("stream"):
             target, result = STREAM_TARGET.text, STREAM_TARGET.verdict(cost)
         section.add(
             [contender.name, num(chunks / wall, 0), num(wall / chunks * 1e6, 2), num(cost, 2),
@@ -131,6 +131,7 @@ def measure_stream(
         " connection), on a short stream.",
         "CPU us/chunk: the benchmark process's CPU time per chunk (median run), for reading the"
         " wall times on a busy machine; the server's CPU is not in it.",
+        *setup_notes(contenders),
     ]
     if spreads:
         section.notes.append(

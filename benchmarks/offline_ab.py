@@ -4,10 +4,11 @@
 with the exact bytes the fake server sends (rendered by ``metallm.testing``'s OpenAI wire
 format; a stream arrives one event per read, as from a real server), so no socket, server
 process or scheduler noise is involved. It prints the median CPU time per call and per chunk of
-raw httpx, a second raw httpx client (the noise floor: it should read +0), and metallm, in
-interleaved rounds. On a busy two-core machine this resolves differences of a few
-microseconds that ``run.py``'s wall-clock figures (server in another process) cannot; it does
-not replace them (no socket, no HTTP/1.1 parsing). Not run by ``make bench``.
+raw httpx, a second raw httpx client (the noise floor: it should read +0), metallm, and
+metallm + OTel SDK (``OTelHook`` on real SDK providers, ``telemetry.py``), in interleaved
+rounds. On a busy two-core machine this resolves differences of a few microseconds that
+``run.py``'s wall-clock figures (server in another process) cannot; it does not replace them
+(no socket, no HTTP/1.1 parsing). Not run by ``make bench``.
 """
 
 from __future__ import annotations
@@ -70,21 +71,28 @@ def _contenders(chunks: int) -> dict[str, tuple[Callable[[], Any], Callable[[], 
 
         return call, stream
 
-    ml = metallm.Client(provider="openai", base_url=_URL, api_key=API_KEY,
-                        http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    def ml(**client_kwargs: Any) -> tuple[Callable[[], Any], Callable[[], Any]]:
+        client = metallm.Client(provider="openai", base_url=_URL, api_key=API_KEY,
+                                http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+                                **client_kwargs)
 
-    def ml_call() -> None:
-        ml.create_chat_completion(model=MODEL, messages=MESSAGES)
+        def call() -> None:
+            client.create_chat_completion(model=MODEL, messages=MESSAGES)
 
-    def ml_stream() -> None:
-        with ml.create_chat_completion_stream(model=MODEL, messages=MESSAGES) as chunks_:
-            for _ in chunks_:
-                pass
+        def stream() -> None:
+            with client.create_chat_completion_stream(model=MODEL, messages=MESSAGES) as chunks_:
+                for _ in chunks_:
+                    pass
+
+        return call, stream
+
+    from telemetry import METALLM_OTEL, metallm_otel_hook
 
     return {
         "raw httpx": raw(httpx.Client(transport=httpx.MockTransport(handler))),
         "raw httpx (again)": raw(httpx.Client(transport=httpx.MockTransport(handler))),
-        "metallm": (ml_call, ml_stream),
+        "metallm": ml(),
+        METALLM_OTEL: ml(hooks=[metallm_otel_hook()]),
     }
 
 
@@ -117,10 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             per_chunk[name].append(_cpu(stream, 1) / args.chunks * 1e6)
     base_call, base_chunk = median(per_call[names[0]]), median(per_chunk[names[0]])
     print(f"CPU time, median of {args.rounds} interleaved rounds, httpx.MockTransport")
-    print(f"{'contender':20} {'us/call':>9} {'overhead':>9} {'us/chunk':>9} {'overhead':>9}")
+    print(f"{'contender':24} {'us/call':>9} {'overhead':>9} {'us/chunk':>9} {'overhead':>9}")
     for name in names:
         call_us, chunk_us = median(per_call[name]), median(per_chunk[name])
-        print(f"{name:20} {call_us:9.1f} {call_us - base_call:+9.1f} "
+        print(f"{name:24} {call_us:9.1f} {call_us - base_call:+9.1f} "
               f"{chunk_us:9.2f} {chunk_us - base_chunk:+9.2f}")
     return 0
 

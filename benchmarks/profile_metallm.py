@@ -1,11 +1,13 @@
 """Where metallm's own time goes: cProfile of plain calls and of one long stream.
 
-``.venv/bin/python benchmarks/profile_metallm.py [--calls N] [--chunks N] [--top K]`` starts a
-fake server process (as ``run.py`` does), profiles ``N`` sequential ``create_chat_completion``
-calls and one ``N``-chunk stream through ``metallm.Client``, and prints, for each, the
-functions of metallm (``src/metallm``) and of pydantic with the largest cumulative time, as a
-share of the profiled total. Not run by ``make bench``; cProfile inflates small functions, so
-read the shares, not the absolute times.
+``.venv/bin/python benchmarks/profile_metallm.py [--calls N] [--chunks N] [--top K] [--otel-sdk]``
+starts a fake server process (as ``run.py`` does), profiles ``N`` sequential
+``create_chat_completion`` calls and one ``N``-chunk stream through ``metallm.Client``, and
+prints, for each, the functions of metallm (``src/metallm``), pydantic and opentelemetry with
+the largest cumulative time, as a share of the profiled total. ``--otel-sdk`` profiles the
+``metallm + OTel SDK`` row instead (``OTelHook`` on real SDK providers, ``telemetry.py``).
+Not run by ``make bench``; cProfile inflates small functions, so read the shares, not the
+absolute times.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def _report(title: str, stats: pstats.Stats, units: int, unit: str, top: int) ->
     rows = []
     for key, (_, calls, own, cumulative, _) in entries.items():
         where = _where(key)
-        if where.startswith(("metallm/", "pydantic")):
+        if where.startswith(("metallm/", "pydantic", "opentelemetry")):
             rows.append((cumulative, own, calls, where))
     rows.sort(reverse=True)
     print(f"{'cum %':>6} {'own %':>6} {'calls/' + unit:>10}  function")
@@ -83,12 +85,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--chunks", type=int, default=5000)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--otel-sdk", action="store_true",
+                        help="hooks=[OTelHook(...)] on real SDK providers (metallm + OTel SDK)")
     args = parser.parse_args(argv)
 
     import metallm
 
+    kwargs: dict[str, object] = {}
+    if args.otel_sdk:
+        from telemetry import metallm_otel_hook
+
+        kwargs["hooks"] = [metallm_otel_hook()]
     with BenchServer(args.chunks) as server:
-        client = metallm.Client(provider="openai", base_url=server.base_url, api_key=API_KEY)
+        client = metallm.Client(provider="openai", base_url=server.base_url, api_key=API_KEY,
+                                **kwargs)
         try:
             for _ in range(100):
                 client.create_chat_completion(model=MODEL, messages=MESSAGES)

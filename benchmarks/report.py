@@ -68,9 +68,9 @@ class Section:
         self.add(cells, {"contender": name, "unavailable": reason})
 
 
-def failure(exc: BaseException) -> str:
-    """A contender's error, short enough for a table cell."""
-    text = f"error: {type(exc).__name__}: {exc}".replace("\n", " ")
+def failure(exc: BaseException, prefix: str = "error") -> str:
+    """A contender's error, short enough for a table cell (``prefix: Type: message``)."""
+    text = f"{prefix}: {type(exc).__name__}: {exc}".replace("\n", " ")
     return text if len(text) <= 160 else text[:157] + "..."
 
 

@@ -1,7 +1,8 @@
 """metallm benchmarks: ``.venv/bin/python benchmarks/run.py [--quick] [--only FIGURE ...]``.
 
 Measures, in one run, every registered contender (``contenders.py``: raw httpx, the floor; the
-official openai SDK; metallm) against fake provider servers running in separate processes
+official openai SDK, plain and under the official GenAI instrumentation; metallm, plain and on
+a real OpenTelemetry SDK) against fake provider servers running in separate processes
 (``servers.py``), and prints each figure with its ratio to raw httpx measured in the same run,
 plus PASS/MISS against DESIGN.md section 9 for the rows the targets apply to:
 
@@ -46,8 +47,9 @@ __all__ = ["FULL", "QUICK", "Settings", "main"]
 
 FIGURES = ("import", "call", "stream", "concurrent")
 ROOT = Path(__file__).resolve().parents[1]
-_PACKAGES = ("httpx", "httpcore", "pydantic", "pydantic-core", "opentelemetry-api", "openai",
-             "metallm")
+_PACKAGES = ("httpx", "httpcore", "pydantic", "pydantic-core", "opentelemetry-api",
+             "opentelemetry-sdk", "openai", "opentelemetry-instrumentation-openai-v2",
+             "opentelemetry-util-genai", "metallm")
 
 
 @dataclass(frozen=True)

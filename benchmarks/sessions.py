@@ -5,7 +5,11 @@ with :data:`STREAM_OPTIONS`) and reads what its library hands back and nothing m
 parses JSON itself, the SDK and metallm return their own objects. Libraries are imported when a
 session is created, so a missing package only affects its own row. Sessions take the server's
 ``base_url`` (``http://127.0.0.1:PORT/v1``); metallm's also take ``Client`` keyword arguments,
-for rows that configure it differently (hooks, telemetry).
+for rows that configure it differently (hooks, telemetry): :class:`MetallmOTelSync` and
+:class:`MetallmOTelAsync` pass ``hooks=[OTelHook(...)]`` on real SDK providers (``telemetry``).
+The openai sessions bind ``chat.completions.create`` when they are created, so a session created
+while an instrumentor is active keeps calling the instrumented method, and one created without
+keeps calling the plain one.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ __all__ = [
     "HttpxAsync",
     "HttpxSync",
     "MetallmAsync",
+    "MetallmOTelAsync",
+    "MetallmOTelSync",
     "MetallmSync",
     "OpenAIAsync",
     "OpenAISync",
@@ -266,3 +272,21 @@ class MetallmAsync:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+class MetallmOTelSync(MetallmSync):
+    """``metallm.Client(..., hooks=[OTelHook(tracer_provider=tp, meter_provider=mp)])``, SDK."""
+
+    def __init__(self, base_url: str) -> None:
+        from telemetry import metallm_otel_hook
+
+        super().__init__(base_url, hooks=[metallm_otel_hook()])
+
+
+class MetallmOTelAsync(MetallmAsync):
+    """``metallm.AsyncClient`` with the same hook (one hook, one pair of providers)."""
+
+    def __init__(self, base_url: str) -> None:
+        from telemetry import metallm_otel_hook
+
+        super().__init__(base_url, hooks=[metallm_otel_hook()])

@@ -1,9 +1,12 @@
 """The benchmarks still run: ``benchmarks/run.py --quick`` for the call and stream figures.
 
 Never asserts timings (a shared CI machine makes them meaningless here); only that the run
-exits 0 and prints a row for raw httpx and one for metallm. It must pass whether or not the
-``openai`` package is installed, so the call figure also runs once with ``openai`` made
-unimportable, checking that its row then says "not installed" and the run still succeeds.
+exits 0, prints a row for raw httpx, metallm and metallm + OTel SDK (whose SDK providers really
+received spans), and a row for the instrumented openai SDK that is either figures or says why
+not. It must pass whether or not ``openai`` and its OpenTelemetry instrumentation are
+installed, so the call figure also runs once with ``openai`` made unimportable (both openai rows
+then say "not installed"), and the instrumentation's own check is run with it made
+unimportable ("not available", which does not fail a run).
 """
 
 from __future__ import annotations
@@ -13,12 +16,16 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN = ROOT / "benchmarks" / "run.py"
+BENCHMARKS = ROOT / "benchmarks"
+RUN = BENCHMARKS / "run.py"
+OTEL_ROW = "metallm + OTel SDK"
+INSTRUMENTED_ROW = "openai + GenAI instrumentation"
 BUDGET = 90.0  # seconds, for every run of this module together
 
 _deadline: list[float] = []
@@ -51,12 +58,23 @@ def _row(stdout: str, name: str) -> str:
     return match.group(0)
 
 
+def _spans_exported(stdout: str, name: str) -> int:
+    match = re.search(rf"^  \* {re.escape(name)}: .* ([\d,]+) spans exported", stdout, re.MULTILINE)
+    assert match is not None, f"no telemetry note for {name!r} in:\n{stdout}"
+    return int(match.group(1).replace(",", ""))
+
+
 @pytest.mark.parametrize("figure", ["call", "stream"])
 def test_quick_figure_prints_rows(tmp_path: Path, figure: str) -> None:
     stdout = _run(tmp_path, "--only", figure)
-    for name in ("raw httpx", "metallm"):
+    for name in ("raw httpx", "metallm", OTEL_ROW):
         row = _row(stdout, name)
         assert "error" not in row, row
+    assert _spans_exported(stdout, OTEL_ROW) > 0
+    instrumented = _row(stdout, INSTRUMENTED_ROW)
+    assert "error" not in instrumented, instrumented
+    if not re.search(r"not installed|not available", instrumented):
+        assert _spans_exported(stdout, INSTRUMENTED_ROW) > 0
 
 
 def test_runs_without_openai(tmp_path: Path) -> None:
@@ -69,5 +87,43 @@ def test_runs_without_openai(tmp_path: Path) -> None:
     }
     stdout = _run(tmp_path, "--only", "call", env=env)
     assert "not installed" in _row(stdout, "openai SDK")
+    assert "not installed" in _row(stdout, INSTRUMENTED_ROW)
     _row(stdout, "raw httpx")
     _row(stdout, "metallm")
+    assert "error" not in _row(stdout, OTEL_ROW)
+
+
+@pytest.fixture
+def bench_modules(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """``benchmarks/`` importable in this process, its modules forgotten afterwards."""
+    names = ("contenders", "harness", "report", "sessions", "telemetry", "timing")
+    for name in names:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    yield
+    for name in names:
+        sys.modules.pop(name, None)
+
+
+@pytest.mark.usefixtures("bench_modules")
+def test_instrumentation_missing_is_not_available(monkeypatch: pytest.MonkeyPatch) -> None:
+    import telemetry
+
+    monkeypatch.setitem(sys.modules, "opentelemetry.instrumentation.openai_v2", None)
+    problem = telemetry.instrumentation_problem()
+    assert problem is not None and "is not installed" in problem, problem
+
+
+@pytest.mark.usefixtures("bench_modules")
+def test_soft_failure_does_not_fail_the_run() -> None:
+    from contenders import Contender, all_contenders
+    from harness import Lineup
+
+    def broken(base_url: str) -> object:
+        raise RuntimeError("incompatible")
+
+    soft = Contender(name="soft", module="json", import_statement="import json",
+                     sync_session=broken, async_session=broken, fails_soft=True)  # type: ignore[arg-type]
+    lineup = Lineup([all_contenders()[0], soft])
+    assert lineup.run(soft, lambda: soft.sync_session("http://127.0.0.1:9/v1")) is None
+    assert lineup.why_not(soft) == "not available: RuntimeError: incompatible"

@@ -222,11 +222,40 @@ class HookChain:
     def attempt(self, info: LLMCallInfo) -> AbstractContextManager[Any]:
         """A context manager entering every hook's ``attempt`` context (guarded)."""
         if not self._attempt:
-            return contextlib.nullcontext()
+            return _NULL_CONTEXT
+        if len(self._attempt) == 1:
+            return _GuardedContext(self, self._attempt[0], info)
         stack = contextlib.ExitStack()
         for method in self._attempt:
-            try:
-                stack.enter_context(method(info))
-            except Exception as exc:
-                self._failed(method, exc)
+            stack.enter_context(_GuardedContext(self, method, info))
         return stack
+
+
+class _GuardedContext:
+    """One hook's attempt context; a failure entering or leaving it is logged, not raised."""
+
+    __slots__ = ("_chain", "_cm", "_info", "_method")
+
+    def __init__(self, chain: HookChain, method: Any, info: LLMCallInfo) -> None:
+        self._chain = chain
+        self._method = method
+        self._info = info
+        self._cm: Any = None
+
+    def __enter__(self) -> None:
+        try:
+            cm = self._method(self._info)
+            cm.__enter__()
+            self._cm = cm
+        except Exception as exc:
+            self._chain._failed(self._method, exc)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._cm is not None:
+            try:
+                self._cm.__exit__(None, None, None)
+            except Exception as err:
+                self._chain._failed(self._method, err)
+
+
+_NULL_CONTEXT = contextlib.nullcontext()

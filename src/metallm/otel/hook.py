@@ -15,6 +15,7 @@ have none.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -76,12 +77,13 @@ class _Active:
 
 class _CallState:
     __slots__ = ("attrs", "content", "ctx", "metric_attrs", "span")
+    ctx: otel_context.Context | None
 
     def __init__(self, span: trace.Span, attrs: dict[str, Any], metric_attrs: dict[str, Any]):
         self.span = span
         self.attrs = attrs
         self.metric_attrs = metric_attrs
-        self.ctx = trace.set_span_in_context(span)
+        self.ctx = trace.set_span_in_context(span) if span is not trace.INVALID_SPAN else None
         self.content: Content | None = None
 
 
@@ -102,6 +104,9 @@ class OTelHook:
         capture_content: str | None = None,
     ) -> None:
         self._tracer = trace.get_tracer(_SCOPE, _VERSION, tracer_provider)
+        self._explicit_tracing = tracer_provider is not None
+        if os.environ.get("OTEL_PYTHON_TRACER_PROVIDER"):
+            trace.get_tracer_provider()  # let the API load the configured provider now
         meter = get_meter(_SCOPE, _VERSION, meter_provider)
         self._duration = meter.create_histogram(
             A.METRIC_DURATION,
@@ -144,6 +149,10 @@ class OTelHook:
         if info.server_address:
             base[A.SERVER_ADDRESS] = info.server_address
             base[A.SERVER_PORT] = info.server_port
+        if not self._explicit_tracing and _tracing_unset():
+            # No SDK behind the API: skip the span's work; the metrics may still be real.
+            info.state[self] = _CallState(trace.INVALID_SPAN, base, base)
+            return
         attrs = dict(base)
         _request_attributes(attrs, request, info)
         name = f"{A.OPERATION_CHAT} {request.model}" if request.model else A.OPERATION_CHAT
@@ -164,7 +173,9 @@ class OTelHook:
     def attempt(self, info: LLMCallInfo) -> Any:
         """Make the span current around one HTTP attempt."""
         state: _CallState | None = info.state.get(self)
-        return _Active(state.ctx) if state is not None else _NULL
+        if state is None or state.ctx is None:
+            return _NULL
+        return _Active(state.ctx)
 
     def on_retry(self, info: LLMCallInfo, event: RetryEvent) -> None:
         """One span event per retry: attempt number, what failed, the delay."""
@@ -192,6 +203,12 @@ class OTelHook:
         if state is None:
             return
         span, attrs = state.span, state.attrs
+        if span is trace.INVALID_SPAN:
+            failed = error_type(error) if error is not None else None
+            if info.end_reason == "garbage_collected":
+                failed = A.ERROR_TYPE_OTHER
+            self._record_metrics(info, state, response, failed)
+            return
         end: dict[str, Any] = {}
         failed_type: str | None = None
         if info.end_reason == "garbage_collected":
@@ -271,17 +288,41 @@ class OTelHook:
         attrs = state.metric_attrs
         if response is not None and response.model:
             attrs[A.RESPONSE_MODEL] = response.model
+        ctx = state.ctx  # exemplars attach to this call's span, not to whatever is current now
         duration_attrs = {**attrs, A.ERROR_TYPE: failed_type} if failed_type is not None else attrs
-        self._duration.record(info.elapsed, duration_attrs)
+        self._duration.record(info.elapsed, duration_attrs, ctx)
         usage = response.usage if response is not None else None
         if usage is not None:
-            self._tokens.record(usage.prompt_tokens, {**attrs, A.TOKEN_TYPE: "input"})
-            self._tokens.record(usage.completion_tokens, {**attrs, A.TOKEN_TYPE: "output"})
+            self._tokens.record(usage.prompt_tokens, {**attrs, A.TOKEN_TYPE: "input"}, ctx)
+            self._tokens.record(usage.completion_tokens, {**attrs, A.TOKEN_TYPE: "output"}, ctx)
         if info.time_to_first_chunk is not None:
-            self._ttfc.record(info.time_to_first_chunk, attrs)
+            self._ttfc.record(info.time_to_first_chunk, attrs, ctx)
             record = self._tpoc.record
             for gap in info.chunk_gaps:
-                record(gap, attrs)
+                record(gap, attrs, ctx)
+
+
+_tracing_seen = False
+_MISSING = object()
+
+
+def _tracing_unset() -> bool:
+    """Whether the global tracer provider is still the API's placeholder (no SDK installed).
+
+    A global provider can be set only once, so once one is seen the answer never changes; until
+    then the API's own module attribute is read (``get_tracer_provider()`` costs several
+    microseconds a call, which the no-SDK path is meant not to pay).
+    """
+    global _tracing_seen  # noqa: PLW0603 - a latch: providers are set once per process
+    if _tracing_seen:
+        return False
+    provider = getattr(trace, "_TRACER_PROVIDER", _MISSING)
+    if provider is None:
+        return True
+    if provider is _MISSING and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        return True  # an API without that attribute: ask it the slow way
+    _tracing_seen = True
+    return False
 
 
 class _NullContext:
