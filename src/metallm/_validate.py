@@ -37,9 +37,10 @@ def coerce_request(
         if request is None:
             req = ChatCompletionRequest.model_validate(dict(overrides))
         elif isinstance(request, ChatCompletionRequest):
-            req = request.model_copy(update=dict(overrides)) if overrides else request
-            if overrides:
-                req = ChatCompletionRequest.model_validate(req.model_dump(exclude_unset=False))
+            req = request  # already validated when it was built
+            if overrides:  # validate the merged fields, leaving the caller's object untouched
+                merged = {**dict(request), **overrides}
+                req = ChatCompletionRequest.model_validate(merged)
         elif isinstance(request, Mapping):
             req = ChatCompletionRequest.model_validate({**request, **overrides})
         else:
