@@ -34,6 +34,7 @@ demo: $(VENV)/.installed
 
 ## test: the whole suite (services it needs are started by the suite's fixtures)
 test: $(VENV)/.installed-dev
+	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## check: lint and strict typing

@@ -52,6 +52,7 @@ def test_example_runs(path: Path) -> None:
         "errors_and_retries": "raw httpx with RetryTransport: 200",
         "hooks_and_logging": "chunks",
         "observability_hooks": "totals: 4 calls, 1 failed",
+        "memory_demo": "conversation survived the restart: 5 messages",
     }
     assert expectations[path.stem] in out.stdout + out.stderr, out.stdout
     if path.stem == "tools":

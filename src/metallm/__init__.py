@@ -24,8 +24,11 @@ from .errors import (
     ConfigurationError,
     ConflictError,
     ContextLengthExceededError,
+    ConversationCorruptedError,
     InternalServerError,
     InvalidRequestError,
+    InvalidSessionIdError,
+    MemoryStoreError,
     MetaLLMError,
     NotFoundError,
     OverloadedError,
@@ -38,6 +41,7 @@ from .errors import (
 from .hooks import LLMCallInfo, ObservabilityHook
 from .logging_hook import LoggingHook
 from .logs import log_context, logger_from_context
+from .memory import Conversation, MemoryConfig
 from .metrics_collector import LatencyStats, MetricsCollector, ModelStats
 from .retry import AsyncRetryTransport, RetryEvent, RetryPolicy, RetryTransport
 from .streams import AsyncChatCompletionStream, ChatCompletionStream
@@ -88,6 +92,8 @@ __all__ = [
     "ConflictError",
     "ContentPart",
     "ContextLengthExceededError",
+    "Conversation",
+    "ConversationCorruptedError",
     "Delta",
     "FinishReason",
     "FunctionCall",
@@ -97,9 +103,12 @@ __all__ = [
     "ImageURL",
     "InternalServerError",
     "InvalidRequestError",
+    "InvalidSessionIdError",
     "LLMCallInfo",
     "LatencyStats",
     "LoggingHook",
+    "MemoryConfig",
+    "MemoryStoreError",
     "Message",
     "MetaLLMError",
     "MetricsCollector",

@@ -11,18 +11,20 @@ call exactly once, whichever way the stream ends. ``Client`` and ``AsyncClient``
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Iterator
 from time import perf_counter
 from typing import Any
 
 from ._accumulate import ChunkAccumulator, finalize_response
+from ._transport import AsyncStreamHandle, StreamHandle
 from .errors import APIError, MetaLLMError, ResponseValidationError, excerpt, redact, scrub
 from .hooks import HookChain, LLMCallInfo, StreamEndReason
 from .logs import logger_from_context
-from .provider import HTTPProvider, HTTPResponse
+from .provider import HTTPProvider, HTTPResponse, StreamDecoder
 from .retry import RetryPolicy
 from .types import ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
 
-__all__ = ["Call", "CallFlow", "StreamTracker"]
+__all__ = ["Call", "CallFlow", "StreamTracker", "ahttp_chunks", "http_chunks"]
 
 
 class CallFlow:
@@ -214,3 +216,23 @@ class StreamTracker:
     def response(self) -> ChatCompletionResponse:
         """What the stream added up to so far."""
         return self.acc.response()
+
+
+def http_chunks(handle: StreamHandle, decoder: StreamDecoder) -> Iterator[ChatCompletionChunk]:
+    """Decode an HTTP stream's bytes into chunks (the sync pump)."""
+    for data in handle.chunks():
+        chunks = decoder.feed(data)
+        if chunks:
+            yield from chunks
+    yield from decoder.close()
+
+
+async def ahttp_chunks(
+    handle: AsyncStreamHandle, decoder: StreamDecoder
+) -> AsyncIterator[ChatCompletionChunk]:
+    """Decode an HTTP stream's bytes into chunks (the async pump)."""
+    async for data in handle.chunks():
+        for chunk in decoder.feed(data):
+            yield chunk
+    for chunk in decoder.close():
+        yield chunk

@@ -4,35 +4,37 @@ Both share construction (:class:`_ClientCore`) and the call flow (:mod:`metallm.
 differ only in the pump: ``await`` and ``async for``. A built-in or registered provider is a
 sans-IO codec driven over the client's own transport, with retries and hooks around each call;
 a ``custom_provider`` implementing :class:`~metallm.provider.Provider` (or its async twin)
-brings its own I/O and still gets retries, hooks and accumulation.
+brings its own I/O and still gets retries, hooks and accumulation. The conversation-memory
+methods come from :mod:`metallm.memory.client_methods`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
 
 from ._accumulate import finalize_response
-from ._flow import Call, CallFlow
+from ._flow import Call, CallFlow, ahttp_chunks, http_chunks
 from ._transport import AsyncStreamHandle, AsyncTransport, StreamHandle, SyncTransport
 from ._validate import coerce_request
 from .config import ClientConfig
 from .errors import ConfigurationError, MetaLLMError
 from .hooks import HookChain
 from .logs import default_logger
+from .memory import ConversationMemory, InMemoryStore
+from .memory.client_methods import AsyncMemoryMethods, MemoryMethods
 from .provider import (
     AsyncProvider,
     HTTPProvider,
     Provider,
-    StreamDecoder,
     get_spec,
     server_address_port,
 )
-from .streams import AsyncChatCompletionStream, ChatCompletionStream
-from .types import ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
+from .streams import AsyncChatCompletionStream, AsyncOnComplete, ChatCompletionStream, OnComplete
+from .types import ChatCompletionRequest, ChatCompletionResponse
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -61,24 +63,6 @@ def capture_mode(value: str | bool | None) -> str | None:
             f"capture_content={value!r} is not one of {', '.join(_CAPTURE_MODES)} (or a bool)"
         )
     return mode
-
-
-def _http_chunks(handle: StreamHandle, decoder: StreamDecoder) -> Iterator[ChatCompletionChunk]:
-    for data in handle.chunks():
-        chunks = decoder.feed(data)
-        if chunks:
-            yield from chunks
-    yield from decoder.close()
-
-
-async def _ahttp_chunks(
-    handle: AsyncStreamHandle, decoder: StreamDecoder
-) -> AsyncIterator[ChatCompletionChunk]:
-    async for data in handle.chunks():
-        for chunk in decoder.feed(data):
-            yield chunk
-    for chunk in decoder.close():
-        yield chunk
 
 
 async def _sleep(seconds: float) -> None:
@@ -126,11 +110,14 @@ class _ClientCore:
         return f"{type(self).__name__}(provider={self.provider_name!r}, base_url={base_url!r})"
 
 
-class Client(_ClientCore):
+class Client(_ClientCore, MemoryMethods):
     """The synchronous client. ``Client(provider="openai")`` or ``Client(ClientConfig(...))``."""
 
     def __init__(self, config: ClientConfig | None = None, /, **kwargs: Any) -> None:
         super().__init__(config, kwargs)
+        self.memory = ConversationMemory(
+            self.config.memory or InMemoryStore(), self.config.memory_config
+        )
         self._transport: SyncTransport | None = None
         if self.codec is not None:
             http_client = self.config.http_client
@@ -155,8 +142,12 @@ class Client(_ClientCore):
         self, request: RequestLike = None, /, **kwargs: Any
     ) -> ChatCompletionResponse:
         """Send a request and return the whole response (retrying per the policy)."""
-        req = coerce_request(request, kwargs)
-        call = self.flow.begin(req, streaming=False, is_async=False)
+        return self._run_complete(coerce_request(request, kwargs), None)
+
+    def _run_complete(
+        self, req: ChatCompletionRequest, conv_id: str | None
+    ) -> ChatCompletionResponse:
+        call = self.flow.begin(req, streaming=False, is_async=False, conversation_id=conv_id)
         try:
             result = self._complete(call, req)
         except BaseException as exc:
@@ -196,25 +187,32 @@ class Client(_ClientCore):
         self, request: RequestLike = None, /, **kwargs: Any
     ) -> ChatCompletionStream:
         """Open a stream; iterate it for chunks. Errors before the first byte are retried."""
-        req = coerce_request(request, kwargs)
-        call = self.flow.begin(req, streaming=True, is_async=False)
+        return self._run_stream(coerce_request(request, kwargs), None, None)
+
+    def _run_stream(
+        self, req: ChatCompletionRequest, conv_id: str | None, on_complete: OnComplete | None
+    ) -> ChatCompletionStream:
+        call = self.flow.begin(req, streaming=True, is_async=False, conversation_id=conv_id)
         try:
-            return self._open_stream(call, req)
+            return self._open_stream(call, req, on_complete)
         except BaseException as exc:
             call.fail(exc)
             raise
 
-    def _open_stream(self, call: Call, req: ChatCompletionRequest) -> ChatCompletionStream:
+    def _open_stream(
+        self, call: Call, req: ChatCompletionRequest, on_complete: OnComplete | None
+    ) -> ChatCompletionStream:
         codec, transport = self.codec, self._transport
         if codec is not None and transport is not None:
             http_req = codec.build_request(req, stream=True)
             handle: StreamHandle = self._retrying(call, lambda: transport.stream(http_req), codec)
-            chunks = _http_chunks(handle, codec.stream_decoder(req))
-            return ChatCompletionStream(chunks, handle.close, call)
+            chunks = http_chunks(handle, codec.stream_decoder(req))
+            return ChatCompletionStream(chunks, handle.close, call, on_complete)
         source = self._retrying(
             call, lambda: self.provider.create_chat_completion_stream(req), None
         )
-        return ChatCompletionStream(iter(source), getattr(source, "close", None), call)
+        close = getattr(source, "close", None)
+        return ChatCompletionStream(iter(source), close, call, on_complete)
 
     def close(self) -> None:
         """Release connections (and close a custom provider)."""
@@ -230,11 +228,14 @@ class Client(_ClientCore):
         self.close()
 
 
-class AsyncClient(_ClientCore):
+class AsyncClient(_ClientCore, AsyncMemoryMethods):
     """The asynchronous client; the same API with ``await`` (and ``async with``)."""
 
     def __init__(self, config: ClientConfig | None = None, /, **kwargs: Any) -> None:
         super().__init__(config, kwargs)
+        self.memory = ConversationMemory(
+            self.config.memory or InMemoryStore(), self.config.memory_config, is_async=True
+        )
         self._transport: AsyncTransport | None = None
         if self.codec is not None:
             http_client = self.config.http_client
@@ -259,8 +260,12 @@ class AsyncClient(_ClientCore):
         self, request: RequestLike = None, /, **kwargs: Any
     ) -> ChatCompletionResponse:
         """Send a request and return the whole response (retrying per the policy)."""
-        req = coerce_request(request, kwargs)
-        call = self.flow.begin(req, streaming=False, is_async=True)
+        return await self._run_complete(coerce_request(request, kwargs), None)
+
+    async def _run_complete(
+        self, req: ChatCompletionRequest, conversation_id: str | None
+    ) -> ChatCompletionResponse:
+        call = self.flow.begin(req, streaming=False, is_async=True, conversation_id=conversation_id)
         try:
             result = await self._complete(call, req)
         except BaseException as exc:
@@ -301,16 +306,26 @@ class AsyncClient(_ClientCore):
         self, request: RequestLike = None, /, **kwargs: Any
     ) -> AsyncChatCompletionStream:
         """Open a stream; ``async for`` it for chunks. Errors before the first byte are retried."""
-        req = coerce_request(request, kwargs)
-        call = self.flow.begin(req, streaming=True, is_async=True)
+        return await self._run_stream(coerce_request(request, kwargs), None, None)
+
+    async def _run_stream(
+        self,
+        req: ChatCompletionRequest,
+        conversation_id: str | None,
+        on_complete: AsyncOnComplete | None,
+    ) -> AsyncChatCompletionStream:
+        call = self.flow.begin(req, streaming=True, is_async=True, conversation_id=conversation_id)
         try:
-            return await self._open_stream(call, req)
+            return await self._open_stream(call, req, on_complete)
         except BaseException as exc:
             call.fail(exc)
             raise
 
     async def _open_stream(
-        self, call: Call, req: ChatCompletionRequest
+        self,
+        call: Call,
+        req: ChatCompletionRequest,
+        on_complete: AsyncOnComplete | None,
     ) -> AsyncChatCompletionStream:
         codec, transport = self.codec, self._transport
         if codec is not None and transport is not None:
@@ -318,12 +333,13 @@ class AsyncClient(_ClientCore):
             handle: AsyncStreamHandle = await self._retrying(
                 call, lambda: transport.stream(http_req), codec
             )
-            chunks = _ahttp_chunks(handle, codec.stream_decoder(req))
-            return AsyncChatCompletionStream(chunks, handle.close, call)
+            chunks = ahttp_chunks(handle, codec.stream_decoder(req))
+            return AsyncChatCompletionStream(chunks, handle.close, call, on_complete)
         source = await self._retrying(
             call, lambda: self.provider.acreate_chat_completion_stream(req), None
         )
-        return AsyncChatCompletionStream(source.__aiter__(), getattr(source, "aclose", None), call)
+        aclose = getattr(source, "aclose", None)
+        return AsyncChatCompletionStream(source.__aiter__(), aclose, call, on_complete)
 
     async def aclose(self) -> None:
         """Release connections (and close a custom provider)."""

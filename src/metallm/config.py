@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from .memory.base import MemoryConfig
 from .retry import RetryPolicy
 
 __all__ = ["DEFAULT_TIMEOUT", "ClientConfig", "ProviderName"]
@@ -39,7 +40,9 @@ class ClientConfig:
 
     ``hooks=None`` means the default hooks; ``hooks=[]`` means none. ``retry`` wins over
     ``max_retries``; ``http_client`` is a user's own ``httpx.Client`` (or ``AsyncClient`` for
-    :class:`~metallm.AsyncClient`), which metallm then never closes.
+    :class:`~metallm.AsyncClient`), which metallm then never closes. ``memory`` is a conversation
+    store (:mod:`metallm.memory`; an ``InMemoryStore`` when None) and ``memory_config`` its
+    :class:`~metallm.MemoryConfig` (the defaults when None).
     """
 
     provider: str | None = None
@@ -53,6 +56,8 @@ class ClientConfig:
     custom_provider: object | None = None
     logger: logging.Logger | None = None
     capture_content: str | bool | None = None
+    memory: object | None = None
+    memory_config: MemoryConfig | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def retry_policy(self) -> RetryPolicy:

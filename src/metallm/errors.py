@@ -5,7 +5,10 @@
     MetaLLMError
     ├── ConfigurationError (ValueError)        bad client set-up: missing key, unknown provider
     ├── InvalidRequestError (ValueError)       a request no provider could take; caught before I/O
-    │   └── UnsupportedFeatureError            valid, but this provider cannot do it
+    │   ├── UnsupportedFeatureError            valid, but this provider cannot do it
+    │   └── InvalidSessionIdError              empty, over-long or control-character session id
+    ├── MemoryStoreError                       a conversation store failed or is unreachable
+    │   └── ConversationCorruptedError         a stored conversation is unreadable (names it)
     ├── APIConnectionError                     nothing usable came back: refused, reset, DNS
     │   ├── APITimeoutError                    connect/read/write/pool timeout
     │   └── StreamError                        a stream cut or garbled before its end
@@ -37,8 +40,11 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ContextLengthExceededError",
+    "ConversationCorruptedError",
     "InternalServerError",
     "InvalidRequestError",
+    "InvalidSessionIdError",
+    "MemoryStoreError",
     "MetaLLMError",
     "NotFoundError",
     "OverloadedError",
@@ -102,6 +108,27 @@ class UnsupportedFeatureError(InvalidRequestError):
         self.provider = provider
         self.feature = feature
         super().__init__(f"{provider} does not support {feature}")
+
+
+class InvalidSessionIdError(InvalidRequestError):
+    """A conversation session id that is empty, too long, not text, or has control characters."""
+
+
+class MemoryStoreError(MetaLLMError):
+    """A conversation store failed (unreachable, timed out, refused the write).
+
+    ``session_id`` names the conversation when the failure concerns one. Nothing was written:
+    every shipped store writes a conversation in one atomic step.
+    """
+
+    def __init__(self, message: str, *, session_id: str | None = None) -> None:
+        self.message = message
+        self.session_id = session_id
+        super().__init__(message)
+
+
+class ConversationCorruptedError(MemoryStoreError):
+    """A stored conversation could not be read back; it is left as it is, never replaced."""
 
 
 class APIConnectionError(MetaLLMError):

@@ -4,7 +4,9 @@ A stream yields unified chunks, accumulates them (``final_response()``), and end
 exactly once however it ends: drained, closed (``close()`` or leaving a ``with`` block), failed
 (provider error event, cut connection, or an exception escaping the user's ``with`` block) or
 dropped without closing (garbage collection). Closing releases the HTTP connection. A stream
-that stops before its end marker raises; it never ends quietly.
+that stops before its end marker raises; it never ends quietly. ``on_complete`` (used by the
+memory-aware calls to store the turn) runs only when a stream is drained to its end; an error it
+raises surfaces from the iteration that reached the end.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from ._flow import Call, StreamTracker
 from .errors import StreamError
 from .types import ChatCompletionChunk, ChatCompletionResponse
 
-__all__ = ["AsyncChatCompletionStream", "ChatCompletionStream"]
+__all__ = ["AsyncChatCompletionStream", "AsyncOnComplete", "ChatCompletionStream", "OnComplete"]
+
+OnComplete = Callable[[ChatCompletionResponse], None]
+"""Run with the accumulated response when a stream is drained to its end (memory stores it)."""
+AsyncOnComplete = Callable[[ChatCompletionResponse], Awaitable[None]]
 
 _GC_ERROR = "stream was garbage-collected before it was drained or closed"
 
@@ -31,8 +37,10 @@ class ChatCompletionStream:
         chunks: Iterator[ChatCompletionChunk],
         close_source: Callable[[], Any] | None,
         call: Call,
+        on_complete: OnComplete | None = None,
     ) -> None:
         self._tracker = StreamTracker(call)
+        self._on_complete = on_complete
         self._close_source = close_source
         hooks = call.flow.hooks
         self._it: Iterator[ChatCompletionChunk] = (
@@ -47,7 +55,8 @@ class ChatCompletionStream:
             chunk = next(self._it)
         except StopIteration:
             self._release()
-            self._tracker.end("complete")
+            if self._tracker.end("complete") and self._on_complete is not None:
+                self._on_complete(self._tracker.response())
             raise
         except BaseException as exc:
             self._release()
@@ -115,8 +124,10 @@ class AsyncChatCompletionStream:
         chunks: AsyncIterator[ChatCompletionChunk],
         close_source: Callable[[], Awaitable[Any]] | None,
         call: Call,
+        on_complete: AsyncOnComplete | None = None,
     ) -> None:
         self._tracker = StreamTracker(call)
+        self._on_complete = on_complete
         self._close_source = close_source
         hooks = call.flow.hooks
         self._it: AsyncIterator[ChatCompletionChunk] = (
@@ -131,7 +142,8 @@ class AsyncChatCompletionStream:
             chunk = await self._it.__anext__()
         except StopAsyncIteration:
             await self._release()
-            self._tracker.end("complete")
+            if self._tracker.end("complete") and self._on_complete is not None:
+                await self._on_complete(self._tracker.response())
             raise
         except BaseException as exc:
             await self._release()

@@ -4,12 +4,14 @@
   formats, serves :class:`ScriptedReply` values (text, reasoning, tool calls, errors, cut or
   stalled streams) or replays recorded corpus files byte for byte, and records every request.
 - :class:`FakeProvider`: a scripted provider object for unit tests with no HTTP at all.
+- :class:`MockKVS`: an in-memory conversation store that records calls and fails on demand.
 - :mod:`metallm.testing.corpus`: reading the recorded-exchange corpus.
 """
 
 from .corpus import CorpusEntry, corpus_dir, corpus_files, load_corpus_entry
 from .fake_provider import FakeProvider
 from .fake_server import FakeLLMServer, RecordedRequest
+from .mock_kvs import MockKVS
 from .script import ScriptedReply, ScriptedToolCall, ScriptedUsage
 from .wire import WireResponse, register_wire, unregister_wire
 
@@ -17,6 +19,7 @@ __all__ = [
     "CorpusEntry",
     "FakeLLMServer",
     "FakeProvider",
+    "MockKVS",
     "RecordedRequest",
     "ScriptedReply",
     "ScriptedToolCall",

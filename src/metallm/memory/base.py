@@ -1,0 +1,285 @@
+"""The data and the pure rules of conversation memory, shared by every store and both clients.
+
+Owns: the :class:`KVStore` protocol and its async twin :class:`AsyncKVStore`, the
+:class:`MemoryConfig` (the Go defaults), the :class:`Conversation` model and its versioned-JSON
+form, session-id and message validation, and :func:`apply_append` (append then trim, keeping the
+system message). Everything here is free of I/O so that the sync and async clients, and every
+store that appends under its own lock or transaction, apply exactly the same rules. A store with
+a native atomic append (Redis runs the same rule as a Lua script) implements ``append``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import (
+    ConfigurationError,
+    ConversationCorruptedError,
+    InvalidRequestError,
+    InvalidSessionIdError,
+)
+from ..types import Message, Role
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MAX_SESSION_ID_LENGTH",
+    "AsyncKVStore",
+    "Conversation",
+    "KVStore",
+    "MemoryConfig",
+    "append_to_document",
+    "apply_append",
+    "check_async_store",
+    "check_store",
+    "coerce_messages",
+    "decode_conversation",
+    "encode_conversation",
+    "load_document",
+    "message_dict",
+    "new_document",
+    "trim_messages",
+    "utc_now",
+    "validate_session_id",
+]
+
+FORMAT_VERSION = 1
+"""The ``"v"`` field of a stored conversation; a reader refuses any other version."""
+
+MAX_SESSION_ID_LENGTH = 256
+
+
+@runtime_checkable
+class KVStore(Protocol):
+    """A synchronous key-value store for conversations (values are JSON text).
+
+    ``ttl`` is in seconds; ``None`` or ``0`` means no expiry. A store may also define
+    ``append(key, session_id, messages, max_messages, ttl)`` that applies :func:`apply_append`
+    atomically; without it the memory reads, applies and writes back (atomic only within one
+    process if the store is not).
+    """
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str, ttl: float | None = None) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+@runtime_checkable
+class AsyncKVStore(Protocol):
+    """The async twin of :class:`KVStore`: ``aget``, ``aset``, ``adelete`` (and ``aappend``)."""
+
+    async def aget(self, key: str) -> str | None: ...
+
+    async def aset(self, key: str, value: str, ttl: float | None = None) -> None: ...
+
+    async def adelete(self, key: str) -> None: ...
+
+
+def _missing(store: object, names: Sequence[str]) -> list[str]:
+    return [n for n in names if not callable(getattr(store, n, None))]
+
+
+def check_store(store: object) -> None:
+    """Raise :class:`ConfigurationError` unless ``store`` implements :class:`KVStore`."""
+    missing = _missing(store, ("get", "set", "delete"))
+    if missing:
+        raise ConfigurationError(
+            f"memory store {type(store).__name__} does not implement KVStore: "
+            f"missing {', '.join(missing)}"
+        )
+
+
+def check_async_store(store: object) -> None:
+    """Raise :class:`ConfigurationError` unless ``store`` implements :class:`AsyncKVStore`."""
+    missing = _missing(store, ("aget", "aset", "adelete"))
+    if missing:
+        raise ConfigurationError(
+            f"memory store {type(store).__name__} does not implement AsyncKVStore: "
+            f"missing {', '.join(missing)}"
+        )
+
+
+@dataclass(frozen=True)
+class MemoryConfig:
+    """How conversations are kept: the Go defaults (50 messages, 24 hours, the key prefix).
+
+    ``max_messages`` bounds a conversation (the first system message is always kept); ``ttl``
+    (seconds; ``None`` or 0 for none) is refreshed on every write; keys are
+    ``f"{key_prefix}:{session_id}"``.
+    """
+
+    max_messages: int = 50
+    ttl: float | None = 24 * 60 * 60
+    key_prefix: str = "metallm:conversations"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_messages, int) or self.max_messages < 1:
+            raise ConfigurationError(f"max_messages must be >= 1, got {self.max_messages!r}")
+        if self.ttl is not None and self.ttl < 0:
+            raise ConfigurationError(f"ttl must be >= 0 seconds or None, got {self.ttl!r}")
+        if not self.key_prefix:
+            raise ConfigurationError("key_prefix must not be empty")
+
+    def key(self, session_id: str) -> str:
+        """The store key of a (validated) session."""
+        return f"{self.key_prefix}:{validate_session_id(session_id)}"
+
+    @property
+    def ttl_seconds(self) -> float | None:
+        """The TTL, with 0 normalised to None."""
+        return self.ttl or None
+
+
+class Conversation(BaseModel):
+    """One session's stored conversation."""
+
+    model_config = ConfigDict(defer_build=True)  # schema built on first use: import stays lean
+
+    session_id: str
+    messages: list[Message] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
+def utc_now() -> str:
+    """The current time as ISO-8601 UTC text (how times are stored: no float precision loss)."""
+    return datetime.now(timezone.utc).isoformat()
+
+
+def validate_session_id(session_id: object) -> str:
+    """``session_id`` if it is 1..256 characters of text without control characters."""
+    if not isinstance(session_id, str):
+        raise InvalidSessionIdError(f"session id must be a str, got {type(session_id).__name__}")
+    if not session_id:
+        raise InvalidSessionIdError("session id is empty")
+    if len(session_id) > MAX_SESSION_ID_LENGTH:
+        raise InvalidSessionIdError(
+            f"session id is {len(session_id)} characters; the limit is {MAX_SESSION_ID_LENGTH}"
+        )
+    if any(ord(c) < 32 or ord(c) == 127 for c in session_id):
+        raise InvalidSessionIdError(f"session id {session_id!r} contains control characters")
+    return session_id
+
+
+def coerce_messages(messages: Iterable[Message | Mapping[str, Any]]) -> list[Message]:
+    """Validated messages from :class:`Message` objects or dicts (InvalidRequestError if not)."""
+    out: list[Message] = []
+    for i, m in enumerate(messages):
+        try:
+            msg = m if isinstance(m, Message) else Message.model_validate(m)
+            Role(msg.role)
+        except (ValidationError, ValueError, TypeError) as exc:
+            raise InvalidRequestError(f"message {i} is not a valid Message: {exc}") from None
+        if msg.role is Role.TOOL and not msg.tool_call_id:
+            raise InvalidRequestError(f"message {i} is a tool result without tool_call_id")
+        out.append(msg)
+    return out
+
+
+def message_dict(message: Message) -> dict[str, Any]:
+    """A message as stored: JSON-ready, without ``None`` fields or empty lists."""
+    data = message.model_dump(mode="json", exclude_none=True)
+    return {k: v for k, v in data.items() if v != []}
+
+
+def trim_messages(messages: list[Any], max_messages: int) -> list[Any]:
+    """The last ``max_messages`` messages, keeping a leading system message in front."""
+    if len(messages) <= max_messages:
+        return messages
+    first = messages[0]
+    role = first.get("role") if isinstance(first, dict) else getattr(first, "role", None)
+    if role == Role.SYSTEM.value or role is Role.SYSTEM:
+        return [first, *messages[len(messages) - max_messages + 1 :]]
+    return messages[len(messages) - max_messages :]
+
+
+def new_document(
+    session_id: str,
+    messages: Sequence[dict[str, Any]],
+    *,
+    now: str | None = None,
+    metadata: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """A fresh stored conversation (as a dict)."""
+    now = now or utc_now()
+    return {
+        "v": FORMAT_VERSION,
+        "session_id": session_id,
+        "created_at": now,
+        "updated_at": now,
+        "metadata": dict(metadata or {}),
+        "messages": list(messages),
+    }
+
+
+def encode_conversation(doc: Mapping[str, Any]) -> str:
+    """The versioned JSON text of a conversation document."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def load_document(raw: str | bytes, session_id: str) -> dict[str, Any]:
+    """The document dict of stored text; :class:`ConversationCorruptedError` if unreadable."""
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConversationCorruptedError(
+            f"conversation {session_id!r} is not valid JSON ({exc})", session_id=session_id
+        ) from None
+    if not isinstance(doc, dict) or doc.get("v") != FORMAT_VERSION:
+        version = doc.get("v") if isinstance(doc, dict) else None
+        raise ConversationCorruptedError(
+            f"conversation {session_id!r} has an unknown format (v={version!r})",
+            session_id=session_id,
+        )
+    if not isinstance(doc.get("messages"), list):
+        raise ConversationCorruptedError(
+            f"conversation {session_id!r} has no message list", session_id=session_id
+        )
+    return doc
+
+
+def decode_conversation(raw: str | bytes, session_id: str) -> Conversation:
+    """A stored conversation read back; :class:`ConversationCorruptedError` naming it if not."""
+    doc = load_document(raw, session_id)
+    try:
+        return Conversation.model_validate({k: v for k, v in doc.items() if k != "v"})
+    except ValidationError as exc:
+        raise ConversationCorruptedError(
+            f"conversation {session_id!r} does not validate: {exc.error_count()} error(s), "
+            f"first: {exc.errors()[0].get('msg')}",
+            session_id=session_id,
+        ) from None
+
+
+def apply_append(
+    raw: str | bytes | None,
+    session_id: str,
+    messages: Sequence[dict[str, Any]],
+    max_messages: int,
+    *,
+    now: str | None = None,
+) -> str:
+    """The stored text after appending ``messages`` (dicts) and trimming, from ``raw`` or none."""
+    doc = new_document(session_id, []) if raw is None else load_document(raw, session_id)
+    return encode_conversation(append_to_document(doc, messages, max_messages, now=now))
+
+
+def append_to_document(
+    doc: dict[str, Any],
+    messages: Sequence[dict[str, Any]],
+    max_messages: int,
+    *,
+    now: str | None = None,
+) -> dict[str, Any]:
+    """``doc`` (a loaded document) with ``messages`` appended and trimmed, updated in place."""
+    doc["messages"] = trim_messages([*doc["messages"], *messages], max_messages)
+    doc["updated_at"] = now or utc_now()
+    return doc

@@ -1,0 +1,174 @@
+"""The memory-aware methods of ``Client`` and ``AsyncClient`` (mixed into both).
+
+Owns the order of a memory-aware call: validate the session id and the request, load the
+history, send history + new messages (the call's ``info.conversation_id`` is the session id, so
+telemetry spans carry ``gen_ai.conversation.id``), and only after success append the new
+messages and the reply in one atomic store append. A failed call, or a stream that fails or is
+closed before its end, stores nothing. The sync and async classes share every rule through
+:mod:`metallm.memory.turns` and :class:`~metallm.memory.ConversationMemory`; only ``await``
+differs.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._validate import coerce_request
+from ..types import ChatCompletionRequest, ChatCompletionResponse, Message
+from .base import Conversation, validate_session_id
+from .manager import ConversationMemory
+from .turns import turn_messages, with_history
+
+if TYPE_CHECKING:
+    from ..streams import (
+        AsyncChatCompletionStream,
+        AsyncOnComplete,
+        ChatCompletionStream,
+        OnComplete,
+    )
+
+__all__ = ["AsyncMemoryMethods", "MemoryMethods"]
+
+RequestLike = ChatCompletionRequest | Mapping[str, Any] | None
+MessageLike = Message | Mapping[str, Any]
+
+
+def _prepare(
+    session_id: str, request: RequestLike, kwargs: Mapping[str, Any]
+) -> ChatCompletionRequest:
+    validate_session_id(session_id)
+    return coerce_request(request, kwargs)
+
+
+class MemoryMethods(ABC):
+    """Conversation memory for the synchronous client."""
+
+    memory: ConversationMemory
+
+    @abstractmethod
+    def _run_complete(
+        self, req: ChatCompletionRequest, conversation_id: str | None
+    ) -> ChatCompletionResponse:
+        """Run one call with telemetry's conversation id (the client's own flow)."""
+
+    @abstractmethod
+    def _run_stream(
+        self,
+        req: ChatCompletionRequest,
+        conversation_id: str | None,
+        on_complete: OnComplete | None,
+    ) -> ChatCompletionStream:
+        """Run one call with telemetry's conversation id (the client's own flow)."""
+
+    def create_conversation_with_system_message(
+        self, session_id: str, system_message: str, *, metadata: Mapping[str, str] | None = None
+    ) -> Conversation:
+        """Start (or restart) a session with a system message."""
+        return self.memory.create(session_id, system_message, metadata)
+
+    def create_chat_completion_with_memory(
+        self, session_id: str, request: RequestLike = None, /, **kwargs: Any
+    ) -> ChatCompletionResponse:
+        """A call with the session's history prepended; on success the turn is stored."""
+        req = _prepare(session_id, request, kwargs)
+        history = self.memory.load(session_id).messages
+        response = self._run_complete(with_history(req, history), session_id)
+        self.memory.append(session_id, turn_messages(req.messages, response))
+        return response
+
+    def create_chat_completion_stream_with_memory(
+        self, session_id: str, request: RequestLike = None, /, **kwargs: Any
+    ) -> ChatCompletionStream:
+        """A stream with the history prepended; the turn is stored when it completes."""
+        req = _prepare(session_id, request, kwargs)
+        history = self.memory.load(session_id).messages
+        new = list(req.messages)
+
+        def store(response: ChatCompletionResponse) -> None:
+            self.memory.append(session_id, turn_messages(new, response))
+
+        return self._run_stream(with_history(req, history), session_id, store)
+
+    def load_conversation(self, session_id: str) -> Conversation:
+        """The session's conversation (empty, and not stored, if there is none)."""
+        return self.memory.load(session_id)
+
+    def get_conversation_messages(self, session_id: str) -> list[Message]:
+        """The session's messages."""
+        return self.memory.load(session_id).messages
+
+    def append_message(self, session_id: str, message: MessageLike) -> None:
+        """Append one message (validated first; trimmed and TTL-refreshed like any write)."""
+        self.memory.append(session_id, [message])
+
+    def delete_conversation(self, session_id: str) -> None:
+        """Forget the session."""
+        self.memory.delete(session_id)
+
+
+class AsyncMemoryMethods(ABC):
+    """Conversation memory for the asynchronous client."""
+
+    memory: ConversationMemory
+
+    @abstractmethod
+    async def _run_complete(
+        self, req: ChatCompletionRequest, conversation_id: str | None
+    ) -> ChatCompletionResponse:
+        """Run one call with telemetry's conversation id (the client's own flow)."""
+
+    @abstractmethod
+    async def _run_stream(
+        self,
+        req: ChatCompletionRequest,
+        conversation_id: str | None,
+        on_complete: AsyncOnComplete | None,
+    ) -> AsyncChatCompletionStream:
+        """Run one call with telemetry's conversation id (the client's own flow)."""
+
+    async def create_conversation_with_system_message(
+        self, session_id: str, system_message: str, *, metadata: Mapping[str, str] | None = None
+    ) -> Conversation:
+        """Start (or restart) a session with a system message."""
+        return await self.memory.acreate(session_id, system_message, metadata)
+
+    async def create_chat_completion_with_memory(
+        self, session_id: str, request: RequestLike = None, /, **kwargs: Any
+    ) -> ChatCompletionResponse:
+        """A call with the session's history prepended; on success the turn is stored."""
+        req = _prepare(session_id, request, kwargs)
+        history = (await self.memory.aload(session_id)).messages
+        response = await self._run_complete(with_history(req, history), session_id)
+        await self.memory.aappend(session_id, turn_messages(req.messages, response))
+        return response
+
+    async def create_chat_completion_stream_with_memory(
+        self, session_id: str, request: RequestLike = None, /, **kwargs: Any
+    ) -> AsyncChatCompletionStream:
+        """A stream with the history prepended; the turn is stored when it completes."""
+        req = _prepare(session_id, request, kwargs)
+        history = (await self.memory.aload(session_id)).messages
+        new = list(req.messages)
+
+        async def store(response: ChatCompletionResponse) -> None:
+            await self.memory.aappend(session_id, turn_messages(new, response))
+
+        return await self._run_stream(with_history(req, history), session_id, store)
+
+    async def load_conversation(self, session_id: str) -> Conversation:
+        """The session's conversation (empty, and not stored, if there is none)."""
+        return await self.memory.aload(session_id)
+
+    async def get_conversation_messages(self, session_id: str) -> list[Message]:
+        """The session's messages."""
+        return (await self.memory.aload(session_id)).messages
+
+    async def append_message(self, session_id: str, message: MessageLike) -> None:
+        """Append one message (validated first; trimmed and TTL-refreshed like any write)."""
+        await self.memory.aappend(session_id, [message])
+
+    async def delete_conversation(self, session_id: str) -> None:
+        """Forget the session."""
+        await self.memory.adelete(session_id)

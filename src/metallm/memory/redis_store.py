@@ -1,0 +1,250 @@
+"""``RedisStore``: conversations in Redis, for many processes on many machines (extra ``redis``).
+
+Owns the Redis side of the KVStore protocols, sync (``redis.Redis``) and asyncio
+(``redis.asyncio.Redis``), from a URL or from clients the user already has. ``append`` is one
+Lua script run atomically by the server: it reads the conversation, appends, trims keeping the
+system message (the rule of :func:`~metallm.memory.base.trim_messages`), stamps ``updated_at``
+and writes it back with the TTL in milliseconds, so concurrent writers anywhere never lose a
+message. Clients made from a URL get socket timeouts and no automatic command retries (a retried
+append could apply twice); every Redis failure surfaces as :class:`MemoryStoreError`. This module
+imports ``redis``; ``metallm.memory`` imports it only when ``RedisStore`` is first used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from ..errors import ConfigurationError, ConversationCorruptedError, MemoryStoreError
+from .base import FORMAT_VERSION, utc_now
+
+try:
+    import redis
+    import redis.asyncio
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError("RedisStore needs the redis package: pip install 'metallm[redis]'") from exc
+
+__all__ = ["RedisStore"]
+
+_CORRUPT = "METALLM_CORRUPT"
+
+APPEND_LUA = """
+local raw = redis.call('GET', KEYS[1])
+local new = cjson.decode(ARGV[1])
+local max = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+local now = ARGV[4]
+local doc
+if raw then
+  local ok, d = pcall(cjson.decode, raw)
+  if not ok or type(d) ~= 'table' or d['v'] ~= tonumber(ARGV[6])
+     or type(d['messages']) ~= 'table' then
+    return redis.error_reply('""" + _CORRUPT + """')
+  end
+  doc = d
+else
+  doc = {v = tonumber(ARGV[6]), session_id = ARGV[5], created_at = now, updated_at = now,
+         metadata = {}, messages = {}}
+end
+local msgs = doc['messages']
+for i = 1, #new do msgs[#msgs + 1] = new[i] end
+local n = #msgs
+if n > max then
+  local out = {}
+  local start = n - max + 1
+  if type(msgs[1]) == 'table' and msgs[1]['role'] == 'system' then
+    out[1] = msgs[1]
+    start = n - max + 2
+  end
+  for i = start, n do out[#out + 1] = msgs[i] end
+  doc['messages'] = out
+end
+doc['updated_at'] = now
+local text = cjson.encode(doc)
+if ttl > 0 then
+  redis.call('SET', KEYS[1], text, 'PX', ttl)
+else
+  redis.call('SET', KEYS[1], text)
+end
+return #doc['messages']
+"""
+
+
+def _ms(ttl: float | None) -> int:
+    return max(1, round(ttl * 1000)) if ttl else 0
+
+
+class RedisStore:
+    """A Redis conversation store; implements KVStore and AsyncKVStore.
+
+    ``RedisStore("redis://host:6379/0")`` builds both clients lazily (the asyncio one per event
+    loop). ``RedisStore(client=r)`` uses ``r``: a ``redis.Redis`` serves the sync methods, a
+    ``redis.asyncio.Redis`` the async ones (pass ``async_client=`` for the other side).
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        client: Any = None,
+        async_client: Any = None,
+        socket_timeout: float = 5.0,
+        connect_timeout: float = 2.0,
+    ) -> None:
+        if isinstance(client, redis.asyncio.Redis) and async_client is None:
+            client, async_client = None, client
+        if url is None and client is None and async_client is None:
+            raise ConfigurationError("RedisStore needs a URL or a client")
+        self.url = url
+        self._options: dict[str, Any] = {
+            "socket_timeout": socket_timeout,
+            "socket_connect_timeout": connect_timeout,
+        }
+        self._sync: Any = client
+        self._async: Any = async_client
+        self._async_loop: Any = None if async_client is None else "user"
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self.url!r})" if self.url else "RedisStore(client=...)"
+
+    # -- clients ---------------------------------------------------------------------------
+
+    def _client(self) -> Any:
+        if self._sync is None:
+            if self.url is None:
+                raise ConfigurationError("this RedisStore has only an asyncio client; use aget")
+            self._sync = redis.Redis.from_url(
+                self.url, retry=Retry(NoBackoff(), 0), **self._options
+            )
+        return self._sync
+
+    def _aclient(self) -> Any:
+        if self._async_loop == "user":
+            return self._async
+        if self.url is None:
+            raise ConfigurationError("this RedisStore has only a sync client; use get")
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async_loop is not loop:
+            from redis.asyncio.retry import Retry as AsyncRetry
+
+            self._async = redis.asyncio.Redis.from_url(
+                self.url, retry=AsyncRetry(NoBackoff(), 0), **self._options
+            )
+            self._async_loop = loop
+        return self._async
+
+    @contextmanager
+    def _errors(self, op: str, key: str, session_id: str | None = None) -> Iterator[None]:
+        what = f"conversation {session_id!r} (key {key!r})" if session_id else repr(key)
+        try:
+            yield
+        except redis.ResponseError as exc:
+            if _CORRUPT in str(exc):
+                raise ConversationCorruptedError(
+                    f"conversation {session_id!r} in Redis key {key!r} is unreadable; "
+                    "left as it is",
+                    session_id=session_id,
+                ) from None
+            raise MemoryStoreError(
+                f"Redis refused to {op} {what}: {exc}", session_id=session_id
+            ) from exc
+        except redis.RedisError as exc:
+            raise MemoryStoreError(
+                f"Redis failed to {op} {what}: {type(exc).__name__}: {exc}", session_id=session_id
+            ) from exc
+
+    @staticmethod
+    def _args(
+        session_id: str, messages: Sequence[dict[str, Any]], max_messages: int, ttl: float | None
+    ) -> list[Any]:
+        return [
+            json.dumps(list(messages), ensure_ascii=False, separators=(",", ":")),
+            max_messages,
+            _ms(ttl),
+            utc_now(),
+            session_id,
+            FORMAT_VERSION,
+        ]
+
+    @staticmethod
+    def _text(value: Any) -> str | None:
+        if value is None:
+            return None
+        return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+    # -- sync ------------------------------------------------------------------------------
+
+    def get(self, key: str) -> str | None:
+        """The value, or None if absent or expired."""
+        with self._errors("read", key):
+            return self._text(self._client().get(key))
+
+    def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        """Store ``value`` with a TTL in milliseconds (None: none)."""
+        with self._errors("write", key):
+            self._client().set(key, value, px=_ms(ttl) or None)
+
+    def delete(self, key: str) -> None:
+        """Remove the key."""
+        with self._errors("delete", key):
+            self._client().delete(key)
+
+    def append(
+        self,
+        key: str,
+        session_id: str,
+        messages: Sequence[dict[str, Any]],
+        max_messages: int,
+        ttl: float | None,
+    ) -> None:
+        """Append, trim and refresh the TTL in one server-side script."""
+        args = self._args(session_id, messages, max_messages, ttl)
+        with self._errors("append to", key, session_id):
+            self._client().eval(APPEND_LUA, 1, key, *args)
+
+    def close(self) -> None:
+        """Close the sync client (a client passed in is the caller's to close)."""
+        if self._sync is not None and self.url is not None:
+            self._sync.close()
+            self._sync = None
+
+    # -- async -----------------------------------------------------------------------------
+
+    async def aget(self, key: str) -> str | None:
+        """Async :meth:`get`."""
+        with self._errors("read", key):
+            return self._text(await self._aclient().get(key))
+
+    async def aset(self, key: str, value: str, ttl: float | None = None) -> None:
+        """Async :meth:`set`."""
+        with self._errors("write", key):
+            await self._aclient().set(key, value, px=_ms(ttl) or None)
+
+    async def adelete(self, key: str) -> None:
+        """Async :meth:`delete`."""
+        with self._errors("delete", key):
+            await self._aclient().delete(key)
+
+    async def aappend(
+        self,
+        key: str,
+        session_id: str,
+        messages: Sequence[dict[str, Any]],
+        max_messages: int,
+        ttl: float | None,
+    ) -> None:
+        """Async :meth:`append`."""
+        args = self._args(session_id, messages, max_messages, ttl)
+        with self._errors("append to", key, session_id):
+            await self._aclient().eval(APPEND_LUA, 1, key, *args)
+
+    async def aclose(self) -> None:
+        """Close the asyncio client this store made."""
+        if self._async is not None and self._async_loop != "user":
+            await self._async.aclose()
+            self._async = None
