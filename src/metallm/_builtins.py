@@ -20,6 +20,22 @@ BUILTIN_SPECS: tuple[ProviderSpec, ...] = (
         base_url_env=("OPENAI_BASE_URL",),
     ),
     ProviderSpec(
+        "anthropic",
+        "metallm.providers.anthropic:create",
+        default_base_url="https://api.anthropic.com",
+        api_key_env=("ANTHROPIC_API_KEY",),
+        base_url_env=("ANTHROPIC_BASE_URL",),
+    ),
+    ProviderSpec(
+        "ollama",
+        "metallm.providers.ollama:create",
+        default_base_url="http://localhost:11434",
+        api_key_env=("OLLAMA_API_KEY",),
+        base_url_env=("OLLAMA_HOST",),
+        requires_key=False,
+        normalize_base_url="metallm.providers.ollama:normalize_host",
+    ),
+    ProviderSpec(
         "xai",
         "metallm.providers.xai:create",
         default_base_url="https://api.x.ai/v1",

@@ -25,8 +25,18 @@ from .types import ChatCompletionRequest, FunctionDefinition, Message, Role, Too
 
 __all__ = ["main"]
 
-_DEFAULT_MODELS = {"openai": models.GPT_4O_MINI, "xai": models.GROK_3_MINI}
-_KEY_ENV = {"openai": "OPENAI_API_KEY", "xai": "XAI_API_KEY"}
+_DEFAULT_MODELS = {
+    "openai": models.GPT_4O_MINI,
+    "xai": models.GROK_3_MINI,
+    "ollama": models.OLLAMA_LLAMA3_1,
+    "anthropic": models.CLAUDE_SONNET_4_5,
+}
+_KEY_ENV = {
+    "openai": "OPENAI_API_KEY",
+    "xai": "XAI_API_KEY",
+    "ollama": "OLLAMA_HOST",
+    "anthropic": "ANTHROPIC_API_KEY",
+}
 
 
 @contextmanager
@@ -170,7 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("demo", "chat"):
         p = sub.add_parser(name)
-        p.add_argument("--provider", default=None, help="openai or xai (default: openai, offline)")
+        p.add_argument(
+            "--provider", default=None, help="openai, anthropic, xai or ollama (default: openai)"
+        )
         p.add_argument("--model", default=None)
         p.add_argument("--offline", action="store_true", help="use the fake server even with a key")
     args = parser.parse_args(argv)

@@ -28,7 +28,9 @@ class ProviderName(str, enum.Enum):
     """Names of the built-in providers, for ``Client(provider=...)``."""
 
     OPENAI = "openai"
+    ANTHROPIC = "anthropic"
     XAI = "xai"
+    OLLAMA = "ollama"
 
     def __str__(self) -> str:
         return self.value

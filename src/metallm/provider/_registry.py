@@ -59,14 +59,14 @@ class ProviderSpec:
     api_key_env: tuple[str, ...] = ()
     base_url_env: tuple[str, ...] = ()
     requires_key: bool = True
+    normalize_base_url: Callable[[str], str] | str | None = None
+    """Turns a configured base URL into a full one (``"module:attribute"`` allowed); e.g.
+    Ollama's ``OLLAMA_HOST=0.0.0.0`` means ``http://0.0.0.0:11434``, not port 80."""
 
     def load_factory(self) -> Callable[[ProviderSettings], AnyProvider]:
         """The factory callable, importing it when it was given as a string."""
-        if callable(self.factory):
-            return self.factory
-        module, _, attr = self.factory.partition(":")
-        loaded: Callable[[ProviderSettings], AnyProvider] = getattr(import_module(module), attr)
-        return loaded
+        factory: Callable[[ProviderSettings], AnyProvider] = _load(self.factory)
+        return factory
 
     def resolve(
         self, api_key: str | None, base_url: str | None, extra: dict[str, Any]
@@ -83,6 +83,8 @@ class ProviderSpec:
         )
         if not url:
             raise ConfigurationError(f"provider {self.name!r} needs base_url=...")
+        if self.normalize_base_url is not None:
+            url = _load(self.normalize_base_url)(url)
         if "://" not in url:
             url = "http://" + url
         return ProviderSettings(self.name, key, url.rstrip("/"), dict(extra))
@@ -95,6 +97,14 @@ class ProviderSpec:
     ) -> AnyProvider:
         """Resolve settings and build the provider."""
         return self.load_factory()(self.resolve(api_key, base_url, extra or {}))
+
+
+def _load(target: Any) -> Any:
+    """A callable given directly or as ``"module:attribute"`` (imported on first use)."""
+    if callable(target):
+        return target
+    module, _, attr = str(target).partition(":")
+    return getattr(import_module(module), attr)
 
 
 _lock = threading.Lock()

@@ -23,7 +23,11 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from metallm.testing import wire_openai  # noqa: F401  (registers the OpenAI/xAI wire format)
+from metallm.testing import (
+    wire_anthropic,  # noqa: F401  (registers the Anthropic wire format)
+    wire_ollama,  # noqa: F401  (registers the Ollama wire format)
+    wire_openai,  # noqa: F401  (registers the OpenAI/xAI wire format)
+)
 from metallm.testing._http11 import (
     BadRequest,
     Request,

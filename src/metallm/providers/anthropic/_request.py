@@ -1,0 +1,248 @@
+"""Building the ``POST /v1/messages`` body from a unified request.
+
+Anthropic differs from the unified (Chat Completions) shape in ways this module owns:
+
+* system messages leave the conversation for the top-level ``system`` string (joined by a
+  blank line when there are several);
+* ``max_tokens`` is required: it defaults to the model's catalog output limit capped at 8192
+  (4096 for an unknown model), and is raised above the thinking budget when thinking is on;
+* tool results (role ``tool``) become ``tool_result`` blocks inside a user turn, consecutive
+  results merged into one turn; tool calls become ``tool_use`` blocks whose ``input`` is the
+  parsed JSON ``arguments`` object;
+* images become ``image`` blocks: ``data:`` URLs as ``base64`` sources, others as ``url``;
+* ``reasoning_effort`` (minimal/low/medium/high) becomes ``thinking`` with a token budget;
+* ``tool_choice`` maps ``auto``/``required``(``any``)/``none``/a named function onto
+  Anthropic's ``{"type": ...}`` objects; ``stop`` becomes ``stop_sequences``; ``user`` becomes
+  ``metadata.user_id``.
+
+Thinking blocks are only sent back when the codec knows their signature (the API rejects
+unsigned ones); :class:`~.codec.AnthropicProvider` passes a lookup for that. Fields Anthropic
+cannot honour (``n > 1``, ``seed``, penalties, JSON ``response_format``, metadata other than
+``user_id``) raise :class:`~metallm.errors.UnsupportedFeatureError` before any I/O.
+``request.extra`` is merged last (a ``None`` value removes a field).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ...errors import InvalidRequestError, UnsupportedFeatureError
+from ...models import model_info
+from ...types import ChatCompletionRequest, ContentPart, ImagePart, Message, ResponseFormat, Role
+
+__all__ = ["THINKING_BUDGETS", "ThinkingLookup", "build_body", "default_max_tokens"]
+
+THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
+"""``reasoning_effort`` -> ``thinking.budget_tokens``."""
+
+_MAX_DEFAULT = 8192
+_UNKNOWN_MODEL_DEFAULT = 4096
+
+ThinkingLookup = Callable[[str], list[dict[str, Any]] | None]
+"""Reasoning text -> the signed thinking blocks it came from (``None`` when unknown)."""
+
+
+def default_max_tokens(model: str) -> int:
+    """``max_tokens`` to send when the request has none."""
+    info = model_info(model)
+    if info is None or info.max_output_tokens <= 0:
+        return _UNKNOWN_MODEL_DEFAULT
+    return min(info.max_output_tokens, _MAX_DEFAULT)
+
+
+def _block(part: ContentPart | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(part, ImagePart):
+        inline = part.inline_data()
+        if inline is not None:
+            media_type, data = inline
+            return {
+                "type": "image",
+                "source": {"type": "base64", "media_type": media_type, "data": data},
+            }
+        return {"type": "image", "source": {"type": "url", "url": part.image_url.url}}
+    if isinstance(part, dict):
+        return dict(part)  # a raw wire-format block, passed through
+    return {"type": "text", "text": part.text}
+
+
+def _content(content: str | list[ContentPart] | None) -> str | list[dict[str, Any]]:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return [_block(p) for p in content]
+
+
+def _arguments(provider: str, text: str) -> Any:
+    try:
+        return json.loads(text) if text.strip() else {}
+    except ValueError:
+        raise InvalidRequestError(
+            f"{provider}: tool call arguments are not JSON: {text[:80]!r}"
+        ) from None
+
+
+def _assistant(provider: str, message: Message, thinking: ThinkingLookup | None) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = []
+    if message.reasoning_content and thinking is not None:
+        signed = thinking(message.reasoning_content)
+        if signed:
+            blocks.extend(dict(b) for b in signed)
+    content = message.content
+    if isinstance(content, str):
+        if content:
+            blocks.append({"type": "text", "text": content})
+    elif content:
+        blocks.extend(_block(p) for p in content)
+    for call in message.tool_calls or ():
+        blocks.append(
+            {
+                "type": "tool_use",
+                "id": call.id,
+                "name": call.function.name,
+                "input": _arguments(provider, call.function.arguments),
+            }
+        )
+    if not blocks:
+        return {"role": "assistant", "content": ""}
+    if len(blocks) == 1 and blocks[0]["type"] == "text":
+        return {"role": "assistant", "content": blocks[0]["text"]}
+    return {"role": "assistant", "content": blocks}
+
+
+def _tool_result(provider: str, message: Message) -> dict[str, Any]:
+    if not message.tool_call_id:
+        raise InvalidRequestError(f"{provider}: a tool message needs tool_call_id")
+    return {
+        "type": "tool_result",
+        "tool_use_id": message.tool_call_id,
+        "content": _content(message.content),
+    }
+
+
+def _messages(
+    provider: str, messages: list[Message], thinking: ThinkingLookup | None
+) -> tuple[str | None, list[dict[str, Any]]]:
+    system: list[str] = []
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        role = message.role
+        if role is Role.SYSTEM:
+            system.append(message.text())
+        elif role is Role.TOOL:
+            block = _tool_result(provider, message)
+            last = out[-1] if out else None
+            if (
+                last is not None
+                and last["role"] == "user"
+                and isinstance(last["content"], list)
+                and last["content"]
+                and all(b.get("type") == "tool_result" for b in last["content"])
+            ):
+                last["content"].append(block)  # consecutive results share one user turn
+            else:
+                out.append({"role": "user", "content": [block]})
+        elif role is Role.ASSISTANT:
+            out.append(_assistant(provider, message, thinking))
+        else:
+            out.append({"role": "user", "content": _content(message.content)})
+    return ("\n\n".join(system) if system else None), out
+
+
+def _tool_choice(provider: str, choice: str | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(choice, str):
+        mapped = {"auto": "auto", "required": "any", "any": "any", "none": "none"}.get(choice)
+        if mapped is None:
+            raise InvalidRequestError(f"{provider}: unknown tool_choice {choice!r}")
+        return {"type": mapped}
+    if choice.get("type") == "function":
+        fn = choice.get("function")
+        name = fn.get("name") if isinstance(fn, dict) else None
+        if not isinstance(name, str):
+            raise InvalidRequestError(f"{provider}: tool_choice function needs a name")
+        return {"type": "tool", "name": name}
+    return dict(choice)  # already Anthropic-shaped ({"type": "tool", "name": ...} and the like)
+
+
+def _check_unsupported(provider: str, request: ChatCompletionRequest) -> None:
+    if request.n is not None and request.n > 1:
+        raise UnsupportedFeatureError(provider, "n")
+    for name in ("seed", "frequency_penalty", "presence_penalty"):
+        if getattr(request, name) is not None:
+            raise UnsupportedFeatureError(provider, name)
+    fmt = request.response_format
+    if fmt is not None:
+        kind = fmt.type if isinstance(fmt, ResponseFormat) else fmt.get("type")
+        if kind != "text":
+            raise UnsupportedFeatureError(provider, "response_format")
+    if request.metadata and set(request.metadata) - {"user_id"}:
+        raise UnsupportedFeatureError(provider, "metadata")
+
+
+def build_body(
+    request: ChatCompletionRequest,
+    *,
+    provider: str,
+    stream: bool,
+    thinking: ThinkingLookup | None = None,
+) -> dict[str, Any]:
+    """The request body as a dict (see the module docstring for the rules)."""
+    _check_unsupported(provider, request)
+    system, messages = _messages(provider, request.messages, thinking)
+    body: dict[str, Any] = {"model": request.model, "messages": messages}
+    body["max_tokens"] = (
+        request.max_tokens if request.max_tokens is not None else default_max_tokens(request.model)
+    )
+    if system is not None:
+        body["system"] = system
+    for name in ("temperature", "top_p", "top_k"):
+        value = getattr(request, name)
+        if value is not None:
+            body[name] = value
+    stops = request.stop_sequences()
+    if stops:
+        body["stop_sequences"] = stops
+    metadata = dict(request.metadata or {})
+    if request.user is not None:
+        metadata["user_id"] = request.user
+    if metadata:
+        body["metadata"] = metadata
+    if request.tools is not None:
+        body["tools"] = [
+            {
+                "name": t.function.name,
+                "description": t.function.description or "",
+                "input_schema": t.function.parameters or {"type": "object", "properties": {}},
+            }
+            for t in request.tools
+        ]
+    if request.tool_choice is not None:
+        body["tool_choice"] = _tool_choice(provider, request.tool_choice)
+    effort = request.reasoning_effort
+    if effort is not None and effort != "none":
+        budget = THINKING_BUDGETS.get(effort)
+        if budget is None:
+            raise UnsupportedFeatureError(provider, "reasoning_effort")
+        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    if stream:
+        body["stream"] = True
+    for key, value in request.extra.items():
+        if value is None:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    _fit_thinking_budget(body, "max_tokens" in request.extra)
+    return body
+
+
+def _fit_thinking_budget(body: dict[str, Any], max_from_extra: bool) -> None:
+    """Thinking needs ``max_tokens > budget_tokens``: the answer gets its own allowance on top."""
+    thinking = body.get("thinking")
+    if max_from_extra or not isinstance(thinking, dict) or thinking.get("type") != "enabled":
+        return
+    budget = thinking.get("budget_tokens")
+    max_tokens = body.get("max_tokens")
+    if type(budget) is int and type(max_tokens) is int and max_tokens <= budget:
+        body["max_tokens"] = budget + max_tokens

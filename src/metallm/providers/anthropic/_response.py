@@ -1,0 +1,222 @@
+"""Reading Anthropic Messages replies: whole messages, usage, stop reasons, content blocks.
+
+Shared by the non-streaming parser and the stream decoder so both normalise the same way
+(DESIGN §2):
+
+* usage: ``prompt_tokens = input_tokens + cache_creation_input_tokens +
+  cache_read_input_tokens`` (Anthropic's ``input_tokens`` excludes both cache counts),
+  ``cached_tokens`` = cache read, ``cache_write_tokens`` = cache creation,
+  ``completion_tokens = output_tokens`` (thinking included; Anthropic reports no separate
+  reasoning count, so ``reasoning_tokens`` stays ``None``);
+* ``stop_reason``: ``end_turn``/``stop_sequence``/``pause_turn`` -> ``stop``, ``max_tokens`` ->
+  ``length``, ``tool_use`` -> ``tool_calls``, ``refusal`` -> ``content_filter``;
+* ``text`` blocks join into ``content``, ``thinking`` blocks into ``reasoning_content``,
+  ``tool_use`` blocks become tool calls whose ``input`` object is serialised to JSON text with
+  ``json.dumps`` defaults (the spacing Anthropic itself streams as ``input_json_delta``).
+
+Anthropic sends no ``created`` timestamp, so responses and chunks carry ``created=0``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..._construct import construct
+from ...errors import ResponseValidationError, excerpt, redact
+from ...provider._errors import error_fields
+from ...provider._http import HTTPResponse
+from ...types import (
+    ChatCompletionResponse,
+    Choice,
+    FinishReason,
+    FunctionCall,
+    Message,
+    Role,
+    ToolCall,
+    Usage,
+)
+
+__all__ = [
+    "STOP_REASONS",
+    "ThinkingBlocks",
+    "arguments_text",
+    "finish_reason",
+    "invalid_body",
+    "parse_message",
+    "parse_usage",
+    "tool_id",
+]
+
+STOP_REASONS: dict[str, FinishReason] = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+"""Anthropic stop reasons with a unified meaning; anything else becomes ``"stop"``."""
+
+ThinkingBlocks = list[dict[str, Any]]
+"""Signed ``thinking`` / ``redacted_thinking`` blocks, kept to send back verbatim."""
+
+
+def _count(value: Any) -> int:
+    if type(value) is int:
+        return value
+    if value is None:
+        return 0
+    if isinstance(value, (bool, str)):
+        raise ValueError(f"not a token count: {value!r}")
+    return int(value)
+
+
+def parse_usage(raw: dict[str, Any], output: dict[str, Any] | None = None) -> Usage:
+    """Normalised usage from ``message.usage`` (input side) and, for streams, the
+    ``message_delta`` usage (``output``), whose counts win where present."""
+    merged = (
+        raw if output is None else {**raw, **{k: v for k, v in output.items() if v is not None}}
+    )
+    read = merged.get("cache_read_input_tokens")
+    write = merged.get("cache_creation_input_tokens")
+    prompt = _count(merged.get("input_tokens")) + _count(read) + _count(write)
+    completion = _count(merged.get("output_tokens"))
+    return construct(
+        Usage,
+        {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "cached_tokens": None if read is None else _count(read),
+            "cache_write_tokens": None if write is None else _count(write),
+            "reasoning_tokens": None,
+        },
+    )
+
+
+def finish_reason(reason: Any) -> FinishReason | None:
+    """The unified finish reason of a ``stop_reason`` (``None`` stays ``None``)."""
+    if reason is None:
+        return None
+    return STOP_REASONS.get(reason, "stop")
+
+
+def arguments_text(value: Any) -> str:
+    """A ``tool_use`` input as JSON text (Anthropic's own spacing)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps({} if value is None else value, ensure_ascii=False)
+
+
+def tool_id(raw: Any, ordinal: int) -> str:
+    """The tool call's id, or the stable ``toolu_<n>`` both parsers synthesise without one."""
+    return str(raw) if raw else f"toolu_{ordinal}"
+
+
+def parse_message(
+    provider: str, response: HTTPResponse, secrets: tuple[str, ...] = ()
+) -> tuple[ChatCompletionResponse, ThinkingBlocks]:
+    """A ``message`` body as a unified response, plus its signed thinking blocks."""
+    try:
+        obj = json.loads(response.content)
+    except ValueError:
+        raise invalid_body(provider, response, "response body is not JSON", secrets) from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("content"), list):
+        raise invalid_body(provider, response, "response has no 'content' list", secrets)
+    try:
+        return _build(provider, obj)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        why = f"malformed message ({type(exc).__name__}: {exc})"
+        raise invalid_body(provider, response, why, secrets) from exc
+
+
+def _build(provider: str, obj: dict[str, Any]) -> tuple[ChatCompletionResponse, ThinkingBlocks]:
+    texts: list[str] = []
+    reasoning: list[str] = []
+    signed: ThinkingBlocks = []
+    calls: list[ToolCall] = []
+    for block in obj["content"]:
+        kind = block.get("type")
+        if kind == "text":
+            texts.append(str(block.get("text") or ""))
+        elif kind == "thinking":
+            thought = str(block.get("thinking") or "")
+            reasoning.append(thought)
+            signed.append(
+                {"type": "thinking", "thinking": thought, "signature": block.get("signature", "")}
+            )
+        elif kind == "redacted_thinking":
+            signed.append({"type": "redacted_thinking", "data": block.get("data", "")})
+        elif kind == "tool_use":
+            function = construct(
+                FunctionCall,
+                {
+                    "name": str(block.get("name") or ""),
+                    "arguments": arguments_text(block.get("input")),
+                },
+            )
+            calls.append(
+                construct(
+                    ToolCall,
+                    {
+                        "id": tool_id(block.get("id"), len(calls)),
+                        "type": "function",
+                        "function": function,
+                    },
+                )
+            )
+    content = "".join(texts)
+    finish = "tool_calls" if calls else finish_reason(obj.get("stop_reason"))
+    message = construct(
+        Message,
+        {
+            "role": Role.ASSISTANT,
+            "content": None if calls and not content else content,
+            "name": None,
+            "tool_calls": calls or None,
+            "tool_call_id": None,
+            "reasoning_content": "".join(reasoning) if reasoning else None,
+        },
+    )
+    usage = obj.get("usage")
+    response = construct(
+        ChatCompletionResponse,
+        {
+            "id": str(obj.get("id") or ""),
+            "object": "chat.completion",
+            "created": 0,
+            "model": str(obj.get("model") or ""),
+            "provider": provider,
+            "choices": [
+                construct(Choice, {"index": 0, "message": message, "finish_reason": finish})
+            ],
+            "usage": parse_usage(usage) if isinstance(usage, dict) else None,
+            "system_fingerprint": None,
+        },
+    )
+    return response, signed
+
+
+def invalid_body(
+    provider: str, response: HTTPResponse, why: str, secrets: tuple[str, ...]
+) -> ResponseValidationError:
+    """The error for a success reply whose body is not a message."""
+    text = redact(response.text, secrets)
+    head = excerpt(text)
+    try:
+        parsed: Any = json.loads(text)
+    except ValueError:
+        parsed = None
+    message, etype, code = error_fields(parsed)
+    detail = f"{why}: {message}" if message else why
+    return ResponseValidationError(
+        redact(f"{detail}; body: {head}" if head else f"{detail}; empty body", secrets),
+        provider=provider,
+        status_code=response.status_code,
+        type=etype,
+        code=code,
+        request_id=response.request_id,
+        body=head,
+    )

@@ -1,0 +1,314 @@
+"""The incremental decoder for Anthropic Messages Server-Sent Event streams.
+
+Bytes go through :class:`metallm._sse.SSEDecoder`; each ``data:`` payload is one event,
+dispatched on its ``type``: ``message_start`` (id, model, input usage) opens the stream with a
+role chunk; ``content_block_start``/``_delta``/``_stop`` carry text (``text_delta``), thinking
+(``thinking_delta``, kept out of ``content``), thinking signatures (``signature_delta``, kept
+for sending thinking back) and tool calls (a ``tool_use`` head, then ``input_json_delta``
+argument fragments); ``message_delta`` brings the stop reason and output usage, emitted as
+one chunk with the whole normalised usage; ``message_stop`` is the end marker, without which
+:meth:`AnthropicStreamDecoder.close` raises :class:`~metallm.errors.StreamError`. ``ping`` and
+unknown events are skipped; an ``error`` event raises the matching
+:class:`~metallm.errors.APIError` subclass.
+
+Anthropic numbers content blocks across kinds (text 0, tool 1, tool 2); unified tool-call
+deltas are numbered per tool (0, 1), so the decoder maps block index to tool ordinal.
+Per content delta the work is one ``json.loads`` and three small model constructions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ..._construct import constructor
+from ..._sse import SSEDecoder, SSEEvent
+from ...errors import APIError, StreamError, error_class_for_status, excerpt, redact
+from ...provider._errors import error_fields
+from ...types import (
+    ChatCompletionChunk,
+    ChunkChoice,
+    Delta,
+    FunctionCallDelta,
+    Role,
+    ToolCallDelta,
+    Usage,
+)
+from ._response import ThinkingBlocks, arguments_text, finish_reason, parse_usage, tool_id
+
+__all__ = ["AnthropicStreamDecoder"]
+
+_log = logging.getLogger("metallm")
+_loads = json.loads
+_new_chunk = constructor(ChatCompletionChunk)
+_new_choice = constructor(ChunkChoice)
+_new_delta = constructor(Delta)
+_new_tool_call = constructor(ToolCallDelta)
+_new_function = constructor(FunctionCallDelta)
+_TYPE_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "overloaded_error": 529,
+}
+"""Anthropic error types -> the HTTP status they stand for (error events carry no status)."""
+
+
+class AnthropicStreamDecoder:
+    """Turns an Anthropic SSE body into unified chunks; one instance per stream.
+
+    ``on_thinking`` is called once, at ``message_stop``, with the signed thinking blocks the
+    stream carried (the codec remembers them to send thinking back in a later turn).
+    """
+
+    __slots__ = (
+        "_blocks",
+        "_done",
+        "_id",
+        "_input_usage",
+        "_model",
+        "_on_thinking",
+        "_provider",
+        "_secrets",
+        "_signed",
+        "_sse",
+        "_tools",
+    )
+
+    def __init__(
+        self,
+        provider: str,
+        secrets: tuple[str, ...] = (),
+        on_thinking: Callable[[ThinkingBlocks], None] | None = None,
+    ) -> None:
+        self._provider = provider
+        self._secrets = secrets
+        self._on_thinking = on_thinking
+        self._sse = SSEDecoder()
+        self._done = False
+        self._id = ""
+        self._model = ""
+        self._input_usage: dict[str, Any] = {}
+        # block index -> [kind, tool ordinal, start input, saw arguments, text, signature]
+        self._blocks: dict[int, list[Any]] = {}
+        self._tools = 0
+        self._signed: ThinkingBlocks = []
+
+    @property
+    def done(self) -> bool:
+        """Whether the ``message_stop`` end marker has arrived."""
+        return self._done
+
+    def feed(self, data: bytes) -> list[ChatCompletionChunk]:
+        """The chunks completed by ``data``; raises an ``APIError`` for an error event."""
+        if self._done:
+            return []
+        events = self._sse.feed(data)
+        return self._events(events) if events else []
+
+    def close(self) -> list[ChatCompletionChunk]:
+        """End of body: flush the last event; ``StreamError`` if ``message_stop`` never came."""
+        if self._done:
+            return []
+        try:
+            chunks = self._events(self._sse.close())
+        except StreamError as exc:
+            raise StreamError(
+                f"stream ended before message_stop, inside an event ({exc.message})",
+                provider=self._provider,
+            ) from exc
+        if not self._done:
+            raise StreamError("stream ended before message_stop", provider=self._provider)
+        return chunks
+
+    def _events(self, events: list[SSEEvent]) -> list[ChatCompletionChunk]:
+        chunks: list[ChatCompletionChunk] = []
+        for name, payload, _, _ in events:
+            if self._done:
+                break
+            try:
+                obj = _loads(payload)
+            except ValueError:
+                if not payload.strip():
+                    continue
+                raise self._garbled("stream event is not JSON", payload) from None
+            if type(obj) is not dict:
+                raise self._garbled("stream event is not a JSON object", payload)
+            kind = obj.get("type")
+            if kind == "error" or name == "error":
+                raise self._error(obj, payload)
+            try:
+                chunk = self._event(kind, obj)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                why = f"malformed stream event ({type(exc).__name__}: {exc})"
+                raise self._garbled(why, payload) from exc
+            if chunk is not None:
+                chunks.append(chunk)
+        return chunks
+
+    def _event(self, kind: Any, obj: dict[str, Any]) -> ChatCompletionChunk | None:
+        if kind == "content_block_delta":
+            return self._delta(obj["index"], obj["delta"])
+        if kind == "content_block_start":
+            return self._start(obj["index"], obj["content_block"])
+        if kind == "content_block_stop":
+            return self._stop(obj["index"])
+        if kind == "message_delta":
+            return self._message_delta(obj)
+        if kind == "message_start":
+            message = obj["message"]
+            self._id = str(message.get("id") or "")
+            self._model = str(message.get("model") or "")
+            usage = message.get("usage")
+            self._input_usage = usage if isinstance(usage, dict) else {}
+            return self._chunk(None, None, None, None, role=Role.ASSISTANT)
+        if kind == "message_stop":
+            self._done = True
+            if self._signed and self._on_thinking is not None:
+                self._on_thinking(self._signed)
+            return None
+        if kind != "ping":
+            _log.debug("anthropic stream: skipping unknown event type %r", kind)
+        return None
+
+    def _start(self, index: int, block: dict[str, Any]) -> ChatCompletionChunk | None:
+        kind = block.get("type")
+        if kind == "tool_use":
+            ordinal = self._tools
+            self._tools += 1
+            self._blocks[index] = ["tool_use", ordinal, block.get("input"), False, "", ""]
+            head = _new_tool_call(
+                {
+                    "index": ordinal,
+                    "id": tool_id(block.get("id"), ordinal),
+                    "type": "function",
+                    "function": _new_function(
+                        {"name": str(block.get("name") or ""), "arguments": None}
+                    ),
+                }
+            )
+            return self._chunk(None, None, [head], None)
+        if kind == "thinking":
+            text = block.get("thinking") or ""
+            self._blocks[index] = ["thinking", 0, None, False, text, block.get("signature") or ""]
+            return self._chunk(None, text, None, None) if text else None
+        if kind == "redacted_thinking":
+            self._signed.append({"type": "redacted_thinking", "data": block.get("data", "")})
+            return None
+        self._blocks[index] = [kind, 0, None, False, "", ""]
+        text = block.get("text") if kind == "text" else None
+        return self._chunk(text, None, None, None) if text else None
+
+    def _delta(self, index: int, delta: dict[str, Any]) -> ChatCompletionChunk | None:
+        kind = delta.get("type")
+        if kind == "text_delta":
+            text = delta["text"]
+            return self._chunk(text, None, None, None) if text else None
+        if kind == "thinking_delta":
+            text = delta["thinking"]
+            if not text:
+                return None
+            self._blocks[index][4] += text
+            return self._chunk(None, text, None, None)
+        if kind == "input_json_delta":
+            partial = delta["partial_json"]
+            if not partial:
+                return None
+            block = self._blocks[index]
+            block[3] = True
+            return self._arguments(block[1], partial)
+        if kind == "signature_delta":
+            self._blocks[index][5] += delta["signature"]
+            return None
+        _log.debug("anthropic stream: skipping unknown delta type %r", kind)
+        return None
+
+    def _stop(self, index: int) -> ChatCompletionChunk | None:
+        block = self._blocks.get(index)
+        if block is None:
+            return None
+        if block[0] == "thinking":
+            self._signed.append({"type": "thinking", "thinking": block[4], "signature": block[5]})
+        elif block[0] == "tool_use" and not block[3] and block[2]:
+            # A complete input in the block head and no fragments: send it as the arguments.
+            return self._arguments(block[1], arguments_text(block[2]))
+        return None
+
+    def _arguments(self, ordinal: int, text: str) -> ChatCompletionChunk:
+        call = _new_tool_call(
+            {
+                "index": ordinal,
+                "id": None,
+                "type": None,
+                "function": _new_function({"name": None, "arguments": text}),
+            }
+        )
+        return self._chunk(None, None, [call], None)
+
+    def _message_delta(self, obj: dict[str, Any]) -> ChatCompletionChunk:
+        delta = obj.get("delta") or {}
+        finish = finish_reason(delta.get("stop_reason"))
+        if finish is not None and self._tools:
+            finish = "tool_calls"
+        output = obj.get("usage")
+        usage = parse_usage(self._input_usage, output if isinstance(output, dict) else None)
+        return self._chunk(None, None, None, finish, usage=usage)
+
+    def _chunk(
+        self,
+        content: str | None,
+        reasoning: str | None,
+        tool_calls: list[ToolCallDelta] | None,
+        finish: Any,
+        *,
+        role: Role | None = None,
+        usage: Usage | None = None,
+    ) -> ChatCompletionChunk:
+        delta = _new_delta(
+            {
+                "role": role,
+                "content": content,
+                "reasoning_content": reasoning,
+                "tool_calls": tool_calls,
+            }
+        )
+        choice = _new_choice({"index": 0, "delta": delta, "finish_reason": finish})
+        return _new_chunk(
+            {
+                "id": self._id,
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": self._model,
+                "choices": [choice],
+                "usage": usage,
+                "system_fingerprint": None,
+            }
+        )
+
+    def _garbled(self, why: str, payload: str) -> StreamError:
+        text = f"{why}: {excerpt(payload)}"
+        return StreamError(redact(text, self._secrets), provider=self._provider)
+
+    def _error(self, obj: dict[str, Any], payload: str) -> APIError:
+        if any(s and s in payload for s in self._secrets):
+            obj = _loads(redact(payload, self._secrets))
+        message, etype, code = error_fields(obj)
+        message = redact(message or "error event in stream", self._secrets)
+        status = _TYPE_STATUS.get(etype or "")
+        cls = error_class_for_status(status, type=etype, code=code, message=message)
+        request_id = obj.get("request_id")
+        return cls(
+            message,
+            provider=self._provider,
+            status_code=None,
+            type=etype,
+            code=code,
+            request_id=request_id if isinstance(request_id, str) else None,
+            body=obj,
+        )
