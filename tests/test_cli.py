@@ -6,10 +6,19 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    for key in ("OPENAI_API_KEY", "XAI_API_KEY"):
+    for key in (
+        "OPENAI_API_KEY",
+        "XAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+        "OLLAMA_HOST",
+    ):
         env.pop(key, None)
     return env
 
@@ -48,9 +57,13 @@ def test_demo_runs_offline_and_shows_each_step() -> None:
         assert needle in text, needle
 
 
-def test_demo_for_xai_offline() -> None:
+@pytest.mark.parametrize(
+    ("provider", "otel_name"),
+    [("xai", "x_ai"), ("anthropic", "anthropic"), ("gemini", "gcp.gemini"), ("ollama", "ollama")],
+)
+def test_demo_for_each_provider_offline(provider: str, otel_name: str) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "metallm", "demo", "--provider", "xai"],
+        [sys.executable, "-m", "metallm", "demo", "--provider", provider],
         capture_output=True,
         text=True,
         timeout=60,
@@ -58,7 +71,9 @@ def test_demo_for_xai_offline() -> None:
         check=False,
     )
     assert out.returncode == 0, out.stderr
-    assert "xai wire format" in out.stdout
+    assert f"{provider} wire format" in out.stdout
+    assert "finish: tool_calls" in out.stdout
+    assert f"gen_ai.provider.name={otel_name}" in out.stdout
 
 
 def test_chat_answers_each_turn() -> None:

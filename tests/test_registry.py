@@ -10,7 +10,7 @@ from metallm.testing import FakeLLMServer, ScriptedReply
 
 
 def test_builtins_are_registered_by_name() -> None:
-    assert {"openai", "anthropic", "xai", "ollama"} <= set(available())
+    assert {"openai", "anthropic", "gemini", "xai", "ollama"} <= set(available())
     assert {p.value for p in metallm.ProviderName} <= set(available())
 
 

@@ -27,6 +27,13 @@ BUILTIN_SPECS: tuple[ProviderSpec, ...] = (
         base_url_env=("ANTHROPIC_BASE_URL",),
     ),
     ProviderSpec(
+        "gemini",
+        "metallm.providers.gemini:create",
+        default_base_url="https://generativelanguage.googleapis.com",
+        api_key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        base_url_env=("GEMINI_BASE_URL",),
+    ),
+    ProviderSpec(
         "ollama",
         "metallm.providers.ollama:create",
         default_base_url="http://localhost:11434",

@@ -30,12 +30,14 @@ _DEFAULT_MODELS = {
     "xai": models.GROK_3_MINI,
     "ollama": models.OLLAMA_LLAMA3_1,
     "anthropic": models.CLAUDE_SONNET_4_5,
+    "gemini": models.GEMINI_2_5_FLASH,
 }
 _KEY_ENV = {
     "openai": "OPENAI_API_KEY",
     "xai": "XAI_API_KEY",
     "ollama": "OLLAMA_HOST",
     "anthropic": "ANTHROPIC_API_KEY",
+    "gemini": "GEMINI_API_KEY",
 }
 
 
@@ -181,7 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("demo", "chat"):
         p = sub.add_parser(name)
         p.add_argument(
-            "--provider", default=None, help="openai, anthropic, xai or ollama (default: openai)"
+            "--provider",
+            default=None,
+            help="openai, anthropic, gemini, xai or ollama (default: openai)",
         )
         p.add_argument("--model", default=None)
         p.add_argument("--offline", action="store_true", help="use the fake server even with a key")

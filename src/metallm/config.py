@@ -29,6 +29,7 @@ class ProviderName(str, enum.Enum):
 
     OPENAI = "openai"
     ANTHROPIC = "anthropic"
+    GEMINI = "gemini"
     XAI = "xai"
     OLLAMA = "ollama"
 

@@ -1,0 +1,269 @@
+"""Reading Gemini ``GenerateContentResponse`` objects: whole replies, usage, finish reasons.
+
+Shared by the non-streaming parser and the stream decoder, so both normalise the same way
+(DESIGN §2):
+
+* ``text`` parts join into ``content``; parts marked ``thought: true`` go to
+  ``reasoning_content``; ``functionCall`` parts become tool calls whose ``args`` object is
+  serialised to JSON text. Gemini usually sends no call id, so one is synthesised as
+  ``call_<candidate>_<n>`` (n counts the candidate's calls), which the stream decoder gives too.
+* ``usageMetadata``: prompt = ``promptTokenCount`` (it already includes
+  ``cachedContentTokenCount``) + ``toolUsePromptTokenCount``; completion =
+  ``candidatesTokenCount`` + ``thoughtsTokenCount``; ``cached_tokens`` and ``reasoning_tokens``
+  are those two counts when reported (``None`` when absent). Checked on the corpus:
+  13 + (77 + 25) = 115 = ``totalTokenCount``.
+* ``finishReason``: ``STOP`` -> stop, ``MAX_TOKENS`` -> length, the safety family (``SAFETY``,
+  ``RECITATION``, ``BLOCKLIST``, ``PROHIBITED_CONTENT``, ``SPII``, ``IMAGE_*``) ->
+  content_filter, and the failures (``MALFORMED_FUNCTION_CALL``, ``OTHER``,
+  ``UNEXPECTED_TOOL_CALL``, ``TOO_MANY_TOOL_CALLS``, ``LANGUAGE``, ...) -> error; an unknown
+  reason is ``stop``. A candidate with function calls finishes ``tool_calls``. A prompt blocked
+  by ``promptFeedback.blockReason`` (no candidates) is one empty ``content_filter`` choice.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..._construct import construct
+from ...errors import APIError, AuthenticationError, ResponseValidationError, excerpt, redact
+from ...provider._errors import error_fields
+from ...provider._http import HTTPResponse
+from ...types import (
+    ChatCompletionResponse,
+    Choice,
+    FinishReason,
+    FunctionCall,
+    Message,
+    Role,
+    ToolCall,
+    Usage,
+)
+
+__all__ = [
+    "FINISH_REASONS",
+    "call_id",
+    "finish_reason",
+    "invalid_body",
+    "parse_generate_response",
+    "parse_usage",
+    "refine_error",
+]
+
+_FILTERED = (
+    "SAFETY RECITATION BLOCKLIST PROHIBITED_CONTENT SPII IMAGE_SAFETY "
+    "IMAGE_PROHIBITED_CONTENT IMAGE_RECITATION"
+)
+_FAILED = (
+    "MALFORMED_FUNCTION_CALL OTHER UNEXPECTED_TOOL_CALL TOO_MANY_TOOL_CALLS LANGUAGE "
+    "IMAGE_OTHER NO_IMAGE MISSING_THOUGHT_SIGNATURE"
+)
+FINISH_REASONS: dict[str, FinishReason] = {
+    "STOP": "stop",
+    "FINISH_REASON_UNSPECIFIED": "stop",
+    "MAX_TOKENS": "length",
+    **dict.fromkeys(_FILTERED.split(), "content_filter"),
+    **dict.fromkeys(_FAILED.split(), "error"),
+}
+"""Gemini finish reasons with a unified meaning; anything else becomes ``"stop"``."""
+
+
+def finish_reason(raw: Any) -> FinishReason | None:
+    """The unified finish reason of a candidate's ``finishReason`` (``None`` when absent)."""
+    if raw is None:
+        return None
+    return FINISH_REASONS.get(str(raw), "stop")
+
+
+def _count(value: Any) -> int:
+    if value is None:
+        return 0
+    if type(value) is not int:
+        raise ValueError(f"token count is not an integer: {value!r}")
+    return value
+
+
+def parse_usage(raw: dict[str, Any]) -> Usage:
+    """Normalised usage from ``usageMetadata`` (see the module docstring)."""
+    thoughts = raw.get("thoughtsTokenCount")
+    cached = raw.get("cachedContentTokenCount")
+    prompt = _count(raw.get("promptTokenCount")) + _count(raw.get("toolUsePromptTokenCount"))
+    completion = _count(raw.get("candidatesTokenCount")) + _count(thoughts)
+    return construct(
+        Usage,
+        {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "cached_tokens": None if cached is None else _count(cached),
+            "cache_write_tokens": None,
+            "reasoning_tokens": None if thoughts is None else _count(thoughts),
+        },
+    )
+
+
+def call_id(raw_id: Any, candidate: int, position: int) -> str:
+    """The tool call id: Gemini's own when it sent one, else ``call_<candidate>_<position>``."""
+    return str(raw_id) if raw_id else f"call_{candidate}_{position}"
+
+
+def _choice(raw: dict[str, Any], position: int) -> Choice:
+    raw_index = raw.get("index")
+    index = position if raw_index is None else _count(raw_index)
+    content = raw.get("content") or {}
+    texts: list[str] = []
+    thoughts: list[str] = []
+    calls: list[ToolCall] = []
+    for part in content.get("parts") or ():
+        text = part.get("text")
+        if isinstance(text, str):
+            (thoughts if part.get("thought") is True else texts).append(text)
+        fc = part.get("functionCall")
+        if isinstance(fc, dict):
+            name = fc.get("name")
+            function = construct(
+                FunctionCall,
+                {
+                    "name": name if isinstance(name, str) else "",
+                    "arguments": json.dumps(fc.get("args") or {}, ensure_ascii=False),
+                },
+            )
+            calls.append(
+                construct(
+                    ToolCall,
+                    {
+                        "id": call_id(fc.get("id"), index, len(calls)),
+                        "type": "function",
+                        "function": function,
+                    },
+                )
+            )
+    finish = finish_reason(raw.get("finishReason"))
+    if calls:
+        finish = "tool_calls"
+    message = construct(
+        Message,
+        {
+            "role": Role.ASSISTANT,
+            "content": "".join(texts) if texts or not calls else None,
+            "name": None,
+            "tool_calls": calls or None,
+            "tool_call_id": None,
+            "reasoning_content": "".join(thoughts) if thoughts else None,
+        },
+    )
+    return construct(Choice, {"index": index, "message": message, "finish_reason": finish})
+
+
+def _blocked_choice() -> Choice:
+    message = construct(
+        Message,
+        {
+            "role": Role.ASSISTANT,
+            "content": "",
+            "name": None,
+            "tool_calls": None,
+            "tool_call_id": None,
+            "reasoning_content": None,
+        },
+    )
+    return construct(Choice, {"index": 0, "message": message, "finish_reason": "content_filter"})
+
+
+def invalid_body(
+    provider: str, response: HTTPResponse, why: str, secrets: tuple[str, ...]
+) -> ResponseValidationError:
+    """The error for a success reply whose body is not a ``GenerateContentResponse``."""
+    text = redact(response.text, secrets)
+    head = excerpt(text)
+    try:
+        parsed: Any = json.loads(text)
+    except ValueError:
+        parsed = None
+    message, etype, code = error_fields(parsed)
+    detail = f"{why}: {message}" if message else why
+    return ResponseValidationError(
+        redact(f"{detail}; body: {head}" if head else f"{detail}; empty body", secrets),
+        provider=provider,
+        status_code=response.status_code,
+        type=etype,
+        code=code,
+        request_id=response.request_id,
+        body=head,
+    )
+
+
+def parse_generate_response(
+    provider: str, response: HTTPResponse, secrets: tuple[str, ...] = ()
+) -> ChatCompletionResponse:
+    """A ``GenerateContentResponse`` body as a unified response; anything else raises
+    :class:`~metallm.errors.ResponseValidationError` with the status and a body excerpt."""
+    try:
+        obj = json.loads(response.content)
+    except ValueError:
+        raise invalid_body(provider, response, "response body is not JSON", secrets) from None
+    if not isinstance(obj, dict):
+        raise invalid_body(provider, response, "response is not a JSON object", secrets)
+    candidates = obj.get("candidates")
+    feedback = obj.get("promptFeedback")
+    blocked = isinstance(feedback, dict) and feedback.get("blockReason") is not None
+    if not isinstance(candidates, list) and not blocked:
+        raise invalid_body(provider, response, "response has no 'candidates' list", secrets)
+    try:
+        usage = obj.get("usageMetadata")
+        choices = [_choice(c, i) for i, c in enumerate(candidates or ())]
+        return construct(
+            ChatCompletionResponse,
+            {
+                "id": str(obj.get("responseId") or ""),
+                "object": "chat.completion",
+                "created": 0,
+                "model": str(obj.get("modelVersion") or ""),
+                "provider": provider,
+                "choices": choices or ([_blocked_choice()] if blocked else []),
+                "usage": parse_usage(usage) if isinstance(usage, dict) else None,
+                "system_fingerprint": None,
+            },
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        why = f"malformed generateContent response ({type(exc).__name__}: {exc})"
+        raise invalid_body(provider, response, why, secrets) from exc
+
+
+_AUTH_REASONS = {"API_KEY_INVALID", "API_KEY_EXPIRED", "ACCESS_TOKEN_EXPIRED"}
+
+
+def _reason(body: Any) -> str | None:
+    """The ``reason`` of a ``google.rpc.ErrorInfo`` detail, when the error body has one."""
+    if isinstance(body, list) and body:
+        body = body[0]
+    err = body.get("error") if isinstance(body, dict) else None
+    details = err.get("details") if isinstance(err, dict) else None
+    for detail in details if isinstance(details, list) else ():
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("ErrorInfo"):
+            reason = detail.get("reason")
+            if isinstance(reason, str) and reason:
+                return reason
+    return None
+
+
+def refine_error(error: APIError) -> APIError:
+    """Use the body's ``ErrorInfo`` reason as ``code``; a key reason means authentication.
+
+    Gemini answers a bad API key with 400 ``INVALID_ARGUMENT`` and reason ``API_KEY_INVALID``;
+    that is an :class:`~metallm.AuthenticationError` (its ``status_code`` stays 400).
+    """
+    reason = _reason(error.body)
+    if reason is None:
+        return error
+    cls = AuthenticationError if reason in _AUTH_REASONS else type(error)
+    return cls(
+        error.message,
+        provider=error.provider,
+        status_code=error.status_code,
+        type=error.type,
+        code=reason,
+        request_id=error.request_id,
+        body=error.body,
+        retry_after=error.retry_after,
+    )

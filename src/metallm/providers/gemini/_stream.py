@@ -1,0 +1,280 @@
+"""The incremental decoder for Gemini ``streamGenerateContent?alt=sse`` bodies.
+
+Each ``data:`` event is a whole ``GenerateContentResponse`` holding the *new* parts of each
+candidate (text, thought text, complete ``functionCall`` parts) and the *running*
+``usageMetadata``. Gemini sends no ``[DONE]``: the stream is complete when every candidate it
+mentioned has sent a ``finishReason`` (or the prompt was blocked); a body that ends before that
+raises :class:`~metallm.errors.StreamError` from :meth:`GeminiStreamDecoder.close`.
+
+Usage is cumulative, so a chunk carries ``usage`` only from the first finishing event on; if
+a later usage figure was not delivered on the last chunk, ``close`` adds a usage-only chunk, so
+the stream always ends with its final usage. Tool calls get the same ids as the non-streaming
+parser gives (``call_<candidate>_<n>``, counted across events). An ``{"error": ...}`` event
+raises the matching :class:`~metallm.errors.APIError`; so does a plain JSON error body served
+with an event-stream content type (the body then has no ``data:`` lines at all).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from ..._construct import constructor
+from ..._sse import SSEDecoder
+from ...errors import APIError, StreamError, error_class_for_status, excerpt, redact
+from ...provider._errors import error_fields
+from ...types import (
+    ChatCompletionChunk,
+    ChunkChoice,
+    Delta,
+    FinishReason,
+    FunctionCallDelta,
+    Role,
+    ToolCallDelta,
+)
+from ._response import call_id, finish_reason, parse_usage, refine_error
+
+__all__ = ["GeminiStreamDecoder", "error_from_object"]
+
+_log = logging.getLogger("metallm")
+_loads = json.loads
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+_new_chunk = constructor(ChatCompletionChunk)
+_new_choice = constructor(ChunkChoice)
+_new_delta = constructor(Delta)
+_new_tool_call = constructor(ToolCallDelta)
+_new_function = constructor(FunctionCallDelta)
+_HEAD_LIMIT = 65536
+
+
+def error_from_object(provider: str, obj: Any, secrets: tuple[str, ...]) -> APIError:
+    """The typed error for a Gemini ``{"error": {"code", "message", "status"}}`` object."""
+    if secrets:
+        text = json.dumps(obj, ensure_ascii=False)
+        if any(s and s in text for s in secrets):
+            obj = _loads(redact(text, secrets))  # the body rides on the error: scrub it too
+    message, etype, code = error_fields(obj)
+    message = redact(message or "error event in stream", secrets)
+    status = int(code) if code and code.isdigit() and 100 <= int(code) <= 599 else None
+    cls = error_class_for_status(status, type=etype, code=code, message=message)
+    error = cls(message, provider=provider, status_code=status, type=etype, code=code, body=obj)
+    return refine_error(error)
+
+
+class GeminiStreamDecoder:
+    """Turns a Gemini SSE body into unified chunks; one instance per stream."""
+
+    __slots__ = (
+        "_calls",
+        "_events_seen",
+        "_finished",
+        "_head",
+        "_provider",
+        "_secrets",
+        "_seen",
+        "_sse",
+        "_usage",
+        "_usage_sent",
+    )
+
+    def __init__(self, provider: str, secrets: tuple[str, ...] = ()) -> None:
+        self._provider = provider
+        self._secrets = secrets
+        self._sse = SSEDecoder()
+        self._events_seen = False
+        self._head = b""  # the body's start, kept until an event arrives (a plain JSON error)
+        self._seen: set[int] = set()
+        self._finished: set[int] = set()
+        self._calls: dict[int, int] = {}
+        self._usage: dict[str, Any] | None = None
+        self._usage_sent = True
+
+    @property
+    def done(self) -> bool:
+        """Whether every candidate seen so far has finished."""
+        return bool(self._finished) and self._seen <= self._finished
+
+    def feed(self, data: bytes) -> list[ChatCompletionChunk]:
+        """The chunks completed by ``data``; raises an ``APIError`` for an error event."""
+        if not self._events_seen and len(self._head) < _HEAD_LIMIT:
+            self._head += data
+        events = self._sse.feed(data)
+        if not events:
+            return []
+        self._events_seen = True
+        self._head = b""
+        chunks: list[ChatCompletionChunk] = []
+        for event in events:
+            chunk = self._event(event.data)
+            if chunk is not None:
+                chunks.append(chunk)
+        return chunks
+
+    def close(self) -> list[ChatCompletionChunk]:
+        """End of body: flush the last event; raise ``StreamError`` if it was not complete."""
+        chunks: list[ChatCompletionChunk] = []
+        for event in self._sse.close():
+            self._events_seen = True
+            chunk = self._event(event.data)
+            if chunk is not None:
+                chunks.append(chunk)
+        if not self._events_seen and self._head.strip():
+            self._plain_body()
+        if not self.done:
+            raise StreamError("stream ended before a finishReason", provider=self._provider)
+        if not self._usage_sent and self._usage is not None:
+            self._usage_sent = True
+            chunks.append(
+                _new_chunk(
+                    {
+                        "id": "",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": "",
+                        "choices": [],
+                        "usage": parse_usage(self._usage),
+                        "system_fingerprint": None,
+                    }
+                )
+            )
+        return chunks
+
+    def _plain_body(self) -> None:
+        """A body with no events: a JSON error (raised typed) or garbage (``StreamError``)."""
+        text = self._head.decode("utf-8", "replace")
+        try:
+            obj = _loads(text)
+        except ValueError:
+            obj = None
+        if isinstance(obj, list) and obj:
+            obj = obj[0]
+        if isinstance(obj, dict) and obj.get("error") is not None:
+            raise error_from_object(self._provider, obj, self._secrets)
+        raise self._garbled("stream body has no server-sent events", text)
+
+    def _garbled(self, why: str, payload: str) -> StreamError:
+        text = f"{why}: {excerpt(redact(payload, self._secrets))}"
+        return StreamError(text, provider=self._provider)
+
+    def _event(self, payload: str) -> ChatCompletionChunk | None:
+        try:
+            obj = _loads(payload)
+        except ValueError:
+            if not payload.strip():
+                return None
+            raise self._garbled("stream event is not JSON", payload) from None
+        if type(obj) is not dict:
+            raise self._garbled("stream event is not a JSON object", payload)
+        if obj.get("error") is not None:
+            raise error_from_object(self._provider, obj, self._secrets)
+        try:
+            return self._chunk(obj)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            why = f"malformed stream event ({type(exc).__name__}: {exc})"
+            raise self._garbled(why, payload) from exc
+
+    def _chunk(self, obj: dict[str, Any]) -> ChatCompletionChunk | None:
+        raw_candidates = obj.get("candidates")
+        raw_usage = obj.get("usageMetadata")
+        choices: list[ChunkChoice] = []
+        finished = False
+        if raw_candidates:
+            for position, raw in enumerate(raw_candidates):
+                choice = self._choice(raw, position)
+                finished = finished or choice.finish_reason is not None
+                choices.append(choice)
+        else:
+            feedback = obj.get("promptFeedback")
+            if isinstance(feedback, dict) and feedback.get("blockReason") is not None:
+                self._seen.add(0)
+                self._finished.add(0)
+                finished = True
+                choices.append(
+                    _new_choice(
+                        {
+                            "index": 0,
+                            "delta": _delta(None, None, None),
+                            "finish_reason": "content_filter",
+                        }
+                    )
+                )
+            elif raw_usage is None:
+                _log.debug("gemini stream: skipping an event without candidates or usage")
+                return None
+        usage = None
+        if isinstance(raw_usage, dict):
+            self._usage = raw_usage  # parsed only when delivered: running counts are frequent
+            self._usage_sent = False
+            if finished or self._finished:
+                usage = parse_usage(raw_usage)
+                self._usage_sent = True
+        response_id = obj.get("responseId")
+        model = obj.get("modelVersion")
+        return _new_chunk(
+            {
+                "id": response_id if type(response_id) is str else "",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": model if type(model) is str else "",
+                "choices": choices,
+                "usage": usage,
+                "system_fingerprint": None,
+            }
+        )
+
+    def _choice(self, raw: dict[str, Any], position: int) -> ChunkChoice:
+        index = raw.get("index")
+        if type(index) is not int:
+            index = position
+        first = index not in self._seen
+        self._seen.add(index)
+        content = raw.get("content")
+        text: str | None = None
+        thought: str | None = None
+        tools: list[ToolCallDelta] | None = None
+        if content:
+            for part in content.get("parts") or ():
+                piece = part.get("text")
+                if type(piece) is str:
+                    if part.get("thought") is True:
+                        thought = piece if thought is None else thought + piece
+                    else:
+                        text = piece if text is None else text + piece
+                fc = part.get("functionCall")
+                if fc is not None:
+                    if tools is None:
+                        tools = []
+                    tools.append(self._tool_call(fc, index))
+        finish: FinishReason | None = finish_reason(raw.get("finishReason"))
+        if finish is not None:
+            self._finished.add(index)
+        delta = _delta(Role.ASSISTANT if first else None, text, thought, tools)
+        return _new_choice({"index": index, "delta": delta, "finish_reason": finish})
+
+    def _tool_call(self, fc: dict[str, Any], candidate: int) -> ToolCallDelta:
+        position = self._calls.get(candidate, 0)
+        self._calls[candidate] = position + 1
+        name = fc.get("name")
+        function = _new_function(
+            {"name": name if type(name) is str else "", "arguments": _dumps(fc.get("args") or {})}
+        )
+        return _new_tool_call(
+            {
+                "index": position,
+                "id": call_id(fc.get("id"), candidate, position),
+                "type": "function",
+                "function": function,
+            }
+        )
+
+
+def _delta(
+    role: Role | None,
+    content: str | None,
+    reasoning: str | None,
+    tools: list[ToolCallDelta] | None = None,
+) -> Delta:
+    return _new_delta(
+        {"role": role, "content": content, "reasoning_content": reasoning, "tool_calls": tools}
+    )
