@@ -11,9 +11,9 @@ import json
 from typing import Any
 
 import pytest
-from _helpers import MODES, complete, stream
 
 import metallm
+from _helpers import MODES, complete, stream
 from metallm.testing import FakeLLMServer, ScriptedReply, ScriptedToolCall, ScriptedUsage
 
 PROVIDERS = ["openai", "anthropic", "gemini", "xai", "ollama"]
