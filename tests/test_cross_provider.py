@@ -16,7 +16,12 @@ import metallm
 from _helpers import MODES, complete, stream
 from metallm.testing import FakeLLMServer, ScriptedReply, ScriptedToolCall, ScriptedUsage
 
-PROVIDERS = ["openai", "anthropic", "gemini", "xai", "ollama"]
+PROVIDERS = ["openai", "anthropic", "gemini", "xai", "ollama", "bedrock"]
+AWS = {
+    "region": "us-east-1",
+    "aws_access_key_id": "AKIDEXAMPLE",
+    "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+}
 WEATHER = metallm.Tool(
     function=metallm.FunctionDefinition(
         name="get_weather",
@@ -36,7 +41,11 @@ def _script() -> tuple[ScriptedReply, ScriptedReply]:
 def _conversation(mode: str, provider: str, streamed: bool) -> list[dict[str, Any]]:
     with FakeLLMServer() as server:
         server.enqueue(*_script())
-        kw = {"provider": provider, "base_url": server.base_url(provider), "api_key": "sk-x-test"}
+        kw: dict[str, Any] = {"provider": provider, "base_url": server.base_url(provider)}
+        if provider == "bedrock":
+            kw["extra"] = AWS  # registered by name too; SigV4-signed with static test keys
+        else:
+            kw["api_key"] = "sk-x-test"
         history = [
             metallm.Message(role="system", content="Be brief."),
             metallm.Message(role="user", content="Weather in Paris?"),

@@ -27,6 +27,13 @@ BUILTIN_SPECS: tuple[ProviderSpec, ...] = (
         base_url_env=("ANTHROPIC_BASE_URL",),
     ),
     ProviderSpec(
+        "bedrock",
+        "metallm.providers.bedrock:create",
+        base_url_env=("AWS_ENDPOINT_URL_BEDROCK_RUNTIME",),
+        requires_key=False,
+        requires_base_url=False,
+    ),
+    ProviderSpec(
         "gemini",
         "metallm.providers.gemini:create",
         default_base_url="https://generativelanguage.googleapis.com",

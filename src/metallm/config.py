@@ -31,6 +31,7 @@ class ProviderName(str, enum.Enum):
     ANTHROPIC = "anthropic"
     GEMINI = "gemini"
     XAI = "xai"
+    BEDROCK = "bedrock"
     OLLAMA = "ollama"
 
     def __str__(self) -> str:

@@ -11,14 +11,25 @@ import metallm
 CASES = [
     ("openai", "OPENAI_API_KEY", metallm.models.GPT_4O_MINI),
     ("xai", "XAI_API_KEY", metallm.models.GROK_3_MINI),
+    ("anthropic", "ANTHROPIC_API_KEY", metallm.models.CLAUDE_HAIKU_4_5),
+    ("gemini", "GEMINI_API_KEY", metallm.models.GEMINI_2_5_FLASH),
+]
+LOCAL = [
+    ("ollama", "OLLAMA_HOST", os.environ.get("METALLM_OLLAMA_MODEL", "llama3.1")),
+    (
+        "bedrock",
+        "AWS_ACCESS_KEY_ID",
+        os.environ.get("METALLM_BEDROCK_MODEL", "us.anthropic.claude-haiku-4-5-20251001-v1:0"),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("provider", "env", "model"), CASES)
+@pytest.mark.parametrize(("provider", "env", "model"), CASES + LOCAL)
 def test_live_plain_and_stream(provider: str, env: str, model: str) -> None:
     if not os.environ.get(env):
         pytest.skip(f"{env} not set")
-    with metallm.Client(provider=provider) as client:
+    extra = {"region": os.environ.get("AWS_REGION", "us-east-1")} if provider == "bedrock" else {}
+    with metallm.Client(provider=provider, extra=extra) as client:
         msgs = [metallm.Message(role="user", content="Reply with the single word: pong")]
         resp = client.create_chat_completion(model=model, messages=msgs, max_tokens=50)
         assert "pong" in resp.content.lower()

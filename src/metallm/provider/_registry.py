@@ -59,6 +59,8 @@ class ProviderSpec:
     api_key_env: tuple[str, ...] = ()
     base_url_env: tuple[str, ...] = ()
     requires_key: bool = True
+    requires_base_url: bool = True
+    """False when the provider derives its endpoint itself (Bedrock: from the region)."""
     normalize_base_url: Callable[[str], str] | str | None = None
     """Turns a configured base URL into a full one (``"module:attribute"`` allowed); e.g.
     Ollama's ``OLLAMA_HOST=0.0.0.0`` means ``http://0.0.0.0:11434``, not port 80."""
@@ -82,6 +84,8 @@ class ProviderSpec:
             (os.environ[v] for v in self.base_url_env if os.environ.get(v)), self.default_base_url
         )
         if not url:
+            if not self.requires_base_url:
+                return ProviderSettings(self.name, key, "", dict(extra))
             raise ConfigurationError(f"provider {self.name!r} needs base_url=...")
         if self.normalize_base_url is not None:
             url = _load(self.normalize_base_url)(url)

@@ -1,0 +1,217 @@
+"""The Converse request body, built from a unified request (pure data, no signing).
+
+Owns the mapping of unified messages to Converse content blocks: system messages go to
+``system: [{text}]``; user text and base64 images to ``text``/``image`` blocks; assistant
+reasoning (only when its signature is known: Bedrock rejects unsigned thinking), text and
+tool calls to ``reasoningContent``/``text``/``toolUse`` blocks; tool results to ``toolResult``
+blocks in a user turn. Consecutive turns of one role are merged, since Converse wants user and
+assistant turns to alternate. Sampling goes to ``inferenceConfig``; ``top_k`` and the thinking
+budget derived from ``reasoning_effort`` go to ``additionalModelRequestFields`` (the
+Anthropic-on-Bedrock spelling). ``request.extra`` is merged into the body last
+(``additionalModelRequestFields`` key by key). What Converse cannot express raises
+:class:`~metallm.UnsupportedFeatureError` before any I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from metallm import (
+    ChatCompletionRequest,
+    ImagePart,
+    InvalidRequestError,
+    Message,
+    ResponseFormat,
+    Role,
+    TextPart,
+    UnsupportedFeatureError,
+)
+
+__all__ = ["THINKING_BUDGETS", "build_body"]
+
+THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
+"""``reasoning_effort`` -> Anthropic ``thinking.budget_tokens`` on Bedrock."""
+
+_IMAGE_FORMATS = {
+    "image/png": "png",
+    "image/jpeg": "jpeg",
+    "image/gif": "gif",
+    "image/webp": "webp",
+}
+
+SignatureLookup = Callable[[str], "str | None"]
+
+
+def build_body(
+    request: ChatCompletionRequest, *, provider: str, signature: SignatureLookup
+) -> dict[str, Any]:
+    """The Converse JSON body for ``request``; unsupported fields raise first."""
+    _check_unsupported(request, provider)
+    system: list[dict[str, Any]] = []
+    turns: list[dict[str, Any]] = []
+    for message in request.messages:
+        if message.role == Role.SYSTEM:
+            system.extend({"text": t} for t in _texts(message, provider))
+            continue
+        role, blocks = _blocks(message, provider, signature)
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["content"].extend(blocks)
+        else:
+            turns.append({"role": role, "content": blocks})
+    body: dict[str, Any] = {"messages": turns}
+    if system:
+        body["system"] = system
+    config: dict[str, Any] = {}
+    if request.max_tokens is not None:
+        config["maxTokens"] = request.max_tokens
+    if request.temperature is not None:
+        config["temperature"] = request.temperature
+    if request.top_p is not None:
+        config["topP"] = request.top_p
+    if request.stop is not None:
+        config["stopSequences"] = [request.stop] if isinstance(request.stop, str) else request.stop
+    body["inferenceConfig"] = config
+    if request.tools:
+        tool_config: dict[str, Any] = {"tools": [_tool_spec(t.function) for t in request.tools]}
+        if request.tool_choice is not None:
+            tool_config["toolChoice"] = _tool_choice(request.tool_choice, provider)
+        body["toolConfig"] = tool_config
+    elif request.tool_choice is not None:
+        raise InvalidRequestError(f"{provider}: tool_choice needs tools")
+    fields: dict[str, Any] = {}
+    if request.top_k is not None:
+        fields["top_k"] = request.top_k
+    if request.reasoning_effort is not None:
+        budget = THINKING_BUDGETS.get(str(request.reasoning_effort))
+        if budget is None:
+            raise UnsupportedFeatureError(
+                provider, f"reasoning_effort={request.reasoning_effort!r}"
+            )
+        fields["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    if fields:
+        body["additionalModelRequestFields"] = fields
+    if request.metadata:
+        body["requestMetadata"] = dict(request.metadata)
+    for key, value in request.extra.items():
+        if key == "additionalModelRequestFields" and isinstance(value, dict):
+            body.setdefault(key, {}).update(value)
+        else:
+            body[key] = value
+    return body
+
+
+def _check_unsupported(request: ChatCompletionRequest, provider: str) -> None:
+    if request.n is not None and request.n != 1:
+        raise UnsupportedFeatureError(provider, "n > 1")
+    for name in ("seed", "frequency_penalty", "presence_penalty", "user"):
+        if getattr(request, name) is not None:
+            raise UnsupportedFeatureError(provider, name)
+    fmt = request.response_format
+    if fmt is not None:
+        kind = fmt.type if isinstance(fmt, ResponseFormat) else fmt.get("type")
+        if kind != "text":
+            raise UnsupportedFeatureError(provider, f"response_format={kind!r}")
+
+
+def _texts(message: Message, provider: str) -> list[str]:
+    content = message.content
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [content] if content else []
+    out: list[str] = []
+    for part in content:
+        if not isinstance(part, TextPart):
+            raise UnsupportedFeatureError(provider, f"{part.type} parts in {message.role.value}")
+        out.append(part.text)
+    return out
+
+
+def _content(message: Message, provider: str) -> list[dict[str, Any]]:
+    content = message.content
+    if content is None or isinstance(content, str):
+        return [{"text": t} for t in _texts(message, provider)]
+    blocks: list[dict[str, Any]] = []
+    for part in content:
+        if isinstance(part, ImagePart):
+            inline = part.inline_data()
+            if inline is None:
+                raise UnsupportedFeatureError(provider, "image URLs (send base64 data: images)")
+            mime, data = inline
+            fmt = _IMAGE_FORMATS.get(mime.lower())
+            if fmt is None:
+                raise UnsupportedFeatureError(provider, f"image type {mime!r}")
+            blocks.append({"image": {"format": fmt, "source": {"bytes": data}}})
+        else:
+            blocks.append({"text": part.text})
+    return blocks
+
+
+def _blocks(
+    message: Message, provider: str, signature: SignatureLookup
+) -> tuple[str, list[dict[str, Any]]]:
+    if message.name is not None:
+        raise UnsupportedFeatureError(provider, "message name")
+    if message.role == Role.USER:
+        return "user", _content(message, provider)
+    if message.role == Role.TOOL:
+        if not message.tool_call_id:
+            raise InvalidRequestError(f"{provider}: a tool message needs tool_call_id")
+        text = "".join(_texts(message, provider))
+        result: dict[str, Any] = {
+            "toolUseId": message.tool_call_id,
+            "content": [_tool_result_content(text)],
+        }
+        return "user", [{"toolResult": result}]
+    blocks: list[dict[str, Any]] = []
+    if message.reasoning_content:
+        signed = signature(message.reasoning_content)
+        if signed is not None:
+            thought = {"text": message.reasoning_content, "signature": signed}
+            blocks.append({"reasoningContent": {"reasoningText": thought}})
+    blocks.extend(_content(message, provider))
+    for call in message.tool_calls or ():
+        try:
+            args = json.loads(call.function.arguments or "{}")
+        except ValueError:
+            raise InvalidRequestError(
+                f"{provider}: tool call {call.id} arguments are not JSON"
+            ) from None
+        use = {"toolUseId": call.id, "name": call.function.name, "input": args}
+        blocks.append({"toolUse": use})
+    return "assistant", blocks
+
+
+def _tool_result_content(text: str) -> dict[str, Any]:
+    """``{"json": obj}`` for a JSON object or array result, else ``{"text": ...}``."""
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "["):
+        try:
+            return {"json": json.loads(text)}
+        except ValueError:
+            pass
+    return {"text": text}
+
+
+def _tool_spec(function: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {"name": function.name}
+    if function.description:
+        spec["description"] = function.description
+    schema = function.parameters or {"type": "object", "properties": {}}
+    spec["inputSchema"] = {"json": schema}
+    return {"toolSpec": spec}
+
+
+def _tool_choice(choice: str | dict[str, Any], provider: str) -> dict[str, Any]:
+    if choice == "auto":
+        return {"auto": {}}
+    if choice == "required":
+        return {"any": {}}
+    if isinstance(choice, dict):
+        function = choice.get("function")
+        name = function.get("name") if isinstance(function, dict) else None
+        if isinstance(name, str) and name:
+            return {"tool": {"name": name}}
+    raise UnsupportedFeatureError(provider, f"tool_choice={choice!r}")

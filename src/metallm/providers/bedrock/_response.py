@@ -1,0 +1,162 @@
+"""Parsing a whole Converse reply, and the normalisation shared with the stream decoder.
+
+Converse answers ``{"output": {"message": {"role", "content": [blocks]}}, "stopReason",
+"usage", "metrics"}``. Blocks: ``text``; ``toolUse`` (``input`` is an object, serialised to
+JSON text with ``json.dumps``, the same spacing the fake server streams); ``reasoningContent``
+(``reasoningText.text`` goes to ``reasoning_content``, its ``signature`` is reported so the
+codec can send the thinking back). Unknown blocks are skipped.
+
+Usage: the corpus (``converse_basic``, a prompt-cache hit) shows ``inputTokens: 13``,
+``cacheReadInputTokens: 1504``, ``cacheWriteInputTokens: 0``, ``outputTokens: 5`` and
+``totalTokens: 1522`` = 13 + 1504 + 5: Bedrock's ``inputTokens`` leaves the cached tokens out,
+so ``prompt_tokens`` = input + cache read + cache write (1517) and ``total_tokens`` = prompt +
+completion (1522, equal to Bedrock's own total).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from metallm import (
+    ChatCompletionResponse,
+    Choice,
+    FunctionCall,
+    Message,
+    ResponseValidationError,
+    Role,
+    ToolCall,
+    Usage,
+)
+from metallm.provider import HTTPResponse
+
+__all__ = ["excerpt", "finish_reason", "parse_converse", "parse_usage", "redact", "tool_id"]
+
+_log = logging.getLogger("metallm")
+_FINISH = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "guardrail_intervened": "content_filter",
+    "content_filtered": "content_filter",
+}
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every secret replaced by ``[REDACTED]``."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, "[REDACTED]")
+    return text
+
+
+def excerpt(body: bytes | str, limit: int = 300) -> str:
+    """A short single-line head of a body, for error messages."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def finish_reason(stop_reason: Any) -> str | None:
+    """Converse ``stopReason`` -> unified finish reason (unknown values: ``stop``)."""
+    if stop_reason is None:
+        return None
+    mapped = _FINISH.get(str(stop_reason))
+    if mapped is None:
+        _log.debug("bedrock: unknown stopReason %r, reported as stop", stop_reason)
+        return "stop"
+    return mapped
+
+
+def tool_id(given: Any, ordinal: int) -> str:
+    """The tool call's id, or a stable one from its position when Bedrock sent none."""
+    return given if isinstance(given, str) and given else f"tooluse_metallm_{ordinal}"
+
+
+def parse_usage(usage: Any) -> Usage | None:
+    """Converse ``usage`` normalised (see the module docstring), or ``None`` when absent."""
+    if not isinstance(usage, dict):
+        return None
+    read = usage.get("cacheReadInputTokens")
+    write = usage.get("cacheWriteInputTokens")
+    prompt = int(usage.get("inputTokens") or 0) + int(read or 0) + int(write or 0)
+    completion = int(usage.get("outputTokens") or 0)
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=prompt + completion,
+        cached_tokens=None if read is None else int(read),
+        cache_write_tokens=None if write is None else int(write),
+    )
+
+
+def parse_converse(
+    provider: str, response: HTTPResponse, secrets: tuple[str, ...]
+) -> tuple[ChatCompletionResponse, list[tuple[str, str]]]:
+    """The unified response, and the ``(reasoning text, signature)`` pairs it carried."""
+    try:
+        body = json.loads(response.content)
+        message = body["output"]["message"]
+        blocks = message["content"]
+        if not isinstance(blocks, list):
+            raise TypeError("content is not a list")
+        return _build(provider, body, blocks, response.request_id or "")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        why = f"malformed Converse reply ({type(exc).__name__}: {exc})"
+        text = redact(f"{why}: {excerpt(response.content)}", secrets)
+        raise ResponseValidationError(
+            text,
+            provider=provider,
+            status_code=response.status_code,
+            request_id=response.request_id,
+        ) from exc
+
+
+def _build(
+    provider: str, body: dict[str, Any], blocks: list[Any], request_id: str
+) -> tuple[ChatCompletionResponse, list[tuple[str, str]]]:
+    texts: list[str] = []
+    reasoning: list[str] = []
+    signed: list[tuple[str, str]] = []
+    calls: list[ToolCall] = []
+    for block in blocks:
+        if "text" in block:
+            texts.append(str(block["text"]))
+        elif "toolUse" in block:
+            use = block["toolUse"]
+            args = use.get("input")
+            arguments = json.dumps({} if args is None else args, ensure_ascii=False)
+            calls.append(
+                ToolCall(
+                    id=tool_id(use.get("toolUseId"), len(calls)),
+                    function=FunctionCall(name=str(use["name"]), arguments=arguments),
+                )
+            )
+        elif "reasoningContent" in block:
+            thought = block["reasoningContent"].get("reasoningText") or {}
+            text = str(thought.get("text") or "")
+            reasoning.append(text)
+            if thought.get("signature"):
+                signed.append((text, str(thought["signature"])))
+        else:
+            _log.debug("bedrock: skipping unknown content block %r", sorted(block))
+    finish = finish_reason(body.get("stopReason"))
+    if calls:
+        finish = "tool_calls"
+    msg = Message(
+        role=Role.ASSISTANT,
+        content="".join(texts) if texts or not calls else None,
+        tool_calls=calls or None,
+        reasoning_content="".join(reasoning) if reasoning else None,
+    )
+    parsed = ChatCompletionResponse(
+        id=request_id,
+        model="",
+        provider=provider,
+        choices=[Choice(index=0, message=msg, finish_reason=finish)],  # type: ignore[arg-type]
+        usage=parse_usage(body.get("usage")),
+    )
+    return parsed, signed

@@ -1,0 +1,280 @@
+"""The incremental decoder for ConverseStream's binary ``application/vnd.amazon.eventstream``.
+
+Bytes are framed by ``botocore.eventstream.EventStreamBuffer`` (prelude, headers, payload and
+both CRC32s checked; imported when a decoder is made, never at ``import metallm``). Each message
+has a ``:message-type``: ``event`` messages are dispatched on ``:event-type``:
+``messageStart`` (role chunk), ``contentBlockStart`` (a tool call's id and name),
+``contentBlockDelta`` (``text``, ``toolUse.input`` JSON fragments, ``reasoningContent.text``;
+signatures are kept for sending thinking back), ``contentBlockStop`` (a tool block that sent no
+input gets ``{}``), ``messageStop`` (finish reason) and ``metadata`` (usage, the end marker);
+unknown events are skipped (debug log). ``exception`` (and ``error``) messages raise the typed
+:class:`~metallm.APIError`. A stream that ends without ``messageStop`` and ``metadata``, or in
+the middle of a frame, raises :class:`~metallm.StreamError` on close; a bad frame (CRC, length)
+raises it on feed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from metallm import (
+    APIError,
+    ChatCompletionChunk,
+    ChunkChoice,
+    Delta,
+    FunctionCallDelta,
+    Role,
+    StreamError,
+    ToolCallDelta,
+    Usage,
+)
+from metallm.provider import HTTPResponse, error_from_response
+
+from ._response import excerpt, finish_reason, parse_usage, redact, tool_id
+
+__all__ = ["EXCEPTION_STATUS", "BedrockStreamDecoder"]
+
+_log = logging.getLogger("metallm")
+_loads = json.loads
+_new_chunk = ChatCompletionChunk.model_construct
+_new_choice = ChunkChoice.model_construct
+_new_delta = Delta.model_construct
+_new_call = ToolCallDelta.model_construct
+_new_function = FunctionCallDelta.model_construct
+
+EXCEPTION_STATUS = {
+    "validationexception": 400,
+    "accessdeniedexception": 403,
+    "unrecognizedclientexception": 403,
+    "resourcenotfoundexception": 404,
+    "modeltimeoutexception": 408,
+    "throttlingexception": 429,
+    "servicequotaexceededexception": 429,
+    "modelnotreadyexception": 429,
+    "internalserverexception": 500,
+    "modelstreamerrorexception": 500,
+    "modelerrorexception": 500,
+    "serviceunavailableexception": 503,
+}
+"""AWS error type (lower case) -> the status whose error class it gets (model errors, really
+HTTP 424, count as server errors; a quota exceeded as a rate limit). Also used for HTTP errors
+whose status the class table does not know."""
+
+
+class BedrockStreamDecoder:
+    """Turns a ConverseStream body into unified chunks; one instance per stream."""
+
+    __slots__ = (
+        "_buffer",
+        "_consumed",
+        "_fed",
+        "_metadata",
+        "_model",
+        "_on_signed",
+        "_provider",
+        "_reasoning",
+        "_secrets",
+        "_stopped",
+        "_tools",
+    )
+
+    def __init__(
+        self,
+        provider: str,
+        model: str,
+        secrets: tuple[str, ...] = (),
+        on_signed: Callable[[str, str], None] | None = None,
+    ) -> None:
+        from botocore.eventstream import EventStreamBuffer  # type: ignore[import-untyped]
+
+        self._buffer = EventStreamBuffer()
+        self._provider = provider
+        self._model = model
+        self._secrets = secrets
+        self._on_signed = on_signed
+        self._fed = 0
+        self._consumed = 0
+        self._stopped = False
+        self._metadata = False
+        # content block index -> [tool ordinal, saw input]
+        self._tools: dict[int, list[Any]] = {}
+        self._reasoning: list[str] = ["", ""]  # text, signature of the current thinking
+
+    @property
+    def done(self) -> bool:
+        """Whether both ``messageStop`` and ``metadata`` have arrived."""
+        return self._stopped and self._metadata
+
+    def feed(self, data: bytes) -> list[ChatCompletionChunk]:
+        """The chunks completed by ``data``; an exception frame raises its ``APIError``."""
+        if not data:
+            return []
+        self._fed += len(data)
+        self._buffer.add_data(data)
+        chunks: list[ChatCompletionChunk] = []
+        try:
+            for message in self._buffer:
+                self._consumed += message.prelude.total_length
+                chunk = self._message(message.headers, message.payload)
+                if chunk is not None:
+                    chunks.append(chunk)
+        except APIError:
+            raise
+        except StreamError:
+            raise
+        except Exception as exc:  # botocore ParserError subclasses: bad CRC, lengths
+            raise StreamError(
+                f"bad event-stream frame ({type(exc).__name__}: {exc})", provider=self._provider
+            ) from exc
+        return chunks
+
+    def close(self) -> list[ChatCompletionChunk]:
+        """End of body: ``StreamError`` unless ``messageStop`` and ``metadata`` arrived."""
+        if self._fed != self._consumed:
+            raise StreamError(
+                f"stream ended inside an event-stream frame ({self._fed - self._consumed}"
+                " bytes left over)",
+                provider=self._provider,
+            )
+        if not self.done:
+            missing = "messageStop" if not self._stopped else "metadata"
+            raise StreamError(f"stream ended before {missing}", provider=self._provider)
+        return []
+
+    def _message(self, headers: dict[str, Any], payload: bytes) -> ChatCompletionChunk | None:
+        kind = headers.get(":message-type")
+        if kind in {"exception", "error"}:
+            raise self._exception(headers, payload)
+        try:
+            obj = _loads(payload)
+        except ValueError:
+            raise self._garbled("event payload is not JSON", payload) from None
+        if type(obj) is not dict:
+            raise self._garbled("event payload is not a JSON object", payload)
+        try:
+            return self._event(headers.get(":event-type"), obj)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            why = f"malformed stream event ({type(exc).__name__}: {exc})"
+            raise self._garbled(why, payload) from exc
+
+    def _event(self, event: Any, obj: dict[str, Any]) -> ChatCompletionChunk | None:
+        if event == "contentBlockDelta":
+            return self._delta(int(obj["contentBlockIndex"]), obj["delta"])
+        if event == "contentBlockStart":
+            use = obj["start"].get("toolUse")
+            if use is None:
+                return None
+            ordinal = len(self._tools)
+            self._tools[int(obj["contentBlockIndex"])] = [ordinal, False]
+            head = _new_call(
+                index=ordinal,
+                id=tool_id(use.get("toolUseId"), ordinal),
+                type="function",
+                function=_new_function(name=str(use["name"]), arguments=None),
+            )
+            return self._chunk(tool_calls=[head])
+        if event == "contentBlockStop":
+            return self._block_stop(int(obj["contentBlockIndex"]))
+        if event == "messageStart":
+            return self._chunk(role=Role.ASSISTANT)
+        if event == "messageStop":
+            self._stopped = True
+            finish = finish_reason(obj.get("stopReason"))
+            if self._tools:
+                finish = "tool_calls"
+            return self._chunk(finish=finish)
+        if event == "metadata":
+            self._metadata = True
+            usage = parse_usage(obj.get("usage"))
+            return self._chunk(usage=usage) if usage is not None else None
+        _log.debug("bedrock stream: skipping unknown event type %r", event)
+        return None
+
+    def _delta(self, index: int, delta: dict[str, Any]) -> ChatCompletionChunk | None:
+        if "text" in delta:
+            text = delta["text"]
+            return self._chunk(content=text) if text else None
+        if "toolUse" in delta:
+            fragment = delta["toolUse"].get("input") or ""
+            tool = self._tools[index]
+            if not fragment:
+                return None
+            tool[1] = True
+            return self._arguments(tool[0], fragment)
+        if "reasoningContent" in delta:
+            thought = delta["reasoningContent"]
+            text = thought.get("text")
+            if thought.get("signature"):
+                self._reasoning[1] += thought["signature"]
+            if text:
+                self._reasoning[0] += text
+                return self._chunk(reasoning=text)
+            return None
+        _log.debug("bedrock stream: skipping unknown delta %r", sorted(delta))
+        return None
+
+    def _block_stop(self, index: int) -> ChatCompletionChunk | None:
+        tool = self._tools.get(index)
+        if tool is not None:
+            return None if tool[1] else self._arguments(tool[0], "{}")
+        text, signature = self._reasoning
+        if text and signature and self._on_signed is not None:
+            self._on_signed(text, signature)
+        self._reasoning = ["", ""]
+        return None
+
+    def _arguments(self, ordinal: int, text: str) -> ChatCompletionChunk:
+        call = _new_call(
+            index=ordinal, id=None, type=None, function=_new_function(name=None, arguments=text)
+        )
+        return self._chunk(tool_calls=[call])
+
+    def _chunk(
+        self,
+        *,
+        content: str | None = None,
+        reasoning: str | None = None,
+        tool_calls: list[ToolCallDelta] | None = None,
+        finish: Any = None,
+        role: Role | None = None,
+        usage: Usage | None = None,
+    ) -> ChatCompletionChunk:
+        delta = _new_delta(
+            role=role, content=content, reasoning_content=reasoning, tool_calls=tool_calls
+        )
+        choices = (
+            [] if usage is not None else [_new_choice(index=0, delta=delta, finish_reason=finish)]
+        )
+        return _new_chunk(
+            id="",
+            object="chat.completion.chunk",
+            created=0,
+            model=self._model,
+            choices=choices,
+            usage=usage,
+            system_fingerprint=None,
+        )
+
+    def _garbled(self, why: str, payload: bytes) -> StreamError:
+        text = redact(f"{why}: {excerpt(payload)}", self._secrets)
+        return StreamError(text, provider=self._provider)
+
+    def _exception(self, headers: dict[str, Any], payload: bytes) -> APIError:
+        """The typed error of an exception frame, classed by the status its type stands for."""
+        etype = headers.get(":exception-type") or headers.get(":error-code")
+        etype = str(etype) if etype else None
+        status = EXCEPTION_STATUS.get((etype or "").lower(), 500)
+        message = headers.get(":error-message")
+        reply = HTTPResponse(status, {}, payload)
+        error = error_from_response(
+            self._provider,
+            reply,
+            secrets=self._secrets,
+            type=etype,
+            message=redact(str(message), self._secrets) if message else None,
+        )
+        error.status_code = None  # it came inside a 200 stream, not as an HTTP status
+        return error

@@ -1,0 +1,220 @@
+"""The Bedrock Converse provider: a SigV4-signing, sans-IO codec on the public interface only.
+
+:class:`BedrockProvider` implements :class:`metallm.provider.HTTPProvider` for
+``POST {endpoint}/model/{modelId}/converse`` and ``/converse-stream``. It imports nothing
+private from metallm (``metallm`` and ``metallm.provider`` only): it is the
+proof that a third party can write a provider with the public API. botocore is imported when
+the provider is constructed, for SigV4 (``botocore.auth.SigV4Auth``, service ``bedrock``) and
+credentials (explicit keys, else botocore's default chain: environment, profile, SSO,
+instance role...), and by the stream decoder for event-stream framing.
+
+Each request is signed when built: the ``authorization``, ``x-amz-date`` (and
+``x-amz-security-token``) headers go in :class:`~metallm.provider.HTTPRequest`, so a retry
+re-sends the same signature (valid for 5 minutes). The secret key and session token are the
+provider's :meth:`secrets`, redacted from every error; neither appears in ``repr``.
+
+Thinking signatures: Bedrock (Anthropic models) only accepts reasoning sent back with the
+signature it issued, and the unified ``Message`` has no field for it, so the codec remembers
+the signatures of the replies it parsed, keyed by reasoning text (a bounded, locked LRU).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import OrderedDict
+from typing import Any
+from urllib.parse import quote
+
+from metallm import (
+    APIError,
+    ChatCompletionRequest,
+    ChatCompletionResponse,
+    ConfigurationError,
+)
+from metallm.provider import HTTPRequest, HTTPResponse, ProviderSettings, error_from_response
+
+from ._request import build_body
+from ._response import parse_converse
+from ._stream import EXCEPTION_STATUS, BedrockStreamDecoder
+
+__all__ = ["DEFAULT_ENDPOINT", "SIGNATURE_CACHE_SIZE", "BedrockProvider", "create"]
+
+DEFAULT_ENDPOINT = "https://bedrock-runtime.{region}.amazonaws.com"
+SIGNATURE_CACHE_SIZE = 256
+_SERVICE = "bedrock"
+
+
+class _Signatures:
+    """Reasoning text -> its signature; a small thread-safe LRU."""
+
+    def __init__(self, size: int) -> None:
+        self._entries: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def remember(self, text: str, signature: str) -> None:
+        with self._lock:
+            self._entries[text] = signature
+            self._entries.move_to_end(text)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def lookup(self, text: str) -> str | None:
+        with self._lock:
+            return self._entries.get(text)
+
+
+class BedrockProvider:
+    """Bedrock Converse as a sans-IO codec; inject with ``Client(custom_provider=...)``.
+
+    ``region`` (else ``AWS_REGION``/``AWS_DEFAULT_REGION``, else the botocore profile's region)
+    picks the endpoint ``https://bedrock-runtime.{region}.amazonaws.com``; ``endpoint_url``
+    overrides it (VPC endpoints, a fake server). Credentials are the explicit keys when given,
+    else botocore's default chain (resolved here, refreshed per request when they expire).
+    """
+
+    provider_name = "bedrock"
+
+    def __init__(
+        self,
+        region: str | None = None,
+        *,
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        aws_session_token: str | None = None,
+        endpoint_url: str | None = None,
+        profile: str | None = None,
+    ) -> None:
+        import botocore.session  # type: ignore[import-untyped]
+        from botocore.auth import SigV4Auth  # type: ignore[import-untyped]
+        from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]
+        from botocore.credentials import Credentials  # type: ignore[import-untyped]
+        from botocore.exceptions import BotoCoreError  # type: ignore[import-untyped]
+
+        self._sigv4 = SigV4Auth
+        self._aws_request = AWSRequest
+        if aws_access_key_id or aws_secret_access_key:
+            if not (aws_access_key_id and aws_secret_access_key):
+                raise ConfigurationError(
+                    "bedrock: pass both aws_access_key_id and aws_secret_access_key"
+                )
+            self._credentials: Any = Credentials(
+                aws_access_key_id, aws_secret_access_key, aws_session_token
+            )
+        region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if not aws_access_key_id or not region:
+            try:
+                session = botocore.session.Session(profile=profile)
+                if not aws_access_key_id:
+                    self._credentials = session.get_credentials()
+                region = region or session.get_config_variable("region")
+            except BotoCoreError as exc:  # unknown profile, bad config file, ...
+                raise ConfigurationError(f"bedrock: {type(exc).__name__}: {exc}") from None
+            if self._credentials is None:
+                raise ConfigurationError(
+                    "bedrock: no AWS credentials found: pass aws_access_key_id and"
+                    " aws_secret_access_key, or configure the AWS default chain"
+                    " (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ...)"
+                )
+        if not region:
+            raise ConfigurationError("bedrock: no region: pass region=... or set AWS_REGION")
+        self._region = str(region)
+        endpoint = endpoint_url or DEFAULT_ENDPOINT.format(region=self._region)
+        self._base_url = endpoint.rstrip("/")
+        self._signatures = _Signatures(SIGNATURE_CACHE_SIZE)
+
+    @property
+    def name(self) -> str:
+        """The provider name, ``bedrock`` (the registry name)."""
+        return self.provider_name
+
+    @property
+    def base_url(self) -> str:
+        """The endpoint root, without a trailing slash."""
+        return self._base_url
+
+    @property
+    def region(self) -> str:
+        """The AWS region requests are signed for."""
+        return self._region
+
+    def secrets(self) -> tuple[str, ...]:
+        """The secret access key and session token (the access key id is not secret)."""
+        creds = self._credentials
+        return tuple(s for s in (creds.secret_key, creds.token) if s)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(region={self._region!r}, base_url={self._base_url!r})"
+
+    def build_request(self, request: ChatCompletionRequest, *, stream: bool) -> HTTPRequest:
+        """The signed HTTP request for ``request``; unsupported fields raise before any I/O."""
+        body = build_body(request, provider=self.name, signature=self._signatures.lookup)
+        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        action = "converse-stream" if stream else "converse"
+        url = f"{self._base_url}/model/{quote(request.model, safe='')}/{action}"
+        accept = "application/vnd.amazon.eventstream" if stream else "application/json"
+        headers = {"content-type": "application/json", "accept": accept}
+        return HTTPRequest("POST", url, self.sign("POST", url, headers, content), content)
+
+    def sign(self, method: str, url: str, headers: dict[str, str], body: bytes) -> dict[str, str]:
+        """``headers`` plus the SigV4 ones (``authorization``, ``x-amz-date``, ...)."""
+        frozen = self._credentials.get_frozen_credentials()
+        aws = self._aws_request(method=method, url=url, data=body, headers=dict(headers))
+        self._sigv4(frozen, _SERVICE, self._region).add_auth(aws)
+        return {k.lower(): str(v) for k, v in aws.headers.items()}
+
+    def parse_response(self, response: HTTPResponse) -> ChatCompletionResponse:
+        """A success reply as a unified response; raises ``ResponseValidationError`` if garbled."""
+        parsed, signed = parse_converse(self.name, response, self.secrets())
+        for text, signature in signed:
+            self._signatures.remember(text, signature)
+        return parsed
+
+    def stream_decoder(self, request: ChatCompletionRequest) -> BedrockStreamDecoder:
+        """A fresh incremental event-stream decoder for one streamed reply."""
+        return BedrockStreamDecoder(
+            self.name, request.model, self.secrets(), self._signatures.remember
+        )
+
+    def parse_error(self, response: HTTPResponse) -> APIError:
+        """The typed error: ``{"message"}`` body, type from ``x-amzn-errortype``."""
+        header = response.headers.get("x-amzn-errortype") or ""
+        etype = header.split(":", 1)[0] or None
+        error = error_from_response(self.name, response, secrets=self.secrets(), type=etype)
+        code = EXCEPTION_STATUS.get((etype or "").lower())
+        if type(error) is APIError and code is not None:  # a status the table does not know
+            error = error_from_response(
+                self.name,
+                HTTPResponse(code, response.headers, response.content),
+                secrets=self.secrets(),
+                type=etype,
+            )
+            error.status_code = response.status_code
+        return error
+
+
+def create(settings: ProviderSettings) -> BedrockProvider:
+    """Registry factory (``metallm.providers.bedrock:create``).
+
+    ``settings.extra`` may hold ``region``, ``aws_access_key_id``, ``aws_secret_access_key``,
+    ``aws_session_token`` and ``profile``; ``settings.base_url`` is the endpoint
+    (empty: the regional default). ``settings.api_key`` is not used (SigV4, not a key).
+    """
+    extra = settings.extra
+
+    def opt(key: str) -> str | None:
+        value = extra.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigurationError(f"bedrock: extra[{key!r}] must be a string")
+        return value
+
+    return BedrockProvider(
+        opt("region"),
+        aws_access_key_id=opt("aws_access_key_id"),
+        aws_secret_access_key=opt("aws_secret_access_key"),
+        aws_session_token=opt("aws_session_token"),
+        endpoint_url=settings.base_url or None,
+        profile=opt("profile"),
+    )
