@@ -19,8 +19,14 @@ def make_store(kind: str, target: str) -> Any:
 
 
 def append_many(
-    kind: str, target: str, prefix: str, session: str, writer: int, count: int,
-    max_messages: int, barrier: Any,
+    kind: str,
+    target: str,
+    prefix: str,
+    session: str,
+    writer: int,
+    count: int,
+    max_messages: int,
+    barrier: Any,
 ) -> None:
     """Append ``count`` messages ``w{writer}-{i}`` one by one, after all writers are ready."""
     store = make_store(kind, target)

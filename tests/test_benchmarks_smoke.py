@@ -122,8 +122,14 @@ def test_soft_failure_does_not_fail_the_run() -> None:
     def broken(base_url: str) -> object:
         raise RuntimeError("incompatible")
 
-    soft = Contender(name="soft", module="json", import_statement="import json",
-                     sync_session=broken, async_session=broken, fails_soft=True)  # type: ignore[arg-type]
+    soft = Contender(
+        name="soft",
+        module="json",
+        import_statement="import json",
+        sync_session=broken,
+        async_session=broken,
+        fails_soft=True,
+    )  # type: ignore[arg-type]
     lineup = Lineup([all_contenders()[0], soft])
     assert lineup.run(soft, lambda: soft.sync_session("http://127.0.0.1:9/v1")) is None
     assert lineup.why_not(soft) == "not available: RuntimeError: incompatible"

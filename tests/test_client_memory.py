@@ -275,8 +275,12 @@ def test_memory_config_applies_to_client_calls(server: FakeLLMServer) -> None:
     config = metallm.MemoryConfig(max_messages=3, key_prefix="app")
     store = InMemoryStore()
     with metallm.Client(
-        provider="openai", base_url=server.base_url("openai"), api_key=KEY, hooks=[],
-        memory=store, memory_config=config,
+        provider="openai",
+        base_url=server.base_url("openai"),
+        api_key=KEY,
+        hooks=[],
+        memory=store,
+        memory_config=config,
     ) as c:
         c.create_conversation_with_system_message("m", "sys")
         for i in range(4):

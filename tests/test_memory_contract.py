@@ -121,7 +121,7 @@ def test_conversation_round_trip(store: Any, mode: str) -> None:
     tool_call = metallm.ToolCall(
         id="call_1", function=metallm.FunctionCall(name="f", arguments='{"a": [1, 2]}')
     )
-    r.append("user-1", user("héllo / \"quoted\" ✓"))
+    r.append("user-1", user('héllo / "quoted" ✓'))
     r.append(
         "user-1",
         metallm.Message(role=metallm.Role.ASSISTANT, content=None, tool_calls=[tool_call]),
@@ -137,7 +137,7 @@ def test_conversation_round_trip(store: Any, mode: str) -> None:
     conv = r.load("user-1")
     assert conv.session_id == "user-1"
     assert [m.role.value for m in conv.messages] == ["system", "user", "assistant", "tool", "user"]
-    assert conv.messages[1].content == "héllo / \"quoted\" ✓"
+    assert conv.messages[1].content == 'héllo / "quoted" ✓'
     assert conv.messages[2].tool_calls == [tool_call]
     assert conv.messages[3].tool_call_id == "call_1"
     assert isinstance(conv.messages[4].content, list)
@@ -202,8 +202,13 @@ def test_bad_input_raises_typed_errors_before_any_write(store: Any, mode: str) -
         with pytest.raises(metallm.InvalidSessionIdError):
             r.create(sid, "sys")  # type: ignore[arg-type]
     r.append("x" * 256, user("the longest id is fine"))
-    for bad in [{"role": "wizard", "content": "x"}, {"content": "no role"}, "text", None,
-                {"role": "tool", "content": "no id"}]:
+    for bad in [
+        {"role": "wizard", "content": "x"},
+        {"content": "no role"},
+        "text",
+        None,
+        {"role": "tool", "content": "no id"},
+    ]:
         with pytest.raises(metallm.InvalidRequestError):
             r.append("ok", user("valid"), bad)
     assert r.raw_get(r.config.key("ok")) == before

@@ -86,8 +86,11 @@ def test_async_store_and_client_fail_typed_while_redis_is_down(own_redis: RedisS
 
     async def main(server: FakeLLMServer) -> None:
         async with metallm.AsyncClient(
-            provider="openai", base_url=server.base_url("openai"), api_key="sk-test-key",
-            memory=store, hooks=[],
+            provider="openai",
+            base_url=server.base_url("openai"),
+            api_key="sk-test-key",
+            memory=store,
+            hooks=[],
         ) as client:
             await client.create_conversation_with_system_message("a", "sys")
             own_redis.stop()
@@ -110,10 +113,16 @@ def test_async_store_and_client_fail_typed_while_redis_is_down(own_redis: RedisS
 
 
 def test_sync_client_fails_typed_while_redis_is_down(own_redis: RedisServer) -> None:
-    with FakeLLMServer() as server, metallm.Client(
-        provider="openai", base_url=server.base_url("openai"), api_key="sk-test-key",
-        memory=_store(own_redis), hooks=[],
-    ) as client:
+    with (
+        FakeLLMServer() as server,
+        metallm.Client(
+            provider="openai",
+            base_url=server.base_url("openai"),
+            api_key="sk-test-key",
+            memory=_store(own_redis),
+            hooks=[],
+        ) as client,
+    ):
         client.create_conversation_with_system_message("b", "sys")
         own_redis.stop()
         with pytest.raises(metallm.MemoryStoreError, match="'b'"):

@@ -33,7 +33,8 @@ __all__ = ["RedisStore"]
 
 _CORRUPT = "METALLM_CORRUPT"
 
-APPEND_LUA = """
+APPEND_LUA = (
+    """
 local raw = redis.call('GET', KEYS[1])
 local new = cjson.decode(ARGV[1])
 local max = tonumber(ARGV[2])
@@ -44,7 +45,9 @@ if raw then
   local ok, d = pcall(cjson.decode, raw)
   if not ok or type(d) ~= 'table' or d['v'] ~= tonumber(ARGV[6])
      or type(d['messages']) ~= 'table' then
-    return redis.error_reply('""" + _CORRUPT + """')
+    return redis.error_reply('"""
+    + _CORRUPT
+    + """')
   end
   doc = d
 else
@@ -73,6 +76,7 @@ else
 end
 return #doc['messages']
 """
+)
 
 
 def _ms(ttl: float | None) -> int:
