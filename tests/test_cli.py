@@ -18,6 +18,7 @@ def _env() -> dict[str, str]:
         "GEMINI_API_KEY",
         "GOOGLE_API_KEY",
         "OLLAMA_HOST",
+        "AWS_ACCESS_KEY_ID",
     ):
         env.pop(key, None)
     return env
@@ -59,7 +60,13 @@ def test_demo_runs_offline_and_shows_each_step() -> None:
 
 @pytest.mark.parametrize(
     ("provider", "otel_name"),
-    [("xai", "x_ai"), ("anthropic", "anthropic"), ("gemini", "gcp.gemini"), ("ollama", "ollama")],
+    [
+        ("xai", "x_ai"),
+        ("anthropic", "anthropic"),
+        ("gemini", "gcp.gemini"),
+        ("ollama", "ollama"),
+        ("bedrock", "aws.bedrock"),
+    ],
 )
 def test_demo_for_each_provider_offline(provider: str, otel_name: str) -> None:
     out = subprocess.run(
@@ -74,6 +81,7 @@ def test_demo_for_each_provider_offline(provider: str, otel_name: str) -> None:
     assert f"{provider} wire format" in out.stdout
     assert "finish: tool_calls" in out.stdout
     assert f"gen_ai.provider.name={otel_name}" in out.stdout
+    assert "model \n" not in out.stdout  # every response names its model (Bedrock: the request's)
 
 
 def test_chat_answers_each_turn() -> None:

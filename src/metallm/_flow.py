@@ -147,6 +147,8 @@ class Call:
                 provider=self.flow.provider_name,
                 status_code=response.status_code,
             ) from None
+        if not result.model:  # some wire formats (Bedrock) do not echo the model back
+            result.model = self.request.model
         return finalize_response(result)
 
     def succeed(self, response: ChatCompletionResponse) -> ChatCompletionResponse:
@@ -210,12 +212,15 @@ class StreamTracker:
             scrub(error, call.flow.secrets)
         call.info.end_reason = reason
         if call.flow.hooks:
-            call.flow.hooks.after_response(call.info, call.request, self.acc.response(), error)
+            call.flow.hooks.after_response(call.info, call.request, self.response(), error)
         return True
 
     def response(self) -> ChatCompletionResponse:
-        """What the stream added up to so far."""
-        return self.acc.response()
+        """What the stream added up to so far (the request's model if no chunk named one)."""
+        response = self.acc.response()
+        if not response.model:
+            response.model = self.call.request.model
+        return response
 
 
 def http_chunks(handle: StreamHandle, decoder: StreamDecoder) -> Iterator[ChatCompletionChunk]:

@@ -31,6 +31,7 @@ _DEFAULT_MODELS = {
     "ollama": models.OLLAMA_LLAMA3_1,
     "anthropic": models.CLAUDE_SONNET_4_5,
     "gemini": models.GEMINI_2_5_FLASH,
+    "bedrock": models.BEDROCK_CLAUDE_SONNET_4_5,
 }
 _KEY_ENV = {
     "openai": "OPENAI_API_KEY",
@@ -38,6 +39,7 @@ _KEY_ENV = {
     "ollama": "OLLAMA_HOST",
     "anthropic": "ANTHROPIC_API_KEY",
     "gemini": "GEMINI_API_KEY",
+    "bedrock": "AWS_ACCESS_KEY_ID",
 }
 
 
@@ -46,14 +48,23 @@ def _endpoint(provider: str, live: bool, out: TextIO) -> Iterator[tuple[dict[str
     """Client settings (and the fake server, offline): the real API when live."""
     if live:
         out.write(f"Using the real {provider} API (key from ${_KEY_ENV.get(provider, '?')}).\n")
-        yield {"provider": provider}, None
+        region = {"region": os.environ.get("AWS_REGION", "us-east-1")}
+        yield {"provider": provider, **({"extra": region} if provider == "bedrock" else {})}, None
         return
     from .testing import FakeLLMServer
 
     with FakeLLMServer() as server:
         out.write(f"Offline: FakeLLMServer speaking the {provider} wire format at {server.url}\n")
-        settings = {"provider": provider, "base_url": server.base_url(provider)}
-        yield {**settings, "api_key": "sk-demo-offline"}, server
+        settings: dict[str, Any] = {"provider": provider, "base_url": server.base_url(provider)}
+        if provider == "bedrock":  # SigV4-signed with static demo credentials
+            settings["extra"] = {
+                "region": "us-east-1",
+                "aws_access_key_id": "AKIDDEMOOFFLINE",
+                "aws_secret_access_key": "demo-offline-secret-key",
+            }
+        else:
+            settings["api_key"] = "sk-demo-offline"
+        yield settings, server
 
 
 def _usage_line(resp: Any) -> str:
@@ -185,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument(
             "--provider",
             default=None,
-            help="openai, anthropic, gemini, xai or ollama (default: openai)",
+            help="openai, anthropic, gemini, xai, ollama or bedrock (default: openai)",
         )
         p.add_argument("--model", default=None)
         p.add_argument("--offline", action="store_true", help="use the fake server even with a key")
