@@ -12,7 +12,7 @@ Codec helpers a third party needs are here too: the incremental :class:`SSEDecod
 
 from .._ndjson import NDJSONDecoder
 from .._sse import SSEDecoder, SSEEvent
-from ._errors import error_from_response, parse_retry_after
+from ._errors import error_from_response, invalid_body_error, parse_retry_after
 from ._http import HTTPRequest, HTTPResponse, server_address_port
 from ._protocols import AsyncProvider, HTTPProvider, Provider, StreamDecoder
 from ._registry import AnyProvider, ProviderSettings, ProviderSpec, available, get_spec, register
@@ -33,6 +33,7 @@ __all__ = [
     "available",
     "error_from_response",
     "get_spec",
+    "invalid_body_error",
     "parse_retry_after",
     "register",
     "server_address_port",

@@ -13,10 +13,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import APIError, error_class_for_status, excerpt, redact
+from ..errors import APIError, ResponseValidationError, error_class_for_status, excerpt, redact
 from ._http import HTTPResponse
 
-__all__ = ["error_fields", "error_from_response", "parse_retry_after"]
+__all__ = ["error_fields", "error_from_response", "invalid_body_error", "parse_retry_after"]
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -97,4 +97,31 @@ def error_from_response(
         request_id=response.request_id,
         body=body,
         retry_after=parse_retry_after(response.headers),
+    )
+
+
+def invalid_body_error(
+    provider: str, response: HTTPResponse, why: str, secrets: tuple[str, ...] = ()
+) -> ResponseValidationError:
+    """The error for a success reply whose body is not what the wire format promises.
+
+    It carries the status, the provider's own error fields when the body holds some (a 200 with
+    ``{"error": ...}`` happens), and a short, redacted excerpt of the body.
+    """
+    text = redact(response.text, secrets)
+    head = excerpt(text)
+    try:
+        parsed: Any = json.loads(text)
+    except ValueError:
+        parsed = None
+    message, etype, code = error_fields(parsed)
+    detail = f"{why}: {message}" if message else why
+    return ResponseValidationError(
+        redact(f"{detail}; body: {head}" if head else f"{detail}; empty body", secrets),
+        provider=provider,
+        status_code=response.status_code,
+        type=etype,
+        code=code,
+        request_id=response.request_id,
+        body=head,
     )

@@ -23,8 +23,7 @@ import json
 from typing import Any
 
 from ..._construct import construct
-from ...errors import ResponseValidationError, excerpt, redact
-from ...provider._errors import error_fields
+from ...provider import invalid_body_error as invalid_body
 from ...provider._http import HTTPResponse
 from ...types import (
     ChatCompletionResponse,
@@ -197,26 +196,3 @@ def _build(provider: str, obj: dict[str, Any]) -> tuple[ChatCompletionResponse, 
         },
     )
     return response, signed
-
-
-def invalid_body(
-    provider: str, response: HTTPResponse, why: str, secrets: tuple[str, ...]
-) -> ResponseValidationError:
-    """The error for a success reply whose body is not a message."""
-    text = redact(response.text, secrets)
-    head = excerpt(text)
-    try:
-        parsed: Any = json.loads(text)
-    except ValueError:
-        parsed = None
-    message, etype, code = error_fields(parsed)
-    detail = f"{why}: {message}" if message else why
-    return ResponseValidationError(
-        redact(f"{detail}; body: {head}" if head else f"{detail}; empty body", secrets),
-        provider=provider,
-        status_code=response.status_code,
-        type=etype,
-        code=code,
-        request_id=response.request_id,
-        body=head,
-    )

@@ -24,8 +24,7 @@ import json
 from typing import Any
 
 from ..._construct import construct
-from ...errors import ResponseValidationError, excerpt, redact
-from ...provider._errors import error_fields
+from ...provider import invalid_body_error as invalid_body
 from ...provider._http import HTTPResponse
 from ...types import (
     ChatCompletionResponse,
@@ -187,25 +186,6 @@ def _choice(raw: dict[str, Any], position: int) -> Choice:
         },
     )
     return construct(Choice, {"index": index, "message": msg, "finish_reason": finish})
-
-
-def invalid_body(
-    provider: str, response: HTTPResponse, why: str, secrets: tuple[str, ...]
-) -> ResponseValidationError:
-    """The error for a success reply whose body is not a chat completion."""
-    text = redact(response.text, secrets)
-    head = excerpt(text)
-    message, etype, code = error_fields(_loads_or_none(text))
-    detail = f"{why}: {message}" if message else why
-    return ResponseValidationError(
-        redact(f"{detail}; body: {head}" if head else f"{detail}; empty body", secrets),
-        provider=provider,
-        status_code=response.status_code,
-        type=etype,
-        code=code,
-        request_id=response.request_id,
-        body=head,
-    )
 
 
 def _loads_or_none(text: str) -> Any:
