@@ -188,13 +188,6 @@ def _choice(raw: dict[str, Any], position: int) -> Choice:
     return construct(Choice, {"index": index, "message": msg, "finish_reason": finish})
 
 
-def _loads_or_none(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
 def parse_completion(
     provider: str, response: HTTPResponse, secrets: tuple[str, ...] = ()
 ) -> ChatCompletionResponse:
