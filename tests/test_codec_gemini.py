@@ -10,14 +10,14 @@ from the Gemini API reference (``models.generateContent``).
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metallm._accumulate import ChunkAccumulator
+from _codec_helpers import accumulate as accumulate_chunks
+from _codec_helpers import corpus_entries, decode_pieces, entry_id, require_entry, split_at
 from metallm.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -31,7 +31,7 @@ from metallm.errors import (
 from metallm.provider import HTTPProvider, HTTPResponse, ProviderSettings, StreamDecoder
 from metallm.providers.gemini import DEFAULT_BASE_URL, GeminiProvider, create
 from metallm.providers.gemini._response import FINISH_REASONS
-from metallm.testing.corpus import CorpusEntry, corpus_dir, corpus_files, load_corpus_entry
+from metallm.testing.corpus import CorpusEntry, corpus_dir, load_corpus_entry
 from metallm.types import (
     ChatCompletionChunk,
     ChatCompletionRequest,
@@ -64,25 +64,14 @@ def user(text: str = "hi") -> ChatCompletionRequest:
 
 
 def _entries(kind: str) -> list[CorpusEntry | None]:
-    found = [load_corpus_entry(p) for p in corpus_files("gemini")]
-    if kind == "error":
-        chosen: list[CorpusEntry | None] = [e for e in found if e.status >= 400]
-    else:
-        chosen = [e for e in found if e.status < 400 and e.is_stream == (kind == "stream")]
-    return chosen or [None]
+    return corpus_entries("gemini", kind)
 
 
 def _require(entry: CorpusEntry | None) -> CorpusEntry:
-    if entry is None:
-        reason = f"corpus folder {corpus_dir() / 'gemini'} not found (set METALLM_CORPUS)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return entry
+    return require_entry(entry, "gemini")
 
 
-def _id(entry: CorpusEntry | None) -> str:
-    return entry.path.stem if entry else "no-corpus"
+_id = entry_id
 
 
 def _named(name: str) -> CorpusEntry:
@@ -97,29 +86,11 @@ def http(entry: CorpusEntry) -> HTTPResponse:
 
 
 def decode(provider: GeminiProvider, *pieces: bytes) -> list[ChatCompletionChunk]:
-    decoder = provider.stream_decoder(user())
-    chunks: list[ChatCompletionChunk] = []
-    for piece in pieces:
-        chunks.extend(decoder.feed(piece))
-    chunks.extend(decoder.close())
-    return chunks
+    return decode_pieces(provider, user(), *pieces)
 
 
 def accumulate(chunks: list[ChatCompletionChunk]) -> ChatCompletionResponse:
-    acc = ChunkAccumulator("gemini")
-    for chunk in chunks:
-        acc.add(chunk)
-    return acc.response()
-
-
-def split_at(data: bytes, points: list[int]) -> list[bytes]:
-    cuts = sorted({p % (len(data) + 1) for p in points})
-    pieces, start = [], 0
-    for cut in cuts:
-        pieces.append(data[start:cut])
-        start = cut
-    pieces.append(data[start:])
-    return [p for p in pieces if p]
+    return accumulate_chunks(chunks, "gemini")
 
 
 def raw_events(entry: CorpusEntry) -> list[dict[str, Any]]:

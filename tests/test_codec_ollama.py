@@ -16,8 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _codec_helpers import accumulate as accumulate_chunks
+from _codec_helpers import decode_pieces
 from _helpers import require_corpus
-from metallm._accumulate import ChunkAccumulator
 from metallm.errors import (
     APIError,
     InternalServerError,
@@ -65,19 +66,11 @@ def corpus(name: str) -> Path:
 
 
 def decode(provider: OllamaProvider, *pieces: bytes) -> list[ChatCompletionChunk]:
-    decoder = provider.stream_decoder(user())
-    chunks: list[ChatCompletionChunk] = []
-    for piece in pieces:
-        chunks.extend(decoder.feed(piece))
-    chunks.extend(decoder.close())
-    return chunks
+    return decode_pieces(provider, user(), *pieces)
 
 
 def accumulate(chunks: list[ChatCompletionChunk]) -> ChatCompletionResponse:
-    acc = ChunkAccumulator("ollama")
-    for chunk in chunks:
-        acc.add(chunk)
-    return acc.response()
+    return accumulate_chunks(chunks, "ollama")
 
 
 def ok(body: bytes | str) -> HTTPResponse:

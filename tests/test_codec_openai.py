@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 import metallm.providers
+from _codec_helpers import corpus_entries, decode_pieces, entry_id, require_entry, split_at
 from metallm._construct import construct
 from metallm.errors import (
     APIError,
@@ -81,25 +81,14 @@ def user(text: str = "hi") -> ChatCompletionRequest:
 
 
 def _entries(kind: str) -> list[CorpusEntry | None]:
-    found = [load_corpus_entry(p) for p in corpus_files("openai")]
-    if kind == "error":
-        chosen: list[CorpusEntry | None] = [e for e in found if e.status >= 400]
-    else:
-        chosen = [e for e in found if e.status < 400 and e.is_stream == (kind == "stream")]
-    return chosen or [None]
+    return corpus_entries("openai", kind)
 
 
 def _require(entry: CorpusEntry | None) -> CorpusEntry:
-    if entry is None:
-        reason = f"corpus folder {corpus_dir() / 'openai'} not found (set METALLM_CORPUS)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return entry
+    return require_entry(entry, "openai")
 
 
-def _id(entry: CorpusEntry | None) -> str:
-    return entry.path.stem if entry else "no-corpus"
+_id = entry_id
 
 
 def http(entry: CorpusEntry) -> HTTPResponse:
@@ -107,22 +96,7 @@ def http(entry: CorpusEntry) -> HTTPResponse:
 
 
 def decode(provider: OpenAIProvider, *pieces: bytes) -> list[ChatCompletionChunk]:
-    decoder = provider.stream_decoder(user())
-    chunks: list[ChatCompletionChunk] = []
-    for piece in pieces:
-        chunks.extend(decoder.feed(piece))
-    chunks.extend(decoder.close())
-    return chunks
-
-
-def split_at(data: bytes, points: list[int]) -> list[bytes]:
-    cuts = sorted({p % (len(data) + 1) for p in points})
-    pieces, start = [], 0
-    for cut in cuts:
-        pieces.append(data[start:cut])
-        start = cut
-    pieces.append(data[start:])
-    return [p for p in pieces if p]
+    return decode_pieces(provider, user(), *pieces)
 
 
 def raw_events(entry: CorpusEntry) -> list[dict[str, Any]]:

@@ -8,13 +8,13 @@ the reasoning tokens out (``total_tokens == prompt + completion + reasoning``).
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _codec_helpers import corpus_entries, decode_pieces, entry_id, require_entry, split_at
 from metallm.errors import (
     AuthenticationError,
     BadRequestError,
@@ -25,7 +25,7 @@ from metallm.errors import (
 from metallm.provider import HTTPProvider, HTTPResponse, ProviderSettings, ProviderSpec
 from metallm.providers.openai import OpenAIProvider
 from metallm.providers.xai import XAIProvider, create
-from metallm.testing.corpus import CorpusEntry, corpus_dir, corpus_files, load_corpus_entry
+from metallm.testing.corpus import CorpusEntry, corpus_files
 from metallm.types import (
     ChatCompletionChunk,
     ChatCompletionRequest,
@@ -52,43 +52,18 @@ def user(text: str = "hi", **fields: Any) -> ChatCompletionRequest:
 
 
 def _entries(kind: str) -> list[CorpusEntry | None]:
-    found = [load_corpus_entry(p) for p in corpus_files("xai")]
-    chosen: list[CorpusEntry | None] = [
-        e for e in found if e.status < 400 and e.is_stream == (kind == "stream")
-    ]
-    return chosen or [None]
+    return corpus_entries("xai", kind)
 
 
 def _require(entry: CorpusEntry | None) -> CorpusEntry:
-    if entry is None:
-        reason = f"corpus folder {corpus_dir() / 'xai'} not found (set METALLM_CORPUS)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return entry
+    return require_entry(entry, "xai")
 
 
-def _id(entry: CorpusEntry | None) -> str:
-    return entry.path.stem if entry else "no-corpus"
+_id = entry_id
 
 
 def decode(provider: XAIProvider, *pieces: bytes) -> list[ChatCompletionChunk]:
-    decoder = provider.stream_decoder(user())
-    chunks: list[ChatCompletionChunk] = []
-    for piece in pieces:
-        chunks.extend(decoder.feed(piece))
-    chunks.extend(decoder.close())
-    return chunks
-
-
-def split_at(data: bytes, points: list[int]) -> list[bytes]:
-    cuts = sorted({p % (len(data) + 1) for p in points})
-    pieces, start = [], 0
-    for cut in cuts:
-        pieces.append(data[start:cut])
-        start = cut
-    pieces.append(data[start:])
-    return [p for p in pieces if p]
+    return decode_pieces(provider, user(), *pieces)
 
 
 def raw_events(entry: CorpusEntry) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _codec_helpers import split_at
 from metallm._sse import SSEDecoder, SSEEvent
 from metallm.testing.corpus import CorpusEntry, corpus_dir, corpus_files, load_corpus_entry
 
@@ -22,21 +23,6 @@ def decode(*parts: bytes) -> list[SSEEvent]:
         events.extend(decoder.feed(part))
     events.extend(decoder.close())
     return events
-
-
-def split_at(data: bytes, points: list[int]) -> list[bytes]:
-    """``data`` cut at the given offsets (any order, duplicates ignored).
-
-    Empty pieces are left out: an empty feed between a CR and its LF is a known decoder bug,
-    pinned by ``test_empty_feed_between_cr_and_lf`` below.
-    """
-    cuts = sorted({p % (len(data) + 1) for p in points})
-    pieces, start = [], 0
-    for cut in cuts:
-        pieces.append(data[start:cut])
-        start = cut
-    pieces.append(data[start:])
-    return [p for p in pieces if p]
 
 
 # --- line endings ------------------------------------------------------------------------
