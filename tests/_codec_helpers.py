@@ -18,8 +18,9 @@ from metallm.types import ChatCompletionChunk, ChatCompletionRequest, ChatComple
 
 
 def corpus_entries(provider: str, kind: str) -> list[CorpusEntry | None]:
-    """The provider's recorded ``chat``, ``stream`` or ``error`` exchanges ([None] if absent)."""
-    found = [load_corpus_entry(p) for p in corpus_files(provider)]
+    """The provider's recorded chat-operation ``chat``, ``stream`` or ``error`` exchanges
+    ([None] if absent)."""
+    found = [load_corpus_entry(p) for p in corpus_files(provider, operation="chat")]
     if kind == "error":
         chosen: list[CorpusEntry | None] = [e for e in found if e.status >= 400]
     else:

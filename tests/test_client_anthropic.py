@@ -19,6 +19,7 @@ import pytest
 import metallm
 import metallm.testing.wire_anthropic
 from _helpers import MODES, complete, require_corpus, stream, user
+from metallm.testing.corpus import corpus_files
 from metallm.provider import ProviderSettings
 from metallm.providers.anthropic import AnthropicProvider
 from metallm.testing.corpus import load_corpus_entry
@@ -61,7 +62,7 @@ def req(*messages: metallm.Message, **fields: Any) -> metallm.ChatCompletionRequ
 @pytest.mark.parametrize("mode", MODES)
 def test_corpus_replays_through_client(server: FakeLLMServer, mode: str) -> None:
     folder = require_corpus("anthropic")
-    files = sorted(folder.glob("*.json"))
+    files = corpus_files(folder.name, folder.parent, operation="chat")
     assert {p.stem for p in files} == set(EXPECTED) | set(ERRORS)
     for path in files:
         entry = load_corpus_entry(path)

@@ -20,6 +20,7 @@ import pytest
 import metallm
 import metallm.testing.wire_bedrock  # registers the renderer
 from _helpers import MODES, complete, require_corpus, stream, user
+from metallm.testing.corpus import corpus_files
 from metallm.providers.bedrock import BedrockProvider
 from metallm.testing.corpus import load_corpus_entry
 from metallm.testing.fake_server import FakeLLMServer
@@ -73,7 +74,7 @@ def check_signed(server: FakeLLMServer) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_corpus_replays_through_client(server: FakeLLMServer, mode: str) -> None:
     folder = require_corpus("bedrock")
-    for path in sorted(folder.glob("*.json")):
+    for path in corpus_files("bedrock", folder.parent, operation="chat"):
         entry = load_corpus_entry(path)
         server.clear()
         server.replay(entry)

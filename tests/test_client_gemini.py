@@ -17,6 +17,7 @@ import pytest
 import metallm
 import metallm.testing.wire_gemini
 from _helpers import MODES, complete, require_corpus, stream, user
+from metallm.testing.corpus import corpus_files
 from metallm.provider import ProviderSettings
 from metallm.providers.gemini import GeminiProvider
 from metallm.testing.corpus import load_corpus_entry
@@ -70,7 +71,7 @@ def _expected(objs: list[dict[str, Any]]) -> dict[str, Any]:
 @pytest.mark.parametrize("mode", MODES)
 def test_corpus_replays_through_client(server: FakeLLMServer, mode: str) -> None:
     folder = require_corpus("gemini")
-    files = sorted(folder.glob("*.json"))
+    files = corpus_files(folder.name, folder.parent, operation="chat")
     assert len(files) >= 11
     for path in files:
         entry = load_corpus_entry(path)

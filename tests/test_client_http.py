@@ -18,7 +18,7 @@ import pytest
 import metallm
 from _corpus_requests import expected_from_sse, request_from_openai_body
 from _helpers import MODES, RecordingHook, complete, require_corpus, stream, user
-from metallm.testing.corpus import load_corpus_entry
+from metallm.testing.corpus import corpus_files, load_corpus_entry
 from metallm.testing.fake_server import FakeLLMServer
 from metallm.testing.script import ScriptedReply, ScriptedToolCall, ScriptedUsage
 
@@ -49,12 +49,6 @@ def kw(server: FakeLLMServer, provider: str = "openai", **extra: object) -> dict
     }
 
 
-def _files(provider: str) -> list[Path]:
-    from metallm.testing.corpus import corpus_files
-
-    return corpus_files(provider)
-
-
 def _usage_expectation(u: dict[str, int], provider: str) -> tuple[int, int, int | None, int | None]:
     reasoning = (u.get("completion_tokens_details") or {}).get("reasoning_tokens")
     cached = (u.get("prompt_tokens_details") or {}).get("cached_tokens")
@@ -68,7 +62,7 @@ def _usage_expectation(u: dict[str, int], provider: str) -> tuple[int, int, int 
 @pytest.mark.parametrize("provider", ["openai", "xai"])
 def test_corpus_replays_through_client(server: FakeLLMServer, provider: str, mode: str) -> None:
     folder = require_corpus(provider)
-    files = sorted(folder.glob("*.json"))
+    files = corpus_files(folder.name, folder.parent, operation="chat")
     assert files, f"no corpus files in {folder}"
     for path in files:
         entry = load_corpus_entry(path)

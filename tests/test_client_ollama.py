@@ -17,6 +17,7 @@ import pytest
 import metallm
 import metallm.testing.wire_ollama  # registers the /api/chat renderer
 from _helpers import MODES, complete, require_corpus, stream, user
+from metallm.testing.corpus import corpus_files
 from metallm.provider import ProviderSettings
 from metallm.providers.ollama import OllamaProvider
 from metallm.providers.openai import OpenAIProvider
@@ -60,7 +61,11 @@ def request_from_body(body: dict[str, Any]) -> metallm.ChatCompletionRequest:
 @pytest.mark.parametrize("mode", MODES)
 def test_corpus_replays_through_client(server: FakeLLMServer, mode: str) -> None:
     folder = require_corpus("ollama")
-    native = sorted(p for p in folder.glob("*.json") if p.stem != "openai_compat_chat")
+    native = [
+        p
+        for p in corpus_files("ollama", folder.parent, operation="chat")
+        if p.stem != "openai_compat_chat"
+    ]
     assert len(native) == 4
     for path in native:
         entry = load_corpus_entry(path)

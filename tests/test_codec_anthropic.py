@@ -145,7 +145,7 @@ ERRORS = {
 
 
 def test_every_corpus_file_is_checked_against_written_values() -> None:
-    files = corpus_files("anthropic")
+    files = corpus_files("anthropic", operation="chat")
     if not files:
         _require(None)
     assert {p.stem for p in files} == set(EXPECTED) | set(ERRORS)

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 import metallm
 import metallm.testing.wire_bedrock  # registers the renderer
 from _helpers import require_corpus
+from metallm.testing.corpus import corpus_files
 from metallm import ChatCompletionRequest, ImagePart, Message, Role, TextPart
 from metallm.provider import HTTPProvider, HTTPResponse, ProviderSettings
 from metallm.providers.bedrock import BedrockProvider, create
@@ -80,7 +81,7 @@ def verify_sigv4(method: str, url: str, headers: dict[str, str], body: bytes) ->
 
 def test_corpus_files_are_the_expected_ones() -> None:
     folder = require_corpus("bedrock")
-    assert {p.stem for p in folder.glob("*.json")} == {
+    assert {p.stem for p in corpus_files("bedrock", folder.parent, operation="chat")} == {
         "converse_basic",
         "converse_tool_use_thinking",
         "error_400_invalid_model",

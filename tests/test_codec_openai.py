@@ -256,7 +256,7 @@ ERROR_EXPECTED: dict[str, tuple[type[APIError], str, str, str]] = {
 
 
 def test_every_corpus_file_is_checked_against_written_values() -> None:
-    files = corpus_files("openai")
+    files = corpus_files("openai", operation="chat")
     if not files:
         _require(None)
     stems = {p.stem for p in files}

@@ -43,6 +43,19 @@ class CorpusEntry:
         return self.body_text.encode("utf-8")
 
     @property
+    def operation(self) -> str:
+        """``chat``, ``embeddings`` or ``count_tokens``: the call the exchange records.
+
+        Error files carry their operation in ``features`` (their ``kind`` is ``error``).
+        """
+        if self.kind in ("embeddings", "count_tokens"):
+            return self.kind
+        for operation in ("embeddings", "count_tokens"):
+            if operation in self.features:
+                return operation
+        return "chat"
+
+    @property
     def is_stream(self) -> bool:
         """Whether the request asked for a stream (body flag or a streaming path)."""
         body = self.request_body if isinstance(self.request_body, dict) else {}
@@ -80,7 +93,16 @@ def load_corpus_entry(path: str | os.PathLike[str]) -> CorpusEntry:
     )
 
 
-def corpus_files(provider: str, root: Path | None = None) -> list[Path]:
-    """Every file of one provider's folder, sorted; empty when the corpus is absent."""
+def corpus_files(
+    provider: str, root: Path | None = None, *, operation: str | None = None
+) -> list[Path]:
+    """The files of one provider's folder, sorted; empty when the corpus is absent.
+
+    ``operation`` (``chat``, ``embeddings``, ``count_tokens``) keeps only the exchanges of that
+    call (see :attr:`CorpusEntry.operation`); None keeps every file.
+    """
     folder = (root or corpus_dir()) / provider
-    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if operation is None:
+        return files
+    return [f for f in files if load_corpus_entry(f).operation == operation]
