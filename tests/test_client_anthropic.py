@@ -19,10 +19,9 @@ import pytest
 import metallm
 import metallm.testing.wire_anthropic
 from _helpers import MODES, complete, require_corpus, stream, user
-from metallm.testing.corpus import corpus_files
 from metallm.provider import ProviderSettings
 from metallm.providers.anthropic import AnthropicProvider
-from metallm.testing.corpus import load_corpus_entry
+from metallm.testing.corpus import corpus_files, load_corpus_entry
 from metallm.testing.fake_server import FakeLLMServer
 from metallm.testing.script import ScriptedReply, ScriptedToolCall, ScriptedUsage
 from test_codec_anthropic import ERRORS, EXPECTED, recorded_blocks

@@ -20,9 +20,8 @@ import pytest
 import metallm
 import metallm.testing.wire_bedrock  # registers the renderer
 from _helpers import MODES, complete, require_corpus, stream, user
-from metallm.testing.corpus import corpus_files
 from metallm.providers.bedrock import BedrockProvider
-from metallm.testing.corpus import load_corpus_entry
+from metallm.testing.corpus import corpus_files, load_corpus_entry
 from metallm.testing.fake_server import FakeLLMServer
 from metallm.testing.script import ScriptedReply, ScriptedToolCall, ScriptedUsage
 from test_codec_bedrock import AKID, SECRET, verify_sigv4

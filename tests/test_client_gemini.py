@@ -17,10 +17,9 @@ import pytest
 import metallm
 import metallm.testing.wire_gemini
 from _helpers import MODES, complete, require_corpus, stream, user
-from metallm.testing.corpus import corpus_files
 from metallm.provider import ProviderSettings
 from metallm.providers.gemini import GeminiProvider
-from metallm.testing.corpus import load_corpus_entry
+from metallm.testing.corpus import corpus_files, load_corpus_entry
 from metallm.testing.fake_server import FakeLLMServer
 from metallm.testing.script import ScriptedReply, ScriptedToolCall, ScriptedUsage
 

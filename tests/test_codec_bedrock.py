@@ -20,11 +20,10 @@ from hypothesis import strategies as st
 import metallm
 import metallm.testing.wire_bedrock  # registers the renderer
 from _helpers import require_corpus
-from metallm.testing.corpus import corpus_files
 from metallm import ChatCompletionRequest, ImagePart, Message, Role, TextPart
 from metallm.provider import HTTPProvider, HTTPResponse, ProviderSettings
 from metallm.providers.bedrock import BedrockProvider, create
-from metallm.testing.corpus import load_corpus_entry
+from metallm.testing.corpus import corpus_files, load_corpus_entry
 from metallm.testing.script import ScriptedReply, ScriptedToolCall, ScriptedUsage
 from metallm.testing.wire_bedrock import encode_frame, render_bedrock
 
