@@ -15,6 +15,7 @@ hooks (:mod:`metallm.hooks`). Importing metallm loads no provider codec, OTel SD
 from . import models, provider
 from .client import AsyncClient, Client
 from .config import ClientConfig, ProviderName
+from .embeddings import Embedding, EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage
 from .errors import (
     APIConnectionError,
     APIError,
@@ -95,6 +96,10 @@ __all__ = [
     "Conversation",
     "ConversationCorruptedError",
     "Delta",
+    "Embedding",
+    "EmbeddingsRequest",
+    "EmbeddingsResponse",
+    "EmbeddingsUsage",
     "FinishReason",
     "FunctionCall",
     "FunctionCallDelta",

@@ -14,12 +14,13 @@ from .._ndjson import NDJSONDecoder
 from .._sse import SSEDecoder, SSEEvent
 from ._errors import error_from_response, invalid_body_error, parse_retry_after
 from ._http import HTTPRequest, HTTPResponse, server_address_port
-from ._protocols import AsyncProvider, HTTPProvider, Provider, StreamDecoder
+from ._protocols import AsyncProvider, EmbeddingsCodec, HTTPProvider, Provider, StreamDecoder
 from ._registry import AnyProvider, ProviderSettings, ProviderSpec, available, get_spec, register
 
 __all__ = [
     "AnyProvider",
     "AsyncProvider",
+    "EmbeddingsCodec",
     "HTTPProvider",
     "HTTPRequest",
     "HTTPResponse",

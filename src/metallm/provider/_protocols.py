@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Protocol, runtime_checkable
 
+from ..embeddings import EmbeddingsRequest, EmbeddingsResponse
 from ..errors import APIError
 from ..types import ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
 from ._http import HTTPRequest, HTTPResponse
 
 __all__ = [
     "AsyncProvider",
+    "EmbeddingsCodec",
     "HTTPProvider",
     "Provider",
     "StreamDecoder",
@@ -66,11 +68,36 @@ class HTTPProvider(Protocol):
 
 
 @runtime_checkable
+class EmbeddingsCodec(Protocol):
+    """The embeddings half of a codec: one request per batch of inputs, one parser.
+
+    ``max_embeddings_inputs`` is the provider's per-request limit on inputs: the client splits
+    longer lists into several requests (sent concurrently by ``AsyncClient``, at most four at a
+    time) and merges the replies in input order, so the codec only ever sees one batch.
+    ``parse_embeddings_response`` gets the batch's request too (some wire formats do not echo
+    the model). A codec without embeddings raises
+    :class:`~metallm.UnsupportedFeatureError` from ``build_embeddings_request``.
+    """
+
+    @property
+    def max_embeddings_inputs(self) -> int: ...
+
+    def build_embeddings_request(self, request: EmbeddingsRequest) -> HTTPRequest: ...
+
+    def parse_embeddings_response(
+        self, response: HTTPResponse, request: EmbeddingsRequest
+    ) -> EmbeddingsResponse: ...
+
+
+@runtime_checkable
 class Provider(Protocol):
     """The Go design's provider interface, synchronous: brings its own I/O.
 
     The stream it returns is any iterator of chunks; if it has a ``close()`` method the client
-    calls it when the user closes or abandons the stream.
+    calls it when the user closes or abandons the stream. Further operations are optional
+    methods: ``create_embeddings(request: EmbeddingsRequest) -> EmbeddingsResponse`` (a
+    provider without it answers embeddings calls with
+    :class:`~metallm.UnsupportedFeatureError`).
     """
 
     @property
@@ -90,7 +117,8 @@ class AsyncProvider(Protocol):
     """The async twin of :class:`Provider`; one object may implement both.
 
     The stream it returns is any async iterator of chunks; an ``aclose()`` method, if present,
-    is awaited when the user closes or abandons the stream.
+    is awaited when the user closes or abandons the stream. Optional further operations:
+    ``async acreate_embeddings(request) -> EmbeddingsResponse``.
     """
 
     @property
