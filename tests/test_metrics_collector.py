@@ -25,11 +25,11 @@ NOW = 1000.0
 
 @pytest.fixture
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``info.elapsed`` reads a perf_counter stuck at NOW (only inside metallm.hooks)."""
+    """``info.elapsed`` reads a perf_counter stuck at NOW (only where LLMCallInfo lives)."""
     import time
 
     fake = types.SimpleNamespace(perf_counter=lambda: NOW, time=time.time)
-    monkeypatch.setattr(metallm.hooks, "time", fake)
+    monkeypatch.setattr(metallm.hooks._info, "time", fake)
 
 
 def _req(model: str = "m") -> metallm.ChatCompletionRequest:

@@ -471,7 +471,7 @@ def test_no_hooks_means_no_telemetry(server: FakeLLMServer, otel: Telemetry) -> 
 def test_default_hook_is_otel_and_costs_nothing_without_sdk(server: FakeLLMServer) -> None:
     server.enqueue(ScriptedReply(text="x"))
     with metallm.Client(provider="openai", base_url=server.base_url("openai"), api_key=KEY) as c:
-        assert any(isinstance(h, OTelHook) for h in c.flow.hooks.hooks)
+        assert any(isinstance(h, OTelHook) for h in c._exchange.hooks.hooks)
         assert c.create_chat_completion(_req()).content == "x"
 
 

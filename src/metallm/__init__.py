@@ -39,11 +39,16 @@ from .errors import (
     StreamError,
     UnsupportedFeatureError,
 )
-from .hooks import LLMCallInfo, ObservabilityHook
-from .logging_hook import LoggingHook
+from .hooks import (
+    LatencyStats,
+    LLMCallInfo,
+    LoggingHook,
+    MetricsCollector,
+    ModelStats,
+    ObservabilityHook,
+)
 from .logs import log_context, logger_from_context
 from .memory import Conversation, MemoryConfig
-from .metrics_collector import LatencyStats, MetricsCollector, ModelStats
 from .retry import AsyncRetryTransport, RetryEvent, RetryPolicy, RetryTransport
 from .streams import AsyncChatCompletionStream, ChatCompletionStream
 from .types import (

@@ -1,27 +1,29 @@
-"""``Client`` and ``AsyncClient``: configuration -> provider -> hooks -> I/O.
+"""``Client`` and ``AsyncClient``: configuration -> provider -> exchange -> pump.
 
-Both share construction (:class:`_ClientCore`) and the call flow (:mod:`metallm._flow`); they
-differ only in the pump: ``await`` and ``async for``. A built-in or registered provider is a
-sans-IO codec driven over the client's own transport, with retries and hooks around each call;
-a ``custom_provider`` implementing :class:`~metallm.provider.Provider` (or its async twin)
-brings its own I/O and still gets retries, hooks and accumulation. The conversation-memory
-methods come from :mod:`metallm.memory.client_methods`.
+Both share construction (:class:`_ClientCore`) and every decision of a call, which lives in the
+sans-IO exchange (:mod:`metallm._exchange`); each public method only checks its input, asks the
+exchange for the operation's generator and drives it with the client's pump
+(:func:`metallm._pump.run` or, awaited, :func:`metallm._pump.arun`). A built-in or registered
+provider is a sans-IO codec driven over the client's own transport, with retries and hooks
+around each call; a ``custom_provider`` implementing :class:`~metallm.provider.Provider` (or its
+async twin) brings its own I/O and still gets retries, hooks and accumulation. The
+conversation-memory methods come from :mod:`metallm.memory.client_methods`.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
-from ._accumulate import finalize_response
-from ._flow import Call, CallFlow, ahttp_chunks, http_chunks
-from ._transport import AsyncStreamHandle, AsyncTransport, StreamHandle, SyncTransport
+from ._exchange import Exchange
+from ._pump import arun, run
+from ._transport import AsyncTransport, SyncTransport
 from ._validate import coerce_request
 from .config import ClientConfig
-from .errors import ConfigurationError, MetaLLMError
+from .embeddings import EmbeddingsRequest, EmbeddingsResponse, coerce_embeddings_request
+from .errors import ConfigurationError
 from .hooks import HookChain
 from .logs import default_logger
 from .memory import ConversationMemory, InMemoryStore
@@ -33,12 +35,13 @@ from .provider import (
     get_spec,
     server_address_port,
 )
-from .streams import AsyncChatCompletionStream, AsyncOnComplete, ChatCompletionStream, OnComplete
+from .streams import AsyncChatCompletionStream, ChatCompletionStream
 from .types import ChatCompletionRequest, ChatCompletionResponse
 
 __all__ = ["AsyncClient", "Client"]
 
 RequestLike = ChatCompletionRequest | Mapping[str, Any] | None
+EmbeddingsLike = EmbeddingsRequest | Mapping[str, Any] | None
 
 
 def default_hooks() -> list[object]:
@@ -65,14 +68,10 @@ def capture_mode(value: str | bool | None) -> str | None:
     return mode
 
 
-async def _sleep(seconds: float) -> None:
-    import anyio  # imported on first retry only: works under asyncio and trio alike
-
-    await anyio.sleep(seconds)
-
-
 class _ClientCore:
-    """What both clients share: config resolution, the provider, the flow."""
+    """What both clients share: config resolution, the provider, the exchange."""
+
+    _exchange: Exchange
 
     def __init__(self, config: ClientConfig | None, kwargs: dict[str, Any]) -> None:
         if config is not None and kwargs:
@@ -87,23 +86,40 @@ class _ClientCore:
             provider = get_spec(str(cfg.provider)).create(cfg.api_key, cfg.base_url, cfg.extra)
         self.provider: Any = provider
         self.codec: HTTPProvider | None = provider if isinstance(provider, HTTPProvider) else None
-        name = getattr(provider, "name", None) or type(provider).__name__
+        self._name = str(getattr(provider, "name", None) or type(provider).__name__)
         secrets: tuple[str, ...] = tuple(s for s in (cfg.api_key,) if s)
-        server = ("", 0)
         if self.codec is not None:
             secrets += tuple(self.codec.secrets())
-            server = server_address_port(self.codec.base_url)
         self.secrets = secrets
-        capture = capture_mode(cfg.capture_content)
-        hooks = HookChain(default_hooks() if cfg.hooks is None else cfg.hooks, self.logger)
-        self.flow = CallFlow(
-            str(name), hooks, cfg.retry_policy(), self.logger, secrets, server, capture
+
+    def _http_client(self, kind: type[Any]) -> Any:
+        http_client = self.config.http_client
+        if http_client is not None and not isinstance(http_client, kind):
+            raise ConfigurationError(
+                f"{type(self).__name__} needs an httpx.{kind.__name__} as http_client"
+            )
+        return http_client
+
+    def _start_exchange(self, transport: Any, *, is_async: bool) -> None:
+        cfg = self.config
+        server = server_address_port(self.codec.base_url) if self.codec is not None else ("", 0)
+        self._exchange = Exchange(
+            self.provider,
+            transport,
+            provider_name=self._name,
+            hooks=HookChain(default_hooks() if cfg.hooks is None else cfg.hooks, self.logger),
+            policy=cfg.retry_policy(),
+            logger=self.logger,
+            secrets=self.secrets,
+            server=server,
+            capture_content=capture_mode(cfg.capture_content),
+            is_async=is_async,
         )
 
     @property
     def provider_name(self) -> str:
         """The provider's name (``openai``, ``xai``, or a custom provider's own)."""
-        return self.flow.provider_name
+        return self._name
 
     def _repr(self) -> str:
         base_url = getattr(self.codec, "base_url", None)
@@ -120,20 +136,18 @@ class Client(_ClientCore, MemoryMethods):
         )
         self._transport: SyncTransport | None = None
         if self.codec is not None:
-            http_client = self.config.http_client
-            if http_client is not None and not isinstance(http_client, httpx.Client):
-                raise ConfigurationError("Client needs an httpx.Client as http_client")
             self._transport = SyncTransport(
                 self.provider_name,
                 self.secrets,
                 self.config.httpx_timeout(),
-                http_client,
+                self._http_client(httpx.Client),
             )
         elif not isinstance(self.provider, Provider):
             raise ConfigurationError(
                 f"custom_provider {type(self.provider).__name__} implements neither HTTPProvider "
                 "nor Provider (create_chat_completion, create_chat_completion_stream, close)"
             )
+        self._start_exchange(self._transport, is_async=False)
 
     def __repr__(self) -> str:
         return self._repr()
@@ -142,77 +156,21 @@ class Client(_ClientCore, MemoryMethods):
         self, request: RequestLike = None, /, **kwargs: Any
     ) -> ChatCompletionResponse:
         """Send a request and return the whole response (retrying per the policy)."""
-        return self._run_complete(coerce_request(request, kwargs), None)
-
-    def _run_complete(
-        self, req: ChatCompletionRequest, conv_id: str | None
-    ) -> ChatCompletionResponse:
-        call = self.flow.begin(req, streaming=False, is_async=False, conversation_id=conv_id)
-        try:
-            result = self._complete(call, req)
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        return call.succeed(result)
-
-    def _retrying(self, call: Call, send: Callable[[], Any], codec: HTTPProvider | None) -> Any:
-        """Run ``send`` until it succeeds or the policy gives up; return its outcome."""
-        attempt = 0
-        while True:
-            attempt += 1
-            outcome: Any
-            try:
-                with call.attempt():
-                    outcome = send()
-            except MetaLLMError as exc:
-                outcome = exc
-            delay = call.check(attempt, outcome, codec)
-            if delay is None:
-                return outcome
-            time.sleep(delay)
-
-    def _complete(self, call: Call, req: ChatCompletionRequest) -> ChatCompletionResponse:
-        codec, transport = self.codec, self._transport
-        if codec is not None and transport is not None:
-            http_req = codec.build_request(req, stream=False)
-            return call.parse(
-                codec, self._retrying(call, lambda: transport.request(http_req), codec)
-            )
-        result: ChatCompletionResponse = self._retrying(
-            call, lambda: self.provider.create_chat_completion(req), None
-        )
-        return finalize_response(result)
+        return run(self._exchange.complete(coerce_request(request, kwargs)))
 
     def create_chat_completion_stream(
         self, request: RequestLike = None, /, **kwargs: Any
     ) -> ChatCompletionStream:
         """Open a stream; iterate it for chunks. Errors before the first byte are retried."""
-        return self._run_stream(coerce_request(request, kwargs), None, None)
-
-    def _run_stream(
-        self, req: ChatCompletionRequest, conv_id: str | None, on_complete: OnComplete | None
-    ) -> ChatCompletionStream:
-        call = self.flow.begin(req, streaming=True, is_async=False, conversation_id=conv_id)
-        try:
-            return self._open_stream(call, req, on_complete)
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-
-    def _open_stream(
-        self, call: Call, req: ChatCompletionRequest, on_complete: OnComplete | None
-    ) -> ChatCompletionStream:
-        codec, transport = self.codec, self._transport
-        if codec is not None and transport is not None:
-            http_req = codec.build_request(req, stream=True)
-            handle: StreamHandle = self._retrying(call, lambda: transport.stream(http_req), codec)
-            chunks = http_chunks(handle, codec.stream_decoder(req))
-            return ChatCompletionStream(chunks, handle.close, call, on_complete)
-        source = self._retrying(
-            call, lambda: self.provider.create_chat_completion_stream(req), None
+        return ChatCompletionStream(
+            run(self._exchange.open_stream(coerce_request(request, kwargs)))
         )
-        close = getattr(source, "close", None)
-        return ChatCompletionStream(iter(source), close, call, on_complete)
+
+    def create_embeddings(
+        self, request: EmbeddingsLike = None, /, **kwargs: Any
+    ) -> EmbeddingsResponse:
+        """Embed one text or a list of texts; long lists are split and merged in order."""
+        return run(self._exchange.embeddings(coerce_embeddings_request(request, kwargs)))
 
     def close(self) -> None:
         """Release connections (and close a custom provider)."""
@@ -238,20 +196,18 @@ class AsyncClient(_ClientCore, AsyncMemoryMethods):
         )
         self._transport: AsyncTransport | None = None
         if self.codec is not None:
-            http_client = self.config.http_client
-            if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-                raise ConfigurationError("AsyncClient needs an httpx.AsyncClient as http_client")
             self._transport = AsyncTransport(
                 self.provider_name,
                 self.secrets,
                 self.config.httpx_timeout(),
-                http_client,
+                self._http_client(httpx.AsyncClient),
             )
         elif not isinstance(self.provider, AsyncProvider):
             raise ConfigurationError(
                 f"custom_provider {type(self.provider).__name__} does not implement AsyncProvider "
                 "(acreate_chat_completion, acreate_chat_completion_stream, aclose); use Client"
             )
+        self._start_exchange(self._transport, is_async=True)
 
     def __repr__(self) -> str:
         return self._repr()
@@ -260,86 +216,20 @@ class AsyncClient(_ClientCore, AsyncMemoryMethods):
         self, request: RequestLike = None, /, **kwargs: Any
     ) -> ChatCompletionResponse:
         """Send a request and return the whole response (retrying per the policy)."""
-        return await self._run_complete(coerce_request(request, kwargs), None)
-
-    async def _run_complete(
-        self, req: ChatCompletionRequest, conversation_id: str | None
-    ) -> ChatCompletionResponse:
-        call = self.flow.begin(req, streaming=False, is_async=True, conversation_id=conversation_id)
-        try:
-            result = await self._complete(call, req)
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        return call.succeed(result)
-
-    async def _retrying(
-        self, call: Call, send: Callable[[], Awaitable[Any]], codec: HTTPProvider | None
-    ) -> Any:
-        """Await ``send()`` until it succeeds or the policy gives up; return its outcome."""
-        attempt = 0
-        while True:
-            attempt += 1
-            outcome: Any
-            try:
-                with call.attempt():
-                    outcome = await send()
-            except MetaLLMError as exc:
-                outcome = exc
-            delay = call.check(attempt, outcome, codec)
-            if delay is None:
-                return outcome
-            await _sleep(delay)
-
-    async def _complete(self, call: Call, req: ChatCompletionRequest) -> ChatCompletionResponse:
-        codec, transport = self.codec, self._transport
-        if codec is not None and transport is not None:
-            http_req = codec.build_request(req, stream=False)
-            outcome = await self._retrying(call, lambda: transport.request(http_req), codec)
-            return call.parse(codec, outcome)
-        result: ChatCompletionResponse = await self._retrying(
-            call, lambda: self.provider.acreate_chat_completion(req), None
-        )
-        return finalize_response(result)
+        return await arun(self._exchange.complete(coerce_request(request, kwargs)))
 
     async def create_chat_completion_stream(
         self, request: RequestLike = None, /, **kwargs: Any
     ) -> AsyncChatCompletionStream:
         """Open a stream; ``async for`` it for chunks. Errors before the first byte are retried."""
-        return await self._run_stream(coerce_request(request, kwargs), None, None)
+        opened = await arun(self._exchange.open_stream(coerce_request(request, kwargs)))
+        return AsyncChatCompletionStream(opened)
 
-    async def _run_stream(
-        self,
-        req: ChatCompletionRequest,
-        conversation_id: str | None,
-        on_complete: AsyncOnComplete | None,
-    ) -> AsyncChatCompletionStream:
-        call = self.flow.begin(req, streaming=True, is_async=True, conversation_id=conversation_id)
-        try:
-            return await self._open_stream(call, req, on_complete)
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-
-    async def _open_stream(
-        self,
-        call: Call,
-        req: ChatCompletionRequest,
-        on_complete: AsyncOnComplete | None,
-    ) -> AsyncChatCompletionStream:
-        codec, transport = self.codec, self._transport
-        if codec is not None and transport is not None:
-            http_req = codec.build_request(req, stream=True)
-            handle: AsyncStreamHandle = await self._retrying(
-                call, lambda: transport.stream(http_req), codec
-            )
-            chunks = ahttp_chunks(handle, codec.stream_decoder(req))
-            return AsyncChatCompletionStream(chunks, handle.close, call, on_complete)
-        source = await self._retrying(
-            call, lambda: self.provider.acreate_chat_completion_stream(req), None
-        )
-        aclose = getattr(source, "aclose", None)
-        return AsyncChatCompletionStream(source.__aiter__(), aclose, call, on_complete)
+    async def create_embeddings(
+        self, request: EmbeddingsLike = None, /, **kwargs: Any
+    ) -> EmbeddingsResponse:
+        """Embed one text or a list of texts; long lists are split and sent concurrently."""
+        return await arun(self._exchange.embeddings(coerce_embeddings_request(request, kwargs)))
 
     async def aclose(self) -> None:
         """Release connections (and close a custom provider)."""

@@ -16,8 +16,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any
 
-from ._flow import Call, StreamTracker
+from ._call import StreamTracker
+from ._exchange import OpenedStream
 from .errors import StreamError
+from .provider import StreamDecoder
 from .types import ChatCompletionChunk, ChatCompletionResponse
 
 __all__ = ["AsyncChatCompletionStream", "AsyncOnComplete", "ChatCompletionStream", "OnComplete"]
@@ -32,17 +34,18 @@ _GC_ERROR = "stream was garbage-collected before it was drained or closed"
 class ChatCompletionStream:
     """A synchronous stream of chunks; an iterator and a context manager."""
 
-    def __init__(
-        self,
-        chunks: Iterator[ChatCompletionChunk],
-        close_source: Callable[[], Any] | None,
-        call: Call,
-        on_complete: OnComplete | None = None,
-    ) -> None:
+    def __init__(self, opened: OpenedStream, on_complete: OnComplete | None = None) -> None:
+        call = opened.call
+        chunks: Iterator[ChatCompletionChunk]
+        if opened.handle is not None:
+            chunks = _http_chunks(opened.handle, opened.decoder)
+            self._close_source: Callable[[], Any] | None = opened.handle.close
+        else:
+            chunks = iter(opened.source)
+            self._close_source = getattr(opened.source, "close", None)
         self._tracker = StreamTracker(call)
         self._on_complete = on_complete
-        self._close_source = close_source
-        hooks = call.flow.hooks
+        hooks = call.exchange.hooks
         self._it: Iterator[ChatCompletionChunk] = (
             hooks.wrap_stream(call.info, call.request, chunks) if hooks else chunks  # type: ignore[assignment]
         )
@@ -119,17 +122,18 @@ class ChatCompletionStream:
 class AsyncChatCompletionStream:
     """An asynchronous stream of chunks; an async iterator and async context manager."""
 
-    def __init__(
-        self,
-        chunks: AsyncIterator[ChatCompletionChunk],
-        close_source: Callable[[], Awaitable[Any]] | None,
-        call: Call,
-        on_complete: AsyncOnComplete | None = None,
-    ) -> None:
+    def __init__(self, opened: OpenedStream, on_complete: AsyncOnComplete | None = None) -> None:
+        call = opened.call
+        chunks: AsyncIterator[ChatCompletionChunk]
+        if opened.handle is not None:
+            chunks = _ahttp_chunks(opened.handle, opened.decoder)
+            self._close_source: Callable[[], Awaitable[Any]] | None = opened.handle.close
+        else:
+            chunks = opened.source.__aiter__()
+            self._close_source = getattr(opened.source, "aclose", None)
         self._tracker = StreamTracker(call)
         self._on_complete = on_complete
-        self._close_source = close_source
-        hooks = call.flow.hooks
+        hooks = call.exchange.hooks
         self._it: AsyncIterator[ChatCompletionChunk] = (
             hooks.wrap_stream(call.info, call.request, chunks) if hooks else chunks  # type: ignore[assignment]
         )
@@ -214,3 +218,21 @@ class AsyncChatCompletionStream:
 
 _PENDING: set[Any] = set()
 """Close tasks of garbage-collected async streams, kept alive until they finish."""
+
+
+def _http_chunks(handle: Any, decoder: StreamDecoder) -> Iterator[ChatCompletionChunk]:
+    """Decode an HTTP stream's bytes into chunks as they arrive."""
+    for data in handle.chunks():
+        chunks = decoder.feed(data)
+        if chunks:
+            yield from chunks
+    yield from decoder.close()
+
+
+async def _ahttp_chunks(handle: Any, decoder: StreamDecoder) -> AsyncIterator[ChatCompletionChunk]:
+    """The async twin of :func:`_http_chunks`."""
+    async for data in handle.chunks():
+        for chunk in decoder.feed(data):
+            yield chunk
+    for chunk in decoder.close():
+        yield chunk

@@ -11,23 +11,19 @@ differs.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._pump import arun, run
 from .._validate import coerce_request
+from ..streams import AsyncChatCompletionStream, ChatCompletionStream
 from ..types import ChatCompletionRequest, ChatCompletionResponse, Message
 from .base import Conversation, validate_session_id
 from .manager import ConversationMemory
 from .turns import turn_messages, with_history
 
 if TYPE_CHECKING:
-    from ..streams import (
-        AsyncChatCompletionStream,
-        AsyncOnComplete,
-        ChatCompletionStream,
-        OnComplete,
-    )
+    from .._exchange import Exchange
 
 __all__ = ["AsyncMemoryMethods", "MemoryMethods"]
 
@@ -42,25 +38,11 @@ def _prepare(
     return coerce_request(request, kwargs)
 
 
-class MemoryMethods(ABC):
+class MemoryMethods:
     """Conversation memory for the synchronous client."""
 
     memory: ConversationMemory
-
-    @abstractmethod
-    def _run_complete(
-        self, req: ChatCompletionRequest, conversation_id: str | None
-    ) -> ChatCompletionResponse:
-        """Run one call with telemetry's conversation id (the client's own flow)."""
-
-    @abstractmethod
-    def _run_stream(
-        self,
-        req: ChatCompletionRequest,
-        conversation_id: str | None,
-        on_complete: OnComplete | None,
-    ) -> ChatCompletionStream:
-        """Run one call with telemetry's conversation id (the client's own flow)."""
+    _exchange: Exchange
 
     def create_conversation_with_system_message(
         self, session_id: str, system_message: str, *, metadata: Mapping[str, str] | None = None
@@ -74,7 +56,7 @@ class MemoryMethods(ABC):
         """A call with the session's history prepended; on success the turn is stored."""
         req = _prepare(session_id, request, kwargs)
         history = self.memory.load(session_id).messages
-        response = self._run_complete(with_history(req, history), session_id)
+        response = run(self._exchange.complete(with_history(req, history), session_id))
         self.memory.append(session_id, turn_messages(req.messages, response))
         return response
 
@@ -89,7 +71,8 @@ class MemoryMethods(ABC):
         def store(response: ChatCompletionResponse) -> None:
             self.memory.append(session_id, turn_messages(new, response))
 
-        return self._run_stream(with_history(req, history), session_id, store)
+        opened = run(self._exchange.open_stream(with_history(req, history), session_id))
+        return ChatCompletionStream(opened, store)
 
     def load_conversation(self, session_id: str) -> Conversation:
         """The session's conversation (empty, and not stored, if there is none)."""
@@ -108,25 +91,11 @@ class MemoryMethods(ABC):
         self.memory.delete(session_id)
 
 
-class AsyncMemoryMethods(ABC):
+class AsyncMemoryMethods:
     """Conversation memory for the asynchronous client."""
 
     memory: ConversationMemory
-
-    @abstractmethod
-    async def _run_complete(
-        self, req: ChatCompletionRequest, conversation_id: str | None
-    ) -> ChatCompletionResponse:
-        """Run one call with telemetry's conversation id (the client's own flow)."""
-
-    @abstractmethod
-    async def _run_stream(
-        self,
-        req: ChatCompletionRequest,
-        conversation_id: str | None,
-        on_complete: AsyncOnComplete | None,
-    ) -> AsyncChatCompletionStream:
-        """Run one call with telemetry's conversation id (the client's own flow)."""
+    _exchange: Exchange
 
     async def create_conversation_with_system_message(
         self, session_id: str, system_message: str, *, metadata: Mapping[str, str] | None = None
@@ -140,7 +109,7 @@ class AsyncMemoryMethods(ABC):
         """A call with the session's history prepended; on success the turn is stored."""
         req = _prepare(session_id, request, kwargs)
         history = (await self.memory.aload(session_id)).messages
-        response = await self._run_complete(with_history(req, history), session_id)
+        response = await arun(self._exchange.complete(with_history(req, history), session_id))
         await self.memory.aappend(session_id, turn_messages(req.messages, response))
         return response
 
@@ -155,7 +124,8 @@ class AsyncMemoryMethods(ABC):
         async def store(response: ChatCompletionResponse) -> None:
             await self.memory.aappend(session_id, turn_messages(new, response))
 
-        return await self._run_stream(with_history(req, history), session_id, store)
+        opened = await arun(self._exchange.open_stream(with_history(req, history), session_id))
+        return AsyncChatCompletionStream(opened, store)
 
     async def load_conversation(self, session_id: str) -> Conversation:
         """The session's conversation (empty, and not stored, if there is none)."""

@@ -1,4 +1,4 @@
-"""Observability hooks: the protocol, the per-call info, and the chain that runs them safely.
+"""Observability hooks: the protocol, and the chain that runs them safely.
 
 A hook observes calls without touching the core (the Go design's ``ObservabilityHook``). Every
 method is optional: a hook implements what it needs and the chain skips the rest. For each call
@@ -15,102 +15,42 @@ the client runs, on every hook:
   stream, when it is drained, closed, fails or is garbage-collected (``info.end_reason`` says
   which; ``response`` is then what was accumulated).
 
+Every operation runs the same hook points: ``request`` is a ``ChatCompletionRequest`` or an
+``EmbeddingsRequest`` and ``response`` the matching response (``info.operation`` says which);
+``wrap_stream``, ``on_chunk`` and the stream fields of the info concern chat streams only.
+
 A hook that raises is logged and skipped; it never breaks the user's call.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
-import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from .retry import RetryEvent
-from .types import ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
+from ..embeddings import EmbeddingsRequest, EmbeddingsResponse
+from ..retry import RetryEvent
+from ..types import ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
+from ._info import LLMCallInfo, StreamEndReason
 
-__all__ = ["ChunkIterator", "HookChain", "LLMCallInfo", "ObservabilityHook", "StreamEndReason"]
+__all__ = [
+    "AnyRequest",
+    "AnyResponse",
+    "ChunkIterator",
+    "HookChain",
+    "LLMCallInfo",
+    "ObservabilityHook",
+    "StreamEndReason",
+]
 
 ChunkIterator = Iterator[ChatCompletionChunk] | AsyncIterator[ChatCompletionChunk]
 """What ``wrap_stream`` takes and returns: an iterator for ``Client``, async for ``AsyncClient``."""
 
-StreamEndReason = Literal["complete", "closed", "error", "garbage_collected"]
-
-_ids = itertools.count(1)
-
-
-def _no_secrets(text: str) -> str:
-    return text
-
-
-@dataclass
-class LLMCallInfo:
-    """What a hook knows about one call; ``state`` is free scratch space for hooks.
-
-    ``start_time`` is wall-clock epoch seconds, ``start_perf`` the ``perf_counter`` reading at
-    the same moment (for durations). ``retries`` counts retries made so far. For streams the
-    client measures ``time_to_first_chunk`` (seconds from the start of the call) and
-    ``chunk_gaps`` (seconds before each later chunk), so hooks read them instead of timing
-    every chunk themselves. ``capture_content`` is the client's message-content setting
-    (None: the hook's own or the environment's). ``redact`` scrubs the client's secrets from a
-    text, for hooks that export message content or error texts.
-    """
-
-    call_id: str
-    provider_name: str
-    model: str
-    start_time: float
-    start_perf: float
-    streaming: bool = False
-    is_async: bool = False
-    server_address: str = ""
-    server_port: int = 0
-    conversation_id: str | None = None
-    retries: int = 0
-    end_reason: StreamEndReason | None = None
-    time_to_first_chunk: float | None = None
-    chunk_gaps: list[float] = field(default_factory=list, repr=False)
-    capture_content: str | None = None
-    redact: Callable[[str], str] = field(default=_no_secrets, repr=False)
-    state: dict[Any, Any] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def start(
-        cls,
-        provider_name: str,
-        model: str,
-        *,
-        streaming: bool,
-        is_async: bool,
-        server_address: str = "",
-        server_port: int = 0,
-        conversation_id: str | None = None,
-        capture_content: str | None = None,
-        redact: Callable[[str], str] = _no_secrets,
-    ) -> LLMCallInfo:
-        """Info for a call starting now, with a process-unique ``call_id``."""
-        return cls(
-            f"call-{next(_ids)}",
-            provider_name,
-            model,
-            time.time(),
-            time.perf_counter(),
-            streaming,
-            is_async,
-            server_address,
-            server_port,
-            conversation_id,
-            capture_content=capture_content,
-            redact=redact,
-        )
-
-    @property
-    def elapsed(self) -> float:
-        """Seconds since the call started."""
-        return time.perf_counter() - self.start_perf
+AnyRequest = ChatCompletionRequest | EmbeddingsRequest
+"""The request a hook is shown: the call's operation decides which."""
+AnyResponse = ChatCompletionResponse | EmbeddingsResponse
 
 
 @runtime_checkable
@@ -120,18 +60,18 @@ class ObservabilityHook(Protocol):
     All are optional in practice: the client accepts any object and calls what it has.
     """
 
-    def before_request(self, info: LLMCallInfo, request: ChatCompletionRequest) -> None: ...
+    def before_request(self, info: LLMCallInfo, request: AnyRequest) -> None: ...
 
     def after_response(
         self,
         info: LLMCallInfo,
-        request: ChatCompletionRequest,
-        response: ChatCompletionResponse | None,
+        request: AnyRequest,
+        response: AnyResponse | None,
         error: BaseException | None,
     ) -> None: ...
 
     def wrap_stream(
-        self, info: LLMCallInfo, request: ChatCompletionRequest, stream: ChunkIterator
+        self, info: LLMCallInfo, request: AnyRequest, stream: ChunkIterator
     ) -> ChunkIterator: ...
 
 
@@ -167,7 +107,7 @@ class HookChain:
             exc_info=exc,
         )
 
-    def before_request(self, info: LLMCallInfo, request: ChatCompletionRequest) -> None:
+    def before_request(self, info: LLMCallInfo, request: AnyRequest) -> None:
         """Call every ``before_request``."""
         for method in self._before:
             try:
@@ -178,8 +118,8 @@ class HookChain:
     def after_response(
         self,
         info: LLMCallInfo,
-        request: ChatCompletionRequest,
-        response: ChatCompletionResponse | None,
+        request: AnyRequest,
+        response: AnyResponse | None,
         error: BaseException | None,
     ) -> None:
         """Call every ``after_response``."""
@@ -206,7 +146,7 @@ class HookChain:
                 self._failed(method, exc)
 
     def wrap_stream(
-        self, info: LLMCallInfo, request: ChatCompletionRequest, stream: ChunkIterator
+        self, info: LLMCallInfo, request: AnyRequest, stream: ChunkIterator
     ) -> ChunkIterator:
         """Let every hook wrap the stream; a hook that fails to wrap leaves it as it was."""
         for method in self._wrap:

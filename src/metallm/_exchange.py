@@ -1,0 +1,322 @@
+"""The sans-IO exchange every call of every operation runs through.
+
+In the style of httpx's ``auth_flow``, an exchange is a generator: it yields I/O actions
+(:mod:`metallm._actions`: attempt this send, sleep this long, run these sub-exchanges) and is
+sent their outcomes, and it holds every decision in between: the hook points
+(``before_request``, the attempt context, ``on_retry``, ``after_response``), the retry policy,
+the mapping of error replies to typed errors, the validation of success replies. ``Client`` and
+``AsyncClient`` drive it with one pump each (:mod:`metallm._pump`), which differ only in
+``await``; a router drives the same exchanges of several clients from one pump.
+
+One :class:`Exchange` serves one client: it knows the provider (a sans-IO codec with the
+client's transport, or a custom provider bringing its own I/O), the hooks, the retry policy and
+the secrets to scrub. Its public generators are the operations:
+
+- :meth:`Exchange.complete` (chat) and :meth:`Exchange.open_stream` (a chat stream: retried
+  until the first byte, then handed to the stream classes, which end the call when the stream
+  ends);
+- :meth:`Exchange.embeddings`: a list longer than the provider's per-request limit is split,
+  the parts are sent as one :class:`~metallm._actions.Parallel` action (concurrently in the
+  async pump, at most :data:`MAX_IN_FLIGHT` at a time, each part with its own retries), and
+  merged in input order with summed usage: one call, one span, one event per part.
+
+Adding an operation: (1) its request and response types (``metallm/<operation>.py``), with a
+``coerce_*`` function that checks input before any I/O; (2) a codec method pair on the provider
+kit (``build_<op>_request(request) -> HTTPRequest``, ``parse_<op>_response(response, request)``,
+defaulting to :class:`~metallm.UnsupportedFeatureError`), and optionally a method on the custom
+``Provider`` protocol; (3) a generator here built from :meth:`Exchange._begin`,
+:meth:`Exchange._attempts` and :meth:`Exchange._finish`, as :meth:`embeddings` is; (4) one public
+method on each client, ``return run(self._exchange.<op>(coerce_<op>(...)))`` (``await arun``
+in the async one). Telemetry follows from ``info.operation``; nothing else is copied.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from ._accumulate import finalize_response
+from ._actions import Attempt, Flow, Parallel, Sleep
+from ._call import Call
+from ._construct import construct
+from .embeddings import (
+    Embedding,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
+    EmbeddingsUsage,
+    check_embeddings_reply,
+)
+from .errors import UnsupportedFeatureError, redact
+from .hooks import AnyRequest, HookChain, LLMCallInfo, Operation, SubRequest
+from .provider import HTTPProvider
+from .retry import RetryPolicy
+from .types import ChatCompletionRequest, ChatCompletionResponse
+
+__all__ = ["MAX_IN_FLIGHT", "Exchange", "OpenedStream"]
+
+T = TypeVar("T")
+
+MAX_IN_FLIGHT = 4
+"""Sub-requests of one split call in flight at once (async clients)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedStream:
+    """A stream whose first byte may flow: ``handle`` + ``decoder`` for a codec (the
+    transport's stream handle), or ``source`` (a custom provider's chunk iterator)."""
+
+    call: Call
+    handle: Any = None
+    decoder: Any = None
+    source: Any = None
+
+
+class Exchange:
+    """One client's exchange settings; its generator methods are the operations."""
+
+    def __init__(
+        self,
+        provider: Any,
+        transport: Any,
+        *,
+        provider_name: str,
+        hooks: HookChain,
+        policy: RetryPolicy,
+        logger: logging.Logger,
+        secrets: tuple[str, ...],
+        server: tuple[str, int] = ("", 0),
+        capture_content: str | None = None,
+        is_async: bool = False,
+    ) -> None:
+        self.provider = provider
+        self.codec: HTTPProvider | None = provider if transport is not None else None
+        self.transport = transport
+        self.provider_name = provider_name
+        self.semconv_name = str(getattr(provider, "semconv_name", None) or provider_name)
+        self.system_apart = bool(getattr(provider, "system_instructions_apart", False))
+        self.hooks = hooks
+        self.policy = policy
+        self.logger = logger
+        self.secrets = secrets
+        self.server = server
+        self.capture_content = capture_content
+        self.is_async = is_async
+
+    def redact(self, text: str) -> str:
+        """``text`` with this client's secrets scrubbed."""
+        return redact(text, self.secrets)
+
+    # -- the operations -----------------------------------------------------------------------
+
+    def complete(
+        self, request: ChatCompletionRequest, conversation_id: str | None = None
+    ) -> Flow[ChatCompletionResponse]:
+        """A whole chat completion, retried per the policy."""
+        call = self._begin("chat", request, streaming=False, conversation_id=conversation_id)
+        return self._finish(call, self._complete(call, request))
+
+    def open_stream(
+        self, request: ChatCompletionRequest, conversation_id: str | None = None
+    ) -> Flow[OpenedStream]:
+        """A chat stream, opened (retried until its first byte); the stream ends the call."""
+        call = self._begin("chat", request, streaming=True, conversation_id=conversation_id)
+        codec = self.codec
+        try:
+            if codec is not None:
+                http = codec.build_request(request, stream=True)
+                handle = yield from self._attempts(call, self.transport.stream, http)
+                return OpenedStream(call, handle, codec.stream_decoder(request))
+            method = self._method("create_chat_completion_stream")
+            return OpenedStream(call, source=(yield from self._attempts(call, method, request)))
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+
+    def embeddings(self, request: EmbeddingsRequest) -> Flow[EmbeddingsResponse]:
+        """Embeddings for every input, in order, split into parts when the list is long."""
+        call = self._begin("embeddings", request, streaming=False)
+        return self._finish(call, self._embeddings(call, request))
+
+    # -- the pieces every operation is made of ------------------------------------------------
+
+    def _begin(
+        self,
+        operation: Operation,
+        request: AnyRequest,
+        *,
+        streaming: bool,
+        conversation_id: str | None = None,
+    ) -> Call:
+        """Start a call: build its info and run ``before_request``."""
+        info = LLMCallInfo.start(
+            self.provider_name,
+            request.model,
+            streaming=streaming,
+            is_async=self.is_async,
+            server_address=self.server[0],
+            server_port=self.server[1],
+            conversation_id=conversation_id,
+            capture_content=self.capture_content,
+            redact=self.redact,
+            operation=operation,
+            semconv_name=self.semconv_name,
+            system_instructions_apart=self.system_apart,
+        )
+        call = Call(self, info, request)
+        if self.hooks:
+            self.hooks.before_request(info, request)
+        return call
+
+    def _finish(self, call: Call, body: Flow[T]) -> Flow[T]:
+        """Run ``body`` and end the call with its result or its error."""
+        try:
+            result = yield from body
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        return call.succeed(result)
+
+    def _attempts(self, call: Call, fn: Callable[[Any], Any], arg: Any) -> Flow[Any]:
+        """``fn(arg)`` until it succeeds or the policy gives up; returns its outcome."""
+        action = Attempt(fn, arg, call.attempt)
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = yield action
+            error = call.failure(outcome)
+            if error is None:
+                return outcome
+            yield Sleep(call.retry_delay(attempt, error))
+
+    def _method(self, name: str) -> Callable[[Any], Any]:
+        """A custom provider's method for an operation (its ``a``-prefixed twin when async)."""
+        method: Callable[[Any], Any] | None = getattr(
+            self.provider, f"a{name}" if self.is_async else name, None
+        )
+        if method is None or not callable(method):
+            feature = name.removeprefix("create_").replace("_", " ")
+            raise UnsupportedFeatureError(self.provider_name, feature)
+        return method
+
+    # -- chat ---------------------------------------------------------------------------------
+
+    def _complete(self, call: Call, request: ChatCompletionRequest) -> Flow[ChatCompletionResponse]:
+        codec = self.codec
+        if codec is None:
+            method = self._method("create_chat_completion")
+            result: ChatCompletionResponse = yield from self._attempts(call, method, request)
+            return finalize_response(result)
+        http = codec.build_request(request, stream=False)
+        reply = yield from self._attempts(call, self.transport.request, http)
+        response = call.parse(codec.parse_response, reply)
+        if not response.model:  # some wire formats (Bedrock) do not echo the model back
+            response.model = request.model
+        return finalize_response(response)
+
+    # -- embeddings ---------------------------------------------------------------------------
+
+    def _embeddings(self, call: Call, request: EmbeddingsRequest) -> Flow[EmbeddingsResponse]:
+        count = len(request.inputs)
+        codec: Any = self.codec
+        if codec is None:
+            method = self._method("create_embeddings")
+            result: EmbeddingsResponse = yield from self._attempts(call, method, request)
+            return self._checked(result, request, count)
+        parts = _split(request, _batch_limit(codec, request))
+        sends = [codec.build_embeddings_request(part) for part in parts]  # all before any I/O
+        if len(parts) == 1:
+            reply = yield from self._attempts(call, self.transport.request, sends[0])
+            parsed = call.parse(lambda r: codec.parse_embeddings_response(r, request), reply)
+            return self._checked(parsed, request, count)
+        flows = [
+            self._part(call, codec, index, part, send)
+            for index, (part, send) in enumerate(zip(parts, sends, strict=True))
+        ]
+        results = yield Parallel(flows, MAX_IN_FLIGHT)
+        if isinstance(results, BaseException):
+            raise results
+        return self._checked(_merge(results), request, count)
+
+    def _part(
+        self, call: Call, codec: Any, index: int, part: EmbeddingsRequest, send: Any
+    ) -> Flow[EmbeddingsResponse]:
+        """One part of a split embeddings call, recorded for the call's telemetry."""
+        start = time.time_ns()
+        inputs = len(part.inputs)
+        try:
+            reply = yield from self._attempts(call, self.transport.request, send)
+            parsed = call.parse(lambda r: codec.parse_embeddings_response(r, part), reply)
+            result = self._checked(parsed, part, inputs)
+        except BaseException as exc:
+            call.info.sub_requests.append(
+                SubRequest(index, inputs, start, time.time_ns(), None, exc)
+            )
+            raise
+        tokens = result.usage.prompt_tokens
+        call.info.sub_requests.append(SubRequest(index, inputs, start, time.time_ns(), tokens))
+        return result
+
+    def _checked(
+        self, response: EmbeddingsResponse, request: EmbeddingsRequest, count: int
+    ) -> EmbeddingsResponse:
+        if not response.model:
+            response.model = request.model
+        if not response.provider:
+            response.provider = self.provider_name
+        return check_embeddings_reply(response, count, self.provider_name)
+
+
+def _batch_limit(codec: Any, request: EmbeddingsRequest) -> int:
+    """The codec's per-request input limit for this request (0 or less: no limit)."""
+    per_model = getattr(codec, "embeddings_batch_limit", None)
+    limit = (
+        per_model(request) if callable(per_model) else getattr(codec, "max_embeddings_inputs", 0)
+    )
+    return int(limit or 0)
+
+
+def _split(request: EmbeddingsRequest, limit: int) -> list[EmbeddingsRequest]:
+    """``request`` as parts of at most ``limit`` inputs (itself when it fits)."""
+    inputs = request.inputs
+    if limit <= 0 or len(inputs) <= limit:
+        return [request]
+    return [
+        request.model_copy(update={"input": inputs[start : start + limit]})
+        for start in range(0, len(inputs), limit)
+    ]
+
+
+def _merge(results: list[EmbeddingsResponse]) -> EmbeddingsResponse:
+    """The parts' replies (each checked, in order) as one, re-indexed, usage summed."""
+    data: list[Embedding] = []
+    prompt = total = 0
+    for result in results:
+        offset = len(data)
+        for item in result.data:
+            data.append(
+                construct(
+                    Embedding,
+                    {
+                        "index": offset + item.index,
+                        "embedding": item.embedding,
+                        "object": "embedding",
+                    },
+                )
+            )
+        prompt += result.usage.prompt_tokens
+        total += result.usage.total_tokens
+    first = results[0]
+    usage = construct(EmbeddingsUsage, {"prompt_tokens": prompt, "total_tokens": total})
+    return construct(
+        EmbeddingsResponse,
+        {
+            "model": first.model,
+            "provider": first.provider,
+            "data": data,
+            "usage": usage,
+            "object": "list",
+        },
+    )

@@ -1,0 +1,32 @@
+"""Observability hooks: the protocol every backend implements, and the hooks metallm ships.
+
+- :class:`ObservabilityHook` (the protocol), :class:`LLMCallInfo` (what a hook knows about one
+  call) and :class:`HookChain` (runs a client's hooks in order, each guarded, so a failing hook
+  never breaks a call);
+- :class:`LoggingHook`: one structured log record per call;
+- :class:`MetricsCollector`: in-process per-model call figures.
+
+The OpenTelemetry hook, the default, lives in :mod:`metallm.otel`.
+"""
+
+from ._chain import AnyRequest, AnyResponse, ChunkIterator, HookChain, ObservabilityHook
+from ._info import LLMCallInfo, Operation, StreamEndReason, SubRequest
+from .logging_hook import LOG_FIELDS, LoggingHook
+from .metrics_collector import LatencyStats, MetricsCollector, ModelStats
+
+__all__ = [
+    "LOG_FIELDS",
+    "AnyRequest",
+    "AnyResponse",
+    "ChunkIterator",
+    "HookChain",
+    "LLMCallInfo",
+    "LatencyStats",
+    "LoggingHook",
+    "MetricsCollector",
+    "ModelStats",
+    "ObservabilityHook",
+    "Operation",
+    "StreamEndReason",
+    "SubRequest",
+]

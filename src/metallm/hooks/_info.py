@@ -1,0 +1,132 @@
+"""``LLMCallInfo``: what a hook knows about one call, and the record of each sub-request.
+
+The exchange fills it; hooks only read it (and keep their own scratch state in ``state``).
+Everything a telemetry backend needs that depends on the provider (the semconv provider name,
+whether system prompts travel apart from the history) arrives here from the provider itself,
+so hooks never need to know a provider by name.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["LLMCallInfo", "Operation", "StreamEndReason", "SubRequest"]
+
+StreamEndReason = Literal["complete", "closed", "error", "garbage_collected"]
+
+Operation = Literal["chat", "embeddings"]
+"""The operation of a call: its ``gen_ai.operation.name``."""
+
+_ids = itertools.count(1)
+
+
+def _no_secrets(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True)
+class SubRequest:
+    """One of several requests a call was split into (a long embeddings input list).
+
+    ``index`` is its position, ``inputs`` how many inputs it carried, ``start_ns``/``end_ns``
+    wall-clock nanoseconds, ``input_tokens`` what the provider counted (None on failure) and
+    ``error`` why it failed, if it did.
+    """
+
+    index: int
+    inputs: int
+    start_ns: int
+    end_ns: int
+    input_tokens: int | None = None
+    error: BaseException | None = None
+
+
+@dataclass
+class LLMCallInfo:
+    """What a hook knows about one call; ``state`` is free scratch space for hooks.
+
+    ``operation`` is ``chat`` or ``embeddings`` (the request and response types follow it).
+    ``provider_name`` is metallm's name of the provider, ``semconv_name`` its
+    ``gen_ai.provider.name`` value (Gemini on Vertex AI: ``gcp.vertex_ai``), and
+    ``system_instructions_apart`` says whether the provider takes system prompts apart from the
+    history (so content capture reports them as ``gen_ai.system_instructions``).
+    ``start_time`` is wall-clock epoch seconds, ``start_perf`` the ``perf_counter`` reading at
+    the same moment (for durations). ``retries`` counts retries made so far. For streams the
+    client measures ``time_to_first_chunk`` (seconds from the start of the call) and
+    ``chunk_gaps`` (seconds before each later chunk), so hooks read them instead of timing
+    every chunk themselves. ``sub_requests`` lists the requests a split call was sent as (empty
+    when it was sent as one). ``capture_content`` is the client's message-content setting
+    (None: the hook's own or the environment's). ``redact`` scrubs the client's secrets from a
+    text, for hooks that export message content or error texts.
+    """
+
+    call_id: str
+    provider_name: str
+    model: str
+    start_time: float
+    start_perf: float
+    streaming: bool = False
+    is_async: bool = False
+    server_address: str = ""
+    server_port: int = 0
+    conversation_id: str | None = None
+    retries: int = 0
+    end_reason: StreamEndReason | None = None
+    time_to_first_chunk: float | None = None
+    chunk_gaps: list[float] = field(default_factory=list, repr=False)
+    capture_content: str | None = None
+    redact: Callable[[str], str] = field(default=_no_secrets, repr=False)
+    state: dict[Any, Any] = field(default_factory=dict, repr=False)
+    operation: Operation = "chat"
+    semconv_name: str = ""
+    system_instructions_apart: bool = False
+    sub_requests: list[SubRequest] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.semconv_name:
+            self.semconv_name = self.provider_name
+
+    @classmethod
+    def start(
+        cls,
+        provider_name: str,
+        model: str,
+        *,
+        streaming: bool,
+        is_async: bool,
+        server_address: str = "",
+        server_port: int = 0,
+        conversation_id: str | None = None,
+        capture_content: str | None = None,
+        redact: Callable[[str], str] = _no_secrets,
+        operation: Operation = "chat",
+        semconv_name: str = "",
+        system_instructions_apart: bool = False,
+    ) -> LLMCallInfo:
+        """Info for a call starting now, with a process-unique ``call_id``."""
+        return cls(
+            f"call-{next(_ids)}",
+            provider_name,
+            model,
+            time.time(),
+            time.perf_counter(),
+            streaming,
+            is_async,
+            server_address,
+            server_port,
+            conversation_id,
+            capture_content=capture_content,
+            redact=redact,
+            operation=operation,
+            semconv_name=semconv_name or provider_name,
+            system_instructions_apart=system_instructions_apart,
+        )
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the call started."""
+        return time.perf_counter() - self.start_perf
