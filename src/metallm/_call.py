@@ -15,21 +15,30 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ._accumulate import ChunkAccumulator
 from .errors import APIError, MetaLLMError, ResponseValidationError, excerpt, redact, scrub
-from .hooks import AnyRequest, AnyResponse, LLMCallInfo, StreamEndReason
+from .hooks import AnyRequest, AnyResponse, HookChain, LLMCallInfo, StreamEndReason
 from .logs import logger_from_context
 from .provider import HTTPProvider, HTTPResponse
+from .retry import RetryPolicy
 from .types import ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
 
-if TYPE_CHECKING:
-    from ._exchange import Exchange
-
-__all__ = ["Call", "StreamTracker"]
+__all__ = ["Call", "CallSettings", "StreamTracker"]
 
 T = TypeVar("T")
+
+
+class CallSettings(Protocol):
+    """What a call reads from its client's exchange (:class:`metallm._exchange.Exchange`)."""
+
+    provider_name: str
+    codec: HTTPProvider | None
+    hooks: HookChain
+    policy: RetryPolicy
+    logger: logging.Logger
+    secrets: tuple[str, ...]
 
 
 class Call:
@@ -37,7 +46,7 @@ class Call:
 
     __slots__ = ("exchange", "info", "request")
 
-    def __init__(self, exchange: Exchange, info: LLMCallInfo, request: AnyRequest) -> None:
+    def __init__(self, exchange: CallSettings, info: LLMCallInfo, request: AnyRequest) -> None:
         self.exchange = exchange
         self.info = info
         self.request = request

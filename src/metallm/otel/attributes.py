@@ -15,8 +15,6 @@ from opentelemetry.semconv.attributes import server_attributes as _srv
 __all__ = [
     "CONTENT_EVENT",
     "DURATION_BUCKETS",
-    "PROVIDER_NAMES",
-    "SYSTEM_APART",
     "TOKEN_BUCKETS",
 ]
 
@@ -85,25 +83,16 @@ TOKEN_BUCKETS = (
 )  # fmt: skip
 
 OPERATION_CHAT = "chat"
+OPERATION_EMBEDDINGS = "embeddings"
 
-PROVIDER_NAMES = {
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "gemini": "gcp.gemini",
-    "xai": "x_ai",
-    "ollama": "ollama",
-    "bedrock": "aws.bedrock",
-}
-"""metallm provider name -> ``gen_ai.provider.name``; custom providers report their own."""
+# Embeddings
+EMBEDDINGS_DIMENSION_COUNT = _g.GEN_AI_EMBEDDINGS_DIMENSION_COUNT
+REQUEST_ENCODING_FORMATS = _g.GEN_AI_REQUEST_ENCODING_FORMATS
+METRIC_EMBEDDINGS_DURATION = "gen_ai.client.embeddings.duration"
+METRIC_EMBEDDINGS_INPUT_TOKENS = "gen_ai.client.embeddings.operation.input_tokens"
 
-VERTEX_HOST_MARK = "aiplatform.googleapis.com"
-
-SYSTEM_APART = frozenset({"anthropic", "gemini", "bedrock"})
-"""Providers that take system prompts apart from the history (``gen_ai.system_instructions``)."""
-
-
-def provider_name(name: str, server_address: str = "") -> str:
-    """The ``gen_ai.provider.name`` value for a metallm provider."""
-    if name == "gemini" and VERTEX_HOST_MARK in server_address:
-        return "gcp.vertex_ai"
-    return PROVIDER_NAMES.get(name, name)
+# A call split into several requests (long embeddings lists): one span event per part
+PART_EVENT = "metallm.request.part"
+PART_INDEX = "metallm.request.part.index"
+PART_INPUTS = "metallm.request.part.inputs"
+PART_DURATION = "metallm.request.part.duration"

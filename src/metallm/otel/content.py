@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from ..embeddings import EmbeddingsRequest
 from ..types import (
     ChatCompletionRequest,
     ChatCompletionResponse,
@@ -28,7 +29,7 @@ from ..types import (
 )
 from .attributes import CAPTURE_ENV
 
-__all__ = ["CaptureMode", "Content", "capture_mode", "render_content"]
+__all__ = ["CaptureMode", "Content", "capture_mode", "render_content", "render_embeddings_input"]
 
 _log = logging.getLogger("metallm.otel")
 
@@ -156,6 +157,14 @@ def render_content(
             for t in request.tools
         ]
         content.tools = _scrub(tools, redact)
+    return content
+
+
+def render_embeddings_input(request: EmbeddingsRequest, redact: Callable[[str], str]) -> Content:
+    """The texts of an embeddings request, as one user message of text parts."""
+    content = Content()
+    parts = [{"type": "text", "content": text} for text in request.inputs]
+    content.input = _scrub([{"role": "user", "parts": parts}], redact)
     return content
 
 

@@ -1,10 +1,12 @@
 """``OTelHook``: the default hook, turning every call into a GenAI span and metrics.
 
-One CLIENT span per call, named ``chat {model}``, started before the first attempt with the
-attributes samplers need, made current around each HTTP attempt (so an httpx
+One CLIENT span per call, named ``{operation} {model}`` (``chat gpt-4o``,
+``embeddings text-embedding-3-small``), started before the first attempt with the attributes
+samplers need, made current around each HTTP attempt (so an httpx
 instrumentation's spans nest under it) and never between stream chunks (so the user's own work
 is not parented under it), and ended exactly once when the call ends, which the client
-guarantees for streams too. The four GenAI histograms are recorded at the end; stream timing
+guarantees for streams too. The four GenAI histograms (two for embeddings) are recorded at
+the end; a call split into several requests gets one span event per part. Stream timing
 (time to first chunk, gaps between chunks) is measured by the client and read from
 ``LLMCallInfo``, so the hook adds no per-chunk work of its own.
 
@@ -23,17 +25,25 @@ from opentelemetry import trace
 from opentelemetry.metrics import MeterProvider, get_meter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from ..embeddings import EmbeddingsRequest, EmbeddingsResponse
 from ..errors import APIError
-from ..hooks import LLMCallInfo
+from ..hooks import AnyRequest, AnyResponse, LLMCallInfo, SubRequest
 from ..retry import RetryEvent
 from ..types import ChatCompletionRequest, ChatCompletionResponse
 from . import attributes as A
+from ._context import NULL, Active, tracing_unset
+from ._span_attributes import (
+    embeddings_request_attributes,
+    embeddings_response_attributes,
+    request_attributes,
+    response_attributes,
+)
 from .content import (
     CaptureMode,
     Content,
     capture_mode,
-    output_type,
     render_content,
+    render_embeddings_input,
     render_output,
     to_json,
 )
@@ -57,22 +67,6 @@ def error_type(error: BaseException | None) -> str:
     return (
         cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
     )
-
-
-class _Active:
-    """Makes a span current for one HTTP attempt (cheaper than ``trace.use_span``)."""
-
-    __slots__ = ("_ctx", "_token")
-
-    def __init__(self, ctx: otel_context.Context) -> None:
-        self._ctx = ctx
-        self._token: object = None
-
-    def __enter__(self) -> None:
-        self._token = otel_context.attach(self._ctx)
-
-    def __exit__(self, *exc: object) -> None:
-        otel_context.detach(self._token)  # type: ignore[arg-type]
 
 
 class _CallState:
@@ -132,37 +126,54 @@ class OTelHook:
             description="Time between consecutive chunks of a streamed response",
             explicit_bucket_boundaries_advisory=A.DURATION_BUCKETS,
         )
+        self._embeddings_duration = meter.create_histogram(
+            A.METRIC_EMBEDDINGS_DURATION,
+            unit="s",
+            description="GenAI embeddings operation duration",
+            explicit_bucket_boundaries_advisory=A.DURATION_BUCKETS,
+        )
+        self._embeddings_tokens = meter.create_histogram(
+            A.METRIC_EMBEDDINGS_INPUT_TOKENS,
+            unit="{token}",
+            description="Number of input tokens of embeddings operations",
+            explicit_bucket_boundaries_advisory=A.TOKEN_BUCKETS,
+        )
         self._logger_provider = logger_provider
         self._event_logger: Any = None
         self._capture = capture_content
 
     # -- start --------------------------------------------------------------------------------
 
-    def before_request(self, info: LLMCallInfo, request: ChatCompletionRequest) -> None:
+    def before_request(self, info: LLMCallInfo, request: AnyRequest) -> None:
         """Start the span with the request's attributes."""
-        provider = A.provider_name(info.provider_name, info.server_address)
+        operation = info.operation
         base: dict[str, Any] = {
-            A.OPERATION_NAME: A.OPERATION_CHAT,
-            A.PROVIDER_NAME: provider,
+            A.OPERATION_NAME: operation,
+            A.PROVIDER_NAME: info.semconv_name,
             A.REQUEST_MODEL: request.model,
         }
         if info.server_address:
             base[A.SERVER_ADDRESS] = info.server_address
             base[A.SERVER_PORT] = info.server_port
-        if not self._explicit_tracing and _tracing_unset():
+        if not self._explicit_tracing and tracing_unset():
             # No SDK behind the API: skip the span's work; the metrics may still be real.
             info.state[self] = _CallState(trace.INVALID_SPAN, base, base)
             return
         attrs = dict(base)
-        _request_attributes(attrs, request, info)
-        name = f"{A.OPERATION_CHAT} {request.model}" if request.model else A.OPERATION_CHAT
+        if isinstance(request, ChatCompletionRequest):
+            request_attributes(attrs, request, info)
+        elif isinstance(request, EmbeddingsRequest):
+            embeddings_request_attributes(attrs, request)
+        name = f"{operation} {request.model}" if request.model else operation
         span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
         state = _CallState(span, attrs, base)
-        mode = self._mode(info)
-        if mode.any:
-            state.content = render_content(
-                request, system_apart=info.provider_name in A.SYSTEM_APART, redact=info.redact
-            )
+        if self._mode(info).any:
+            if isinstance(request, ChatCompletionRequest):
+                state.content = render_content(
+                    request, system_apart=info.system_instructions_apart, redact=info.redact
+                )
+            elif isinstance(request, EmbeddingsRequest):
+                state.content = render_embeddings_input(request, info.redact)
         info.state[self] = state
 
     def _mode(self, info: LLMCallInfo) -> CaptureMode:
@@ -174,8 +185,8 @@ class OTelHook:
         """Make the span current around one HTTP attempt."""
         state: _CallState | None = info.state.get(self)
         if state is None or state.ctx is None:
-            return _NULL
-        return _Active(state.ctx)
+            return NULL
+        return Active(state.ctx)
 
     def on_retry(self, info: LLMCallInfo, event: RetryEvent) -> None:
         """One span event per retry: attempt number, what failed, the delay."""
@@ -194,8 +205,8 @@ class OTelHook:
     def after_response(
         self,
         info: LLMCallInfo,
-        request: ChatCompletionRequest,
-        response: ChatCompletionResponse | None,
+        request: AnyRequest,
+        response: AnyResponse | None,
         error: BaseException | None,
     ) -> None:
         """End the span (once) and record the metrics."""
@@ -203,22 +214,21 @@ class OTelHook:
         if state is None:
             return
         span, attrs = state.span, state.attrs
-        if span is trace.INVALID_SPAN:
-            failed = error_type(error) if error is not None else None
-            if info.end_reason == "garbage_collected":
-                failed = A.ERROR_TYPE_OTHER
-            self._record_metrics(info, state, response, failed)
-            return
-        end: dict[str, Any] = {}
         failed_type: str | None = None
         if info.end_reason == "garbage_collected":
             failed_type = A.ERROR_TYPE_OTHER
         elif error is not None:
             failed_type = error_type(error)
-        if response is not None:
+        if span is trace.INVALID_SPAN:
+            self._record_metrics(info, state, response, failed_type)
+            return
+        end: dict[str, Any] = {}
+        if isinstance(response, ChatCompletionResponse):
             incomplete = error is not None or info.end_reason not in (None, "complete")
-            _response_attributes(end, response, incomplete=incomplete)
-        elif error is not None:
+            response_attributes(end, response, incomplete=incomplete)
+        elif isinstance(response, EmbeddingsResponse):
+            embeddings_response_attributes(end, response)
+        elif error is not None and isinstance(request, ChatCompletionRequest):
             end[A.RESPONSE_FINISH_REASONS] = ["error"] * (request.n or 1)
         if info.time_to_first_chunk is not None:
             end[A.RESPONSE_TIME_TO_FIRST_CHUNK] = info.time_to_first_chunk
@@ -226,10 +236,13 @@ class OTelHook:
             end[A.HTTP_RESEND_COUNT] = info.retries
         if failed_type is not None:
             end[A.ERROR_TYPE] = failed_type
-        if state.content is not None:
-            state.content.output = render_output(response, info.redact)
+        if state.content is not None and info.operation == "chat":
+            chat = response if isinstance(response, ChatCompletionResponse) else None
+            state.content.output = render_output(chat, info.redact)
         span.set_attributes(end)
         attrs.update(end)
+        for part in info.sub_requests:
+            span.add_event(A.PART_EVENT, _part_attributes(part), timestamp=part.end_ns)
         self._content_to_span(span, state, info)
         if failed_type is not None:
             description = info.redact(f"{type(error).__name__}: {error}") if error else "_OTHER"
@@ -282,7 +295,7 @@ class OTelHook:
         self,
         info: LLMCallInfo,
         state: _CallState,
-        response: ChatCompletionResponse | None,
+        response: AnyResponse | None,
         failed_type: str | None,
     ) -> None:
         attrs = state.metric_attrs
@@ -290,8 +303,13 @@ class OTelHook:
             attrs[A.RESPONSE_MODEL] = response.model
         ctx = state.ctx  # exemplars attach to this call's span, not to whatever is current now
         duration_attrs = {**attrs, A.ERROR_TYPE: failed_type} if failed_type is not None else attrs
+        if info.operation == "embeddings":
+            self._embeddings_duration.record(info.elapsed, duration_attrs, ctx)
+            if isinstance(response, EmbeddingsResponse):
+                self._embeddings_tokens.record(response.usage.prompt_tokens, attrs, ctx)
+            return
         self._duration.record(info.elapsed, duration_attrs, ctx)
-        usage = response.usage if response is not None else None
+        usage = response.usage if isinstance(response, ChatCompletionResponse) else None
         if usage is not None:
             self._tokens.record(usage.prompt_tokens, {**attrs, A.TOKEN_TYPE: "input"}, ctx)
             self._tokens.record(usage.completion_tokens, {**attrs, A.TOKEN_TYPE: "output"}, ctx)
@@ -302,90 +320,15 @@ class OTelHook:
                 record(gap, attrs, ctx)
 
 
-_tracing_seen = False
-_MISSING = object()
-
-
-def _tracing_unset() -> bool:
-    """Whether the global tracer provider is still the API's placeholder (no SDK installed).
-
-    A global provider can be set only once, so once one is seen the answer never changes; until
-    then the API's own module attribute is read (``get_tracer_provider()`` costs several
-    microseconds a call, which the no-SDK path is meant not to pay).
-    """
-    global _tracing_seen  # noqa: PLW0603 - a latch: providers are set once per process
-    if _tracing_seen:
-        return False
-    provider = getattr(trace, "_TRACER_PROVIDER", _MISSING)
-    if provider is None:
-        return True
-    if provider is _MISSING and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
-        return True  # an API without that attribute: ask it the slow way
-    _tracing_seen = True
-    return False
-
-
-class _NullContext:
-    __slots__ = ()
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-_NULL = _NullContext()
-
-
-def _request_attributes(
-    attrs: dict[str, Any], request: ChatCompletionRequest, info: LLMCallInfo
-) -> None:
-    if request.max_tokens is not None:
-        attrs[A.REQUEST_MAX_TOKENS] = request.max_tokens
-    if request.temperature is not None:
-        attrs[A.REQUEST_TEMPERATURE] = request.temperature
-    if request.top_p is not None:
-        attrs[A.REQUEST_TOP_P] = request.top_p
-    if request.top_k is not None:
-        attrs[A.REQUEST_TOP_K] = request.top_k
-    stops = request.stop_sequences()
-    if stops:
-        attrs[A.REQUEST_STOP_SEQUENCES] = stops
-    if request.frequency_penalty is not None:
-        attrs[A.REQUEST_FREQUENCY_PENALTY] = request.frequency_penalty
-    if request.presence_penalty is not None:
-        attrs[A.REQUEST_PRESENCE_PENALTY] = request.presence_penalty
-    if request.seed is not None:
-        attrs[A.REQUEST_SEED] = request.seed
-    if request.n is not None and request.n != 1:
-        attrs[A.REQUEST_CHOICE_COUNT] = request.n
-    if info.streaming:
-        attrs[A.REQUEST_STREAM] = True
-    attrs[A.OUTPUT_TYPE] = output_type(request)
-    if info.conversation_id:
-        attrs[A.CONVERSATION_ID] = info.conversation_id
-
-
-def _response_attributes(
-    attrs: dict[str, Any], response: ChatCompletionResponse, *, incomplete: bool
-) -> None:
-    if response.id:
-        attrs[A.RESPONSE_ID] = response.id
-    if response.model:
-        attrs[A.RESPONSE_MODEL] = response.model
-    reasons = [c.finish_reason or "error" for c in response.choices]
-    if reasons:
-        attrs[A.RESPONSE_FINISH_REASONS] = reasons
-    elif incomplete:  # cut or closed before any choice arrived
-        attrs[A.RESPONSE_FINISH_REASONS] = ["error"]
-    usage = response.usage
-    if usage is not None:
-        attrs[A.USAGE_INPUT_TOKENS] = usage.prompt_tokens
-        attrs[A.USAGE_OUTPUT_TOKENS] = usage.completion_tokens
-        if usage.cached_tokens:
-            attrs[A.USAGE_CACHE_READ_INPUT_TOKENS] = usage.cached_tokens
-        if usage.cache_write_tokens:
-            attrs[A.USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
-        if usage.reasoning_tokens:
-            attrs[A.USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+def _part_attributes(part: SubRequest) -> dict[str, Any]:
+    """One part of a split call, as a span event's attributes."""
+    attrs: dict[str, Any] = {
+        A.PART_INDEX: part.index,
+        A.PART_INPUTS: part.inputs,
+        A.PART_DURATION: (part.end_ns - part.start_ns) / 1e9,
+    }
+    if part.input_tokens is not None:
+        attrs[A.USAGE_INPUT_TOKENS] = part.input_tokens
+    if part.error is not None:
+        attrs[A.ERROR_TYPE] = error_type(part.error)
+    return attrs

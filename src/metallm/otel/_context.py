@@ -1,0 +1,65 @@
+"""Span context plumbing for the OTel hook, kept cheap because it runs on every call.
+
+:class:`Active` makes a span current for one attempt (cheaper than ``trace.use_span``);
+:func:`tracing_unset` tells, in a few nanoseconds, whether an SDK is behind the API at all, so
+the hook can skip all span work when none is.
+"""
+
+from __future__ import annotations
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+__all__ = ["NULL", "Active", "tracing_unset"]
+
+
+class Active:
+    """Makes a span current for one HTTP attempt (cheaper than ``trace.use_span``)."""
+
+    __slots__ = ("_ctx", "_token")
+
+    def __init__(self, ctx: otel_context.Context) -> None:
+        self._ctx = ctx
+        self._token: object = None
+
+    def __enter__(self) -> None:
+        self._token = otel_context.attach(self._ctx)
+
+    def __exit__(self, *exc: object) -> None:
+        otel_context.detach(self._token)  # type: ignore[arg-type]
+
+
+_tracing_seen = False
+_MISSING = object()
+
+
+def tracing_unset() -> bool:
+    """Whether the global tracer provider is still the API's placeholder (no SDK installed).
+
+    A global provider can be set only once, so once one is seen the answer never changes; until
+    then the API's own module attribute is read (``get_tracer_provider()`` costs several
+    microseconds a call, which the no-SDK path is meant not to pay).
+    """
+    global _tracing_seen  # noqa: PLW0603 - a latch: providers are set once per process
+    if _tracing_seen:
+        return False
+    provider = getattr(trace, "_TRACER_PROVIDER", _MISSING)
+    if provider is None:
+        return True
+    if provider is _MISSING and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        return True  # an API without that attribute: ask it the slow way
+    _tracing_seen = True
+    return False
+
+
+class _NullContext:
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+NULL = _NullContext()

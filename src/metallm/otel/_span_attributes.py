@@ -1,0 +1,92 @@
+"""The attributes of a GenAI span, from a request and a response, per operation.
+
+Chat: the ``gen_ai.request.*`` parameters set at start (samplers see them) and the response's
+id, model, finish reasons and usage at the end. Embeddings: ``gen_ai.embeddings.dimension.count``
+and ``gen_ai.request.encoding_formats`` when the caller asked for them, then the response model
+and input tokens. Names come from :mod:`metallm.otel.attributes` only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..embeddings import EmbeddingsRequest, EmbeddingsResponse
+from ..hooks import LLMCallInfo
+from ..types import ChatCompletionRequest, ChatCompletionResponse
+from . import attributes as A
+from .content import output_type
+
+__all__ = [
+    "embeddings_request_attributes",
+    "embeddings_response_attributes",
+    "request_attributes",
+    "response_attributes",
+]
+
+
+def request_attributes(
+    attrs: dict[str, Any], request: ChatCompletionRequest, info: LLMCallInfo
+) -> None:
+    if request.max_tokens is not None:
+        attrs[A.REQUEST_MAX_TOKENS] = request.max_tokens
+    if request.temperature is not None:
+        attrs[A.REQUEST_TEMPERATURE] = request.temperature
+    if request.top_p is not None:
+        attrs[A.REQUEST_TOP_P] = request.top_p
+    if request.top_k is not None:
+        attrs[A.REQUEST_TOP_K] = request.top_k
+    stops = request.stop_sequences()
+    if stops:
+        attrs[A.REQUEST_STOP_SEQUENCES] = stops
+    if request.frequency_penalty is not None:
+        attrs[A.REQUEST_FREQUENCY_PENALTY] = request.frequency_penalty
+    if request.presence_penalty is not None:
+        attrs[A.REQUEST_PRESENCE_PENALTY] = request.presence_penalty
+    if request.seed is not None:
+        attrs[A.REQUEST_SEED] = request.seed
+    if request.n is not None and request.n != 1:
+        attrs[A.REQUEST_CHOICE_COUNT] = request.n
+    if info.streaming:
+        attrs[A.REQUEST_STREAM] = True
+    attrs[A.OUTPUT_TYPE] = output_type(request)
+    if info.conversation_id:
+        attrs[A.CONVERSATION_ID] = info.conversation_id
+
+
+def response_attributes(
+    attrs: dict[str, Any], response: ChatCompletionResponse, *, incomplete: bool
+) -> None:
+    if response.id:
+        attrs[A.RESPONSE_ID] = response.id
+    if response.model:
+        attrs[A.RESPONSE_MODEL] = response.model
+    reasons = [c.finish_reason or "error" for c in response.choices]
+    if reasons:
+        attrs[A.RESPONSE_FINISH_REASONS] = reasons
+    elif incomplete:  # cut or closed before any choice arrived
+        attrs[A.RESPONSE_FINISH_REASONS] = ["error"]
+    usage = response.usage
+    if usage is not None:
+        attrs[A.USAGE_INPUT_TOKENS] = usage.prompt_tokens
+        attrs[A.USAGE_OUTPUT_TOKENS] = usage.completion_tokens
+        if usage.cached_tokens:
+            attrs[A.USAGE_CACHE_READ_INPUT_TOKENS] = usage.cached_tokens
+        if usage.cache_write_tokens:
+            attrs[A.USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
+        if usage.reasoning_tokens:
+            attrs[A.USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+
+
+def embeddings_request_attributes(attrs: dict[str, Any], request: EmbeddingsRequest) -> None:
+    """What an embeddings request asked for (only what the caller set)."""
+    if request.dimensions is not None:
+        attrs[A.EMBEDDINGS_DIMENSION_COUNT] = request.dimensions
+    if request.encoding_format is not None:
+        attrs[A.REQUEST_ENCODING_FORMATS] = [request.encoding_format]
+
+
+def embeddings_response_attributes(attrs: dict[str, Any], response: EmbeddingsResponse) -> None:
+    """The response model and the input tokens the provider counted."""
+    if response.model:
+        attrs[A.RESPONSE_MODEL] = response.model
+    attrs[A.USAGE_INPUT_TOKENS] = response.usage.prompt_tokens
