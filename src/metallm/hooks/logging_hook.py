@@ -17,8 +17,7 @@ import logging
 from typing import Any
 
 from ..logs import ContextLogger, logger_from_context
-from ..types import ChatCompletionRequest, ChatCompletionResponse
-from ._chain import ChunkIterator, LLMCallInfo
+from ._chain import AnyRequest, AnyResponse, ChunkIterator, LLMCallInfo
 
 __all__ = ["LOG_FIELDS", "LoggingHook"]
 
@@ -92,7 +91,7 @@ class LoggingHook:
             return logger_from_context()
         return ContextLogger(self.logger, {})
 
-    def before_request(self, info: LLMCallInfo, request: ChatCompletionRequest) -> None:
+    def before_request(self, info: LLMCallInfo, request: AnyRequest) -> None:
         """Log the start of the call at DEBUG when ``log_start`` is set."""
         if not self.log_start:
             return
@@ -102,7 +101,8 @@ class LoggingHook:
         kind = "stream " if info.streaming else ""
         values = (info.call_id, info.provider_name, info.model, info.streaming)
         log.debug(
-            "metallm chat %s/%s %sstarted",
+            "metallm %s %s/%s %sstarted",
+            info.operation,
             info.provider_name,
             info.model,
             kind,
@@ -110,7 +110,7 @@ class LoggingHook:
         )
 
     def wrap_stream(
-        self, info: LLMCallInfo, request: ChatCompletionRequest, stream: ChunkIterator
+        self, info: LLMCallInfo, request: AnyRequest, stream: ChunkIterator
     ) -> ChunkIterator:
         """Leave the stream as it is (chunks are counted by the client, not by this hook)."""
         return stream
@@ -118,8 +118,8 @@ class LoggingHook:
     def after_response(
         self,
         info: LLMCallInfo,
-        request: ChatCompletionRequest,
-        response: ChatCompletionResponse | None,
+        request: AnyRequest,
+        response: AnyResponse | None,
         error: BaseException | None,
     ) -> None:
         """Write the call's record: ``level`` on success or early close, else ``error_level``."""
@@ -129,12 +129,12 @@ class LoggingHook:
         if not log.isEnabledFor(level):
             return
         fields = self.fields(info, response, error, duration)
-        log.log(level, info.redact(self.message(fields)), extra=fields)
+        log.log(level, info.redact(self.message(fields, info.operation)), extra=fields)
 
     @staticmethod
     def fields(
         info: LLMCallInfo,
-        response: ChatCompletionResponse | None,
+        response: AnyResponse | None,
         error: BaseException | None,
         duration: float,
     ) -> dict[str, Any]:
@@ -156,9 +156,9 @@ class LoggingHook:
             _ms(ttfc),
             chunks,
             usage.prompt_tokens if usage is not None else None,
-            usage.completion_tokens if usage is not None else None,
+            getattr(usage, "completion_tokens", 0) if usage is not None else None,
             usage.total_tokens if usage is not None else None,
-            [c.finish_reason for c in response.choices if c.finish_reason] if response else [],
+            [c.finish_reason for c in getattr(response, "choices", ()) if c.finish_reason],
             info.retries,
             end_reason,
             type(error).__name__ if error is not None else None,
@@ -168,8 +168,9 @@ class LoggingHook:
         return dict(zip(LOG_FIELDS, values, strict=True))
 
     @staticmethod
-    def message(fields: dict[str, Any]) -> str:
-        """The human line, e.g. ``metallm chat openai/gpt-4o ok in 812.3 ms, 12+34 tokens``."""
+    def message(fields: dict[str, Any], operation: str = "chat") -> str:
+        """The human line, e.g. ``metallm chat openai/gpt-4o ok in 812.3 ms, 12+34 tokens``
+        (``metallm embeddings ...`` for embeddings calls)."""
         failed = fields["llm_error_type"] is not None
         end = fields["llm_end_reason"]
         if end == "garbage_collected":
@@ -180,7 +181,7 @@ class LoggingHook:
             outcome = "closed early" if end == "closed" else "ok"
         kind = " stream" if fields["llm_streaming"] else ""
         parts = [
-            f"metallm chat {fields['llm_provider']}/{fields['llm_model']}{kind} {outcome}"
+            f"metallm {operation} {fields['llm_provider']}/{fields['llm_model']}{kind} {outcome}"
             f" in {fields['llm_duration_ms']:.1f} ms"
         ]
         retries = fields["llm_retries"]

@@ -19,8 +19,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ..types import ChatCompletionRequest, ChatCompletionResponse
-from ._chain import ChunkIterator, LLMCallInfo
+from ._chain import AnyRequest, AnyResponse, ChunkIterator, LLMCallInfo
 
 __all__ = ["LatencyStats", "MetricsCollector", "ModelStats"]
 
@@ -129,11 +128,11 @@ class MetricsCollector:
     def __repr__(self) -> str:
         return f"MetricsCollector(window={self.window}, keys={len(self._series)})"
 
-    def before_request(self, info: LLMCallInfo, request: ChatCompletionRequest) -> None:
+    def before_request(self, info: LLMCallInfo, request: AnyRequest) -> None:
         """Nothing to do at the start: everything is recorded when the call ends."""
 
     def wrap_stream(
-        self, info: LLMCallInfo, request: ChatCompletionRequest, stream: ChunkIterator
+        self, info: LLMCallInfo, request: AnyRequest, stream: ChunkIterator
     ) -> ChunkIterator:
         """Leave the stream as it is (the client measures time to first chunk)."""
         return stream
@@ -141,8 +140,8 @@ class MetricsCollector:
     def after_response(
         self,
         info: LLMCallInfo,
-        request: ChatCompletionRequest,
-        response: ChatCompletionResponse | None,
+        request: AnyRequest,
+        response: AnyResponse | None,
         error: BaseException | None,
     ) -> None:
         """Record one finished call: duration ``info.elapsed``, tokens from ``response``."""
@@ -167,7 +166,7 @@ class MetricsCollector:
             series.retries += info.retries
             if usage is not None:
                 series.input_tokens += usage.prompt_tokens
-                series.output_tokens += usage.completion_tokens
+                series.output_tokens += getattr(usage, "completion_tokens", 0)
                 series.total_tokens += usage.total_tokens
 
     def reset(self) -> None:
