@@ -123,9 +123,11 @@ def test_providers_import_only_the_public_provider_interface() -> None:
             continue
         target = edge.target
         own_package = ".".join(edge.source.split(".")[:3])
-        if target.split(".")[0] in ("httpx", "asyncio", "opentelemetry", "anyio"):
-            bad.append(str(edge))
-        elif target == "metallm" or target.startswith("metallm._"):
+        if (
+            target.split(".")[0] in ("httpx", "asyncio", "opentelemetry", "anyio")
+            or target == "metallm"
+            or target.startswith("metallm._")
+        ):
             bad.append(str(edge))
         elif target.startswith("metallm.provider."):
             bad.append(str(edge) + "  [private submodule: import from metallm.provider]")
@@ -203,7 +205,9 @@ def test_otel_holds_no_provider_facts() -> None:
                 value = node.value.lower()
                 if value in names or "aiplatform" in value or value.startswith("gcp."):
                     bad.append(f"{path.relative_to(SRC.parent)}:{node.lineno}: {node.value!r}")
-        bad += [str(e) for e in EDGES if e.source == module and e.target.startswith("metallm.providers")]
+        bad += [
+            str(e) for e in EDGES if e.source == module and e.target.startswith("metallm.providers")
+        ]
     assert not bad, "otel/ must read provider facts from LLMCallInfo:\n" + "\n".join(bad)
 
 
