@@ -122,7 +122,6 @@ def test_providers_import_only_the_public_provider_interface() -> None:
         if not edge.source.startswith("metallm.providers."):
             continue
         target = edge.target
-        own_package = ".".join(edge.source.split(".")[:3])
         if (
             target.split(".")[0] in ("httpx", "asyncio", "opentelemetry", "anyio")
             or target == "metallm"
@@ -137,7 +136,6 @@ def test_providers_import_only_the_public_provider_interface() -> None:
             target == a or target.startswith(a + ".") for a in allowed_core
         ):
             bad.append(str(edge))
-        del own_package
     assert not bad, "providers/ may import only stdlib and the public interface:\n" + "\n".join(bad)
 
 
