@@ -25,8 +25,9 @@ count, so the ``x-amzn-bedrock-input-token-count`` header Bedrock adds to Invoke
 is read, else 0. Other model families raise ``UnsupportedFeatureError`` before any I/O, naming
 the supported ones.
 
-Like the rest of this provider it uses public names only; replies are built with
-``model_construct`` (a batch holds at most 96 vectors, so speed is not at stake here).
+Like the rest of this provider it uses public names only (``check_embeddings_reply`` from the
+public :mod:`metallm.embeddings`, which is not re-exported by ``metallm``); replies are built
+with ``model_construct`` (a batch holds at most 96 vectors, so speed is not at stake here).
 """
 
 from __future__ import annotations
@@ -34,14 +35,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from metallm import InvalidRequestError, ResponseValidationError, UnsupportedFeatureError
-from metallm.embeddings import (
+from metallm import (
     Embedding,
     EmbeddingsRequest,
     EmbeddingsResponse,
     EmbeddingsUsage,
-    check_embeddings_reply,
+    InvalidRequestError,
+    ResponseValidationError,
+    UnsupportedFeatureError,
 )
+from metallm.embeddings import check_embeddings_reply
 from metallm.provider import HTTPResponse, invalid_body_error
 
 __all__ = [

@@ -32,8 +32,9 @@ from metallm import (
     ChatCompletionRequest,
     ChatCompletionResponse,
     ConfigurationError,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
 )
-from metallm.embeddings import EmbeddingsRequest, EmbeddingsResponse
 from metallm.provider import HTTPRequest, HTTPResponse, ProviderSettings, error_from_response
 
 from ._embeddings import TITAN_LIMIT, batch_limit, build_embeddings_body, parse_embeddings_reply
