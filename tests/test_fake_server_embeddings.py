@@ -192,6 +192,12 @@ def test_a_body_the_wire_format_cannot_read_gets_a_400(
 # -- recording, scripted errors and failures --------------------------------------------------
 
 
+def test_paths_outside_the_embeddings_formats_are_not_served(server: FakeLLMServer) -> None:
+    # Ollama's superseded /api/embeddings is not OpenAI's /embeddings
+    assert post(server, "/api/embeddings", {"model": "m", "prompt": "x"}).status_code == 404
+    assert post(server, "/model/x/invoke-with-response-stream", {}).status_code == 404
+
+
 def test_embeddings_requests_are_recorded(server: FakeLLMServer) -> None:
     payload = {"model": "m", "input": TEXTS, "encoding_format": "float"}
     post(server, "/v1/embeddings", payload)

@@ -2,9 +2,10 @@
 
 Paths served (the ones the codecs send):
 
-* OpenAI/xAI ``POST .../embeddings``: ``{"object": "list", "data": [{"object": "embedding",
-  "index", "embedding"}], "model", "usage": {"prompt_tokens", "total_tokens"}}``, vectors as
-  base64 little-endian float32 when the body says ``"encoding_format": "base64"``, else floats.
+* OpenAI/xAI ``POST .../embeddings`` (not Ollama's superseded ``/api/embeddings``):
+  ``{"object": "list", "data": [{"object": "embedding", "index", "embedding"}], "model",
+  "usage": {"prompt_tokens", "total_tokens"}}``, vectors as base64 little-endian float32 when
+  the body says ``"encoding_format": "base64"``, else floats.
 * Gemini API ``.../models/{m}:batchEmbedContents`` (``{"embeddings": [{"values"}]}``) and
   ``:embedContent`` (``{"embedding": {"values"}}``; on a Vertex path, ``.../projects/...``, with
   ``usageMetadata`` as Vertex adds); Vertex ``:predict`` (``{"predictions": [{"embeddings":
@@ -300,7 +301,7 @@ def render_bedrock_embeddings(reply: ScriptedReply, request: Any, path: str) -> 
     return _json(200, headers, body)
 
 
-register_wire(r"/embeddings/?$", render_openai_embeddings)
+register_wire(r"(?<!/api)/embeddings/?$", render_openai_embeddings)  # not Ollama's old path
 register_wire(
     r"/models/[^/]+:(batchEmbedContents|embedContent|predict)/?$", render_gemini_embeddings
 )
