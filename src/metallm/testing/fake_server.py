@@ -26,6 +26,7 @@ from typing import Any
 from metallm.testing import (
     wire_anthropic,  # noqa: F401  (registers the Anthropic wire format)
     wire_bedrock,  # noqa: F401  (registers the Bedrock Converse wire format)
+    wire_embeddings,  # noqa: F401  (registers every provider's embeddings wire format)
     wire_gemini,  # noqa: F401  (registers the Gemini wire format)
     wire_ollama,  # noqa: F401  (registers the Ollama wire format)
     wire_openai,  # noqa: F401  (registers the OpenAI/xAI wire format)

@@ -23,11 +23,13 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+from ...embeddings import EmbeddingsRequest, EmbeddingsResponse
 from ...errors import APIError, ConfigurationError
 from ...provider._errors import error_from_response
 from ...provider._http import HTTPRequest, HTTPResponse
 from ...provider._registry import ProviderSettings
 from ...types import ChatCompletionRequest, ChatCompletionResponse
+from ._embeddings import MAX_EMBEDDINGS_INPUTS, embeddings_unsupported
 from ._request import build_body
 from ._response import ThinkingBlocks, parse_message
 from ._stream import AnthropicStreamDecoder
@@ -153,6 +155,20 @@ class AnthropicProvider:
             if isinstance(body_id, str) and body_id:
                 error.request_id = body_id
         return error
+
+    # -- embeddings: none at Anthropic; both methods raise, naming Voyage AI (``_embeddings``) --
+
+    max_embeddings_inputs = MAX_EMBEDDINGS_INPUTS
+
+    def build_embeddings_request(self, request: EmbeddingsRequest) -> HTTPRequest:
+        """Always raises ``UnsupportedFeatureError`` (before any I/O), naming Voyage AI."""
+        raise embeddings_unsupported(self.name)
+
+    def parse_embeddings_response(
+        self, response: HTTPResponse, request: EmbeddingsRequest
+    ) -> EmbeddingsResponse:
+        """Always raises ``UnsupportedFeatureError``: there is no reply to parse."""
+        raise embeddings_unsupported(self.name)
 
 
 def _encode(body: dict[str, Any]) -> bytes:

@@ -32,9 +32,12 @@ from metallm import (
     ChatCompletionRequest,
     ChatCompletionResponse,
     ConfigurationError,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
 )
 from metallm.provider import HTTPRequest, HTTPResponse, ProviderSettings, error_from_response
 
+from ._embeddings import TITAN_LIMIT, batch_limit, build_embeddings_body, parse_embeddings_reply
 from ._request import build_body
 from ._response import parse_converse
 from ._stream import EXCEPTION_STATUS, BedrockStreamDecoder
@@ -193,6 +196,32 @@ class BedrockProvider:
             )
             error.status_code = response.status_code
         return error
+
+    # -- embeddings: InvokeModel ``POST {endpoint}/model/{modelId}/invoke`` (``_embeddings``) ---
+
+    @property
+    def max_embeddings_inputs(self) -> int:
+        """1, the limit every supported model meets (Titan takes one text per request); see
+        :meth:`embeddings_batch_limit` for the per-model figure (Cohere: 96)."""
+        return TITAN_LIMIT
+
+    def embeddings_batch_limit(self, request: EmbeddingsRequest) -> int:
+        """Inputs per request for ``request.model``: Titan 1, Cohere 96."""
+        return batch_limit(request.model)
+
+    def build_embeddings_request(self, request: EmbeddingsRequest) -> HTTPRequest:
+        """One batch as a signed InvokeModel request; unsupported models raise before I/O."""
+        body = build_embeddings_body(request, provider=self.name)
+        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        url = f"{self._base_url}/model/{quote(request.model, safe='')}/invoke"
+        headers = {"content-type": "application/json", "accept": "application/json"}
+        return HTTPRequest("POST", url, self.sign("POST", url, headers, content), content)
+
+    def parse_embeddings_response(
+        self, response: HTTPResponse, request: EmbeddingsRequest
+    ) -> EmbeddingsResponse:
+        """A Titan or Cohere reply as float vectors in input order; garbled replies raise."""
+        return parse_embeddings_reply(self.name, response, request, self.secrets())
 
 
 def create(settings: ProviderSettings) -> BedrockProvider:

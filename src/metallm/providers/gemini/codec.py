@@ -21,11 +21,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import quote, urlsplit
 
+from ...embeddings import EmbeddingsRequest, EmbeddingsResponse
 from ...errors import APIError, ConfigurationError
 from ...provider._errors import error_from_response
 from ...provider._http import HTTPRequest, HTTPResponse
 from ...provider._registry import ProviderSettings
 from ...types import ChatCompletionRequest, ChatCompletionResponse
+from ._embeddings import (
+    GEMINI_BATCH_LIMIT,
+    batch_limit,
+    build_embeddings_body,
+    embeddings_url,
+    parse_embeddings_reply,
+)
 from ._request import build_body, encode_body
 from ._response import parse_generate_response, refine_error
 from ._stream import GeminiStreamDecoder
@@ -147,6 +155,31 @@ class GeminiProvider:
         becomes the error's ``code``.
         """
         return refine_error(error_from_response(self.name, response, secrets=self.secrets()))
+
+    # -- embeddings: Gemini API embedContent/batchEmbedContents, Vertex predict/embedContent ----
+
+    @property
+    def max_embeddings_inputs(self) -> int:
+        """Inputs per request: 100 on the Gemini API; on Vertex 1, the limit every model
+        meets (see :meth:`embeddings_batch_limit` for the per-model figure)."""
+        return 1 if self._vertex else GEMINI_BATCH_LIMIT
+
+    def embeddings_batch_limit(self, request: EmbeddingsRequest) -> int:
+        """Inputs per request for ``request.model`` (Vertex ``predict``: 250, except 1 for
+        ``gemini-embedding-001`` and for ``embedContent`` models)."""
+        return batch_limit(request.model, vertex=self._vertex)
+
+    def build_embeddings_request(self, request: EmbeddingsRequest) -> HTTPRequest:
+        """One batch as ``POST .../models/{model}:{method}`` (see ``_embeddings``)."""
+        method, body = build_embeddings_body(request, provider=self.name, vertex=self._vertex)
+        url = embeddings_url(self._prefix, request.model, method, self.name)
+        return HTTPRequest("POST", url, dict(self._headers_json), encode_body(body))
+
+    def parse_embeddings_response(
+        self, response: HTTPResponse, request: EmbeddingsRequest
+    ) -> EmbeddingsResponse:
+        """Any Gemini or Vertex embeddings reply as floats in input order; garbled raises."""
+        return parse_embeddings_reply(self.name, response, request, self.secrets())
 
 
 def create(settings: ProviderSettings) -> GeminiProvider:

@@ -13,12 +13,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from ...embeddings import EmbeddingsRequest, EmbeddingsResponse
 from ...errors import APIError, ConfigurationError
 from ...provider._errors import error_from_response
 from ...provider._http import HTTPRequest, HTTPResponse
 from ...provider._registry import ProviderSettings
 from ...types import ChatCompletionRequest, ChatCompletionResponse
 from ..openai._request import USER_AGENT
+from ._embeddings import MAX_EMBEDDINGS_INPUTS, build_embeddings_body, parse_embeddings_reply
 from ._request import build_body
 from ._response import parse_completion
 from ._stream import OllamaStreamDecoder
@@ -107,6 +109,22 @@ class OllamaProvider:
     def parse_error(self, response: HTTPResponse) -> APIError:
         """The typed error for an error reply (``{"error": "..."}``), the key redacted."""
         return error_from_response(self.name, response, secrets=self.secrets())
+
+    # -- embeddings: ``POST {base_url}/api/embed`` (see ``_embeddings``) -------------------------
+
+    max_embeddings_inputs = MAX_EMBEDDINGS_INPUTS
+
+    def build_embeddings_request(self, request: EmbeddingsRequest) -> HTTPRequest:
+        """One batch as ``POST {base_url}/api/embed``; unsupported fields raise before I/O."""
+        body = build_embeddings_body(request, provider=self.name)
+        url = f"{self._base_url}/api/embed"
+        return HTTPRequest("POST", url, dict(self._headers_json), _encode(body))
+
+    def parse_embeddings_response(
+        self, response: HTTPResponse, request: EmbeddingsRequest
+    ) -> EmbeddingsResponse:
+        """A success reply as float vectors in input order; garbled or short replies raise."""
+        return parse_embeddings_reply(self.name, response, request, self.secrets())
 
 
 def _encode(body: dict[str, Any]) -> bytes:

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ...embeddings import EmbeddingsRequest, EmbeddingsResponse
 from ...errors import APIError, ConfigurationError
 from ...provider._errors import error_from_response
 from ...provider._http import HTTPRequest, HTTPResponse
 from ...provider._registry import ProviderSettings
 from ...types import ChatCompletionRequest, ChatCompletionResponse
+from ._embeddings import MAX_EMBEDDINGS_INPUTS, build_embeddings_body, parse_embeddings_reply
 from ._request import USER_AGENT, build_body, encode_body
 from ._response import parse_completion
 from ._stream import OpenAIStreamDecoder
@@ -106,6 +108,22 @@ class OpenAIProvider:
     def parse_error(self, response: HTTPResponse) -> APIError:
         """The typed error for an error reply, with the key redacted."""
         return error_from_response(self.name, response, secrets=self.secrets())
+
+    # -- embeddings: ``POST {base_url}/embeddings`` (see ``_embeddings``) ------------------------
+
+    max_embeddings_inputs = MAX_EMBEDDINGS_INPUTS
+
+    def build_embeddings_request(self, request: EmbeddingsRequest) -> HTTPRequest:
+        """One batch as ``POST {base_url}/embeddings`` (base64 vectors unless ``float`` asked)."""
+        body = build_embeddings_body(request, provider=self.name, limit=self.max_embeddings_inputs)
+        url = f"{self._base_url}/embeddings"
+        return HTTPRequest("POST", url, dict(self._headers_json), encode_body(body))
+
+    def parse_embeddings_response(
+        self, response: HTTPResponse, request: EmbeddingsRequest
+    ) -> EmbeddingsResponse:
+        """A success reply as float vectors in input order; garbled or short replies raise."""
+        return parse_embeddings_reply(self.name, response, request, self.secrets())
 
 
 def _merge_headers(headers: dict[str, str], extra: Any, provider: str) -> None:

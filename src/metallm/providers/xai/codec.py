@@ -25,6 +25,10 @@ class XAIProvider(OpenAIProvider):
     default_base_url = DEFAULT_BASE_URL
     max_tokens_field = "max_tokens"
     sends_openai_headers = False
+    # Embeddings: xAI's API reference documents POST /v1/embeddings with OpenAI's fields and
+    # reply, so the OpenAI implementation is inherited. It states no per-request input limit;
+    # OpenAI's 2,048 is used.
+    max_embeddings_inputs = 2048
 
 
 def create(settings: ProviderSettings) -> XAIProvider:

@@ -1,0 +1,89 @@
+"""Float vectors out of decoded embeddings replies, and the fast response builder.
+
+Shared by the embeddings codecs of OpenAI/xAI, Gemini and Ollama (Bedrock keeps to the public
+interface and has its own few lines): every wire format ends in lists of numbers, or OpenAI's
+base64 little-endian float32, and a 2,048 x 1,536 reply holds three million of them. So the
+checks here are per vector and run in C (``set(map(type, vector))``, ``array.frombytes``),
+never per float in Python or pydantic, and the models are built with the fast constructor.
+This module is the one place these codecs import ``metallm._construct`` (it is moving into
+:mod:`metallm.provider`; the merge changes this import only).
+
+A JSON integer in a vector (Go servers such as Ollama write ``0`` for a zero float32) becomes
+a float, so a response always holds floats; anything else (strings, nulls, booleans, nested
+lists, an empty vector) is refused and the caller raises a ``ResponseValidationError``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import sys
+from array import array
+from typing import Any
+
+from .._construct import constructor
+from ..embeddings import Embedding, EmbeddingsResponse, EmbeddingsUsage
+
+__all__ = ["base64_vector", "count", "embeddings_response", "float_vector"]
+
+_FLOAT_ONLY = {float}
+_NUMBERS = {float, int}
+_BIG_ENDIAN = sys.byteorder == "big"
+_embedding = constructor(Embedding)
+_usage = constructor(EmbeddingsUsage)
+_response = constructor(EmbeddingsResponse)
+
+
+def float_vector(value: Any) -> list[float] | None:
+    """``value`` as a non-empty list of floats (integers converted), else None."""
+    if type(value) is not list or not value:
+        return None
+    kinds = set(map(type, value))
+    if kinds == _FLOAT_ONLY:
+        return value
+    if kinds <= _NUMBERS:
+        return [float(x) for x in value]
+    return None
+
+
+def base64_vector(text: str) -> list[float] | None:
+    """Base64 of little-endian float32 values (OpenAI ``encoding_format="base64"``) as floats.
+
+    None when the text is not strict base64 or does not hold a whole, non-zero number of
+    float32 values.
+    """
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not raw or len(raw) % 4:
+        return None
+    values = array("f")
+    values.frombytes(raw)
+    if _BIG_ENDIAN:
+        values.byteswap()
+    return values.tolist()
+
+
+def count(value: Any) -> int | None:
+    """A token count: a non-negative JSON integer; None for anything else."""
+    return value if type(value) is int and value >= 0 else None
+
+
+def embeddings_response(
+    model: str,
+    provider: str,
+    vectors: list[tuple[int, list[float]]],
+    prompt_tokens: int,
+    total_tokens: int,
+) -> EmbeddingsResponse:
+    """An :class:`EmbeddingsResponse` of already-checked ``(index, vector)`` pairs, unvalidated.
+
+    Pass the result to :func:`metallm.embeddings.check_embeddings_reply`, which checks the
+    count, the indexes and the lengths.
+    """
+    data = [_embedding({"index": i, "embedding": v, "object": "embedding"}) for i, v in vectors]
+    usage = _usage({"prompt_tokens": prompt_tokens, "total_tokens": total_tokens})
+    return _response(
+        {"model": model, "provider": provider, "data": data, "usage": usage, "object": "list"}
+    )

@@ -1,0 +1,88 @@
+"""Ollama's ``POST {base_url}/api/embed`` wire format: the request body and the reply parser.
+
+Followed: Ollama's API reference, "Generate Embeddings" (https://docs.ollama.com/api/embed,
+``docs/api.md`` in ollama/ollama): body ``model``, ``input`` (a string or a list of strings),
+optional ``truncate`` (default true: cut inputs to the context length; false: error instead),
+``options`` (Modelfile parameters), ``keep_alive`` and ``dimensions``; the reply is
+``{"model", "embeddings": [[...], ...], "total_duration", "load_duration",
+"prompt_eval_count"}``, one vector per input in input order. The older ``/api/embeddings``
+(one ``prompt``, one ``embedding``) is superseded and not used.
+
+``dimensions`` is sent as is; ``truncate``, ``options`` and ``keep_alive`` ride in
+``request.extra``, which is merged into the body last (a ``None`` value removes a field).
+Usage is ``prompt_eval_count`` (0 when absent) for both counts. ``user`` has no Ollama
+equivalent and raises ``UnsupportedFeatureError``; ``encoding_format`` only shapes OpenAI's
+wire (vectors always come back as floats), so it is not sent.
+
+The reference documents no limit on the number of inputs per request; metallm sends at most
+2,048 (OpenAI's figure), which keeps one request's body and the server's batch reasonable.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ...embeddings import EmbeddingsRequest, EmbeddingsResponse, check_embeddings_reply
+from ...errors import InvalidRequestError, ResponseValidationError, UnsupportedFeatureError
+from ...provider import HTTPResponse, invalid_body_error
+from .._vectors import count, embeddings_response, float_vector
+
+__all__ = ["MAX_EMBEDDINGS_INPUTS", "build_embeddings_body", "parse_embeddings_reply"]
+
+MAX_EMBEDDINGS_INPUTS = 2048
+"""Inputs per request; Ollama documents no limit, so this is metallm's choice."""
+
+
+def build_embeddings_body(request: EmbeddingsRequest, *, provider: str) -> dict[str, Any]:
+    """The JSON body for one batch; unsupported fields and oversized batches raise first."""
+    if request.user is not None:
+        raise UnsupportedFeatureError(provider, "user on embeddings requests")
+    if len(request.inputs) > MAX_EMBEDDINGS_INPUTS:
+        raise InvalidRequestError(
+            f"{provider}: {len(request.inputs)} embeddings inputs in one request; metallm sends "
+            f"at most {MAX_EMBEDDINGS_INPUTS} (split the list)"
+        )
+    body: dict[str, Any] = {"model": request.model, "input": request.input}
+    if request.dimensions is not None:
+        body["dimensions"] = request.dimensions
+    for key, value in request.extra.items():
+        if value is None:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    return body
+
+
+def parse_embeddings_reply(
+    provider: str, response: HTTPResponse, request: EmbeddingsRequest, secrets: tuple[str, ...]
+) -> EmbeddingsResponse:
+    """An ``/api/embed`` success reply as floats in input order; garbled replies raise."""
+
+    def invalid(why: str) -> ResponseValidationError:
+        return invalid_body_error(provider, response, why, secrets)
+
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        raise invalid("embeddings reply is not JSON") from None
+    if type(body) is not dict:
+        raise invalid("embeddings reply is not a JSON object")
+    items = body.get("embeddings")
+    if type(items) is not list:
+        raise invalid("embeddings reply has no 'embeddings' list")
+    vectors: list[tuple[int, list[float]]] = []
+    for i, item in enumerate(items):
+        vector = float_vector(item)
+        if vector is None:
+            raise invalid(f"embeddings reply embeddings[{i}] is not a list of numbers")
+        vectors.append((i, vector))
+    evaluated = body.get("prompt_eval_count")
+    tokens = 0 if evaluated is None else count(evaluated)
+    if tokens is None:
+        raise invalid("embeddings reply 'prompt_eval_count' is not a non-negative integer")
+    model = body.get("model")
+    result = embeddings_response(
+        model if type(model) is str and model else request.model, provider, vectors, tokens, tokens
+    )
+    return check_embeddings_reply(result, len(request.inputs), provider)
