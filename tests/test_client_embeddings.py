@@ -404,5 +404,5 @@ def test_inputs_are_captured_only_with_content_capture_on(server: FakeLLMServer,
     (span,) = spans.get_finished_spans()
     captured = json.loads(str(dict(span.attributes or {})[A.INPUT_MESSAGES]))
     assert captured[0]["role"] == "user"
-    assert [p["content"] for p in captured[0]["parts"]][0] == "first"
+    assert [p["content"] for p in captured[0]["parts"]] == ["first", "leaks [REDACTED]?"]
     assert KEY not in json.dumps(captured)
