@@ -54,6 +54,10 @@ def test_demo_runs_offline_and_shows_each_step() -> None:
         "gen_ai.client.operation.duration [s]: 1 series, 4 values",
         "gen_ai.client.token.usage [{token}]: 2 series, 8 values",
         "gen_ai.client.operation.time_to_first_chunk [s]: 1 series, 1 values",
+        "5) Embeddings",
+        "2 vectors of 8 floats from text-embedding-3-small",
+        "'embeddings text-embedding-3-small' CLIENT UNSET",
+        "gen_ai.client.embeddings.duration [s]: 1 series, 1 values",
     ):
         assert needle in text, needle
 
@@ -82,6 +86,10 @@ def test_demo_for_each_provider_offline(provider: str, otel_name: str) -> None:
     assert "finish: tool_calls" in out.stdout
     assert f"gen_ai.provider.name={otel_name}" in out.stdout
     assert "model \n" not in out.stdout  # every response names its model (Bedrock: the request's)
+    if provider == "anthropic":
+        assert "anthropic has no embeddings API (Anthropic points to Voyage AI)" in out.stdout
+    else:
+        assert "2 vectors of 8 floats" in out.stdout
 
 
 def test_chat_answers_each_turn() -> None:

@@ -2,7 +2,8 @@
 
 ``demo`` is the main job of ``make demo``: offline by default, it starts a
 :class:`~metallm.testing.FakeLLMServer` on 127.0.0.1 and drives the real client through it (a
-plain call, a streamed call printing tokens as they arrive, an async call, a tool call). With
+plain call, a streamed call printing tokens as they arrive, a tool call, an async call,
+embeddings). With
 ``--provider X`` and that provider's key in the environment it runs the same against the real
 API. ``chat`` is a small interactive loop with history, on the same choice of endpoint.
 """
@@ -32,6 +33,13 @@ _DEFAULT_MODELS = {
     "anthropic": models.CLAUDE_SONNET_4_5,
     "gemini": models.GEMINI_2_5_FLASH,
     "bedrock": models.BEDROCK_CLAUDE_SONNET_4_5,
+}
+_EMBEDDING_MODELS = {
+    "openai": models.TEXT_EMBEDDING_3_SMALL,
+    "xai": "v1",
+    "ollama": models.OLLAMA_NOMIC_EMBED_TEXT,
+    "gemini": models.GEMINI_EMBEDDING_001,
+    "bedrock": models.BEDROCK_TITAN_EMBED_TEXT_V2,
 }
 _KEY_ENV = {
     "openai": "OPENAI_API_KEY",
@@ -162,7 +170,24 @@ def _demo_calls(provider: str, model: str, live: bool, out: TextIO) -> None:
                 )
                 return r.content
 
-        out.write(f"   reply: {asyncio.run(run_async())}\n\nDone.\n")
+        out.write(f"   reply: {asyncio.run(run_async())}\n\n")
+        _demo_embeddings(provider, settings, out)
+        out.write("Done.\n")
+
+
+def _demo_embeddings(provider: str, settings: dict[str, Any], out: TextIO) -> None:
+    out.write("5) Embeddings\n")
+    model = _EMBEDDING_MODELS.get(provider)
+    if model is None:
+        out.write(f"   {provider} has no embeddings API (Anthropic points to Voyage AI)\n\n")
+        return
+    with Client(**settings) as client:
+        emb = client.create_embeddings(model=model, input=["first text", "second text"])
+    head = ", ".join(f"{v:.3f}" for v in emb.vectors[0][:3])
+    out.write(
+        f"   {len(emb.data)} vectors of {emb.dimensions} floats from {emb.model}: [{head}, ...]"
+        f", {emb.usage.prompt_tokens} input tokens\n\n"
+    )
 
 
 def _chat(provider: str, model: str, live: bool, inp: TextIO, out: TextIO) -> None:

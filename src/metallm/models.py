@@ -122,6 +122,14 @@ OLLAMA_DEEPSEEK_CODER = "deepseek-coder"
 BEDROCK_CLAUDE_SONNET_4_5 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 BEDROCK_TITAN_TEXT_EXPRESS = "amazon.titan-text-express-v1"
 
+# Embedding models (for ``create_embeddings``)
+TEXT_EMBEDDING_3_SMALL = "text-embedding-3-small"
+TEXT_EMBEDDING_3_LARGE = "text-embedding-3-large"
+GEMINI_EMBEDDING_001 = "gemini-embedding-001"
+OLLAMA_NOMIC_EMBED_TEXT = "nomic-embed-text"
+BEDROCK_TITAN_EMBED_TEXT_V2 = "amazon.titan-embed-text-v2:0"
+BEDROCK_COHERE_EMBED_ENGLISH_V3 = "cohere.embed-english-v3"
+
 
 @dataclass(frozen=True)
 class ModelInfo:
