@@ -1,0 +1,334 @@
+"""ChunkAccumulator and finalize_response on hand-built chunks (no provider, no I/O).
+
+Mirrors ``src/metallm/_accumulate.py``: text and reasoning joined per choice, roles, several
+choices, tool-call fragments merged by index, the finish-reason and usage rules, the
+whole-response normalisation (``tool_calls`` finish, ``total_tokens``) and the first-chunk
+metadata.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from metallm._accumulate import ChunkAccumulator, finalize_response
+from metallm.types import (
+    ChatCompletionChunk,
+    ChatCompletionResponse,
+    Choice,
+    ChunkChoice,
+    Delta,
+    FunctionCall,
+    FunctionCallDelta,
+    Message,
+    Role,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+
+
+def part(
+    index: int = 0,
+    content: str | None = None,
+    *,
+    reasoning: str | None = None,
+    role: Role | None = None,
+    tools: list[ToolCallDelta] | None = None,
+    finish: str | None = None,
+) -> ChunkChoice:
+    delta = Delta(role=role, content=content, reasoning_content=reasoning, tool_calls=tools)
+    return ChunkChoice(index=index, delta=delta, finish_reason=finish)
+
+
+def frag(
+    index: int, id: str | None = None, name: str | None = None, args: str | None = None
+) -> ToolCallDelta:
+    return ToolCallDelta(index=index, id=id, function=FunctionCallDelta(name=name, arguments=args))
+
+
+def chunk(*choices: ChunkChoice, **fields: object) -> ChatCompletionChunk:
+    return ChatCompletionChunk(choices=list(choices), **fields)
+
+
+def usage(prompt: int, completion: int, total: int | None = None) -> Usage:
+    total = prompt + completion if total is None else total
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
+
+
+def accumulate(*chunks: ChatCompletionChunk, provider: str = "") -> ChatCompletionResponse:
+    acc = ChunkAccumulator(provider)
+    for c in chunks:
+        acc.add(c)
+    return acc.response()
+
+
+def test_text_is_joined_per_choice() -> None:
+    resp = accumulate(
+        chunk(part(content="Hel"), id="c1"), chunk(part(content="lo")), chunk(part(content="!"))
+    )
+    assert [c.message.content for c in resp.choices] == ["Hello!"]
+    assert resp.content == "Hello!"
+    assert resp.object == "chat.completion"
+
+
+def test_reasoning_is_kept_apart_from_content() -> None:
+    resp = accumulate(
+        chunk(part(reasoning="think ")),
+        chunk(part(reasoning="hard")),
+        chunk(part(content="answer")),
+    )
+    message = resp.choices[0].message
+    assert message.reasoning_content == "think hard"
+    assert message.content == "answer"
+
+
+def test_no_reasoning_means_none() -> None:
+    assert accumulate(chunk(part(content="x"))).choices[0].message.reasoning_content is None
+
+
+def test_role_comes_from_the_first_delta() -> None:
+    resp = accumulate(
+        chunk(part(role=Role.ASSISTANT, content="")),
+        chunk(part(content="a")),
+        chunk(part(content="b", finish="stop")),
+    )
+    assert resp.choices[0].message.role is Role.ASSISTANT
+    # no delta named a role: the reply is the assistant's
+    assert accumulate(chunk(part(content="x"))).choices[0].message.role is Role.ASSISTANT
+
+
+def test_several_choices_interleaved() -> None:
+    resp = accumulate(
+        chunk(part(1, "B1"), part(0, "A1")),
+        chunk(part(0, "A2")),
+        chunk(part(1, "B2", finish="length")),
+        chunk(part(0, finish="stop")),
+    )
+    assert [c.index for c in resp.choices] == [0, 1]
+    assert [c.message.content for c in resp.choices] == ["A1A2", "B1B2"]
+    assert [c.finish_reason for c in resp.choices] == ["stop", "length"]
+
+
+def test_tool_call_fragments_are_merged_by_index() -> None:
+    resp = accumulate(
+        chunk(part(role=Role.ASSISTANT, tools=[frag(0, "call_1", "get_weather", "")])),
+        chunk(part(tools=[frag(0, args='{"city"')])),
+        chunk(part(tools=[frag(0, args=': "Paris"}')])),
+        chunk(part(finish="tool_calls")),
+    )
+    message = resp.choices[0].message
+    assert message.tool_calls == [
+        ToolCall(
+            id="call_1", function=FunctionCall(name="get_weather", arguments='{"city": "Paris"}')
+        )
+    ]
+    assert message.content is None
+    assert resp.choices[0].finish_reason == "tool_calls"
+
+
+def test_interleaved_parallel_tool_calls() -> None:
+    resp = accumulate(
+        chunk(part(tools=[frag(0, "a", "first", '{"x"'), frag(1, "b", "second", '{"y"')])),
+        chunk(part(tools=[frag(1, args=": 2}")])),
+        chunk(part(tools=[frag(0, args=": 1}")])),
+    )
+    calls = resp.choices[0].message.tool_calls or []
+    assert [(t.id, t.function.name, t.function.arguments) for t in calls] == [
+        ("a", "first", '{"x": 1}'),
+        ("b", "second", '{"y": 2}'),
+    ]
+
+
+def test_tool_call_fragments_out_of_order_by_index() -> None:
+    resp = accumulate(
+        chunk(part(tools=[frag(1, "b", "later", "{}")])),
+        chunk(part(tools=[frag(0, "a", "earlier", '{"k":')])),
+        chunk(part(tools=[frag(0, args=" true}")])),
+    )
+    calls = resp.choices[0].message.tool_calls or []
+    assert [(t.id, t.function.name, t.function.arguments) for t in calls] == [
+        ("a", "earlier", '{"k": true}'),
+        ("b", "later", "{}"),
+    ]
+
+
+def test_tool_call_id_and_name_come_from_the_first_fragment() -> None:
+    # The module docstring: "the first fragment brings the id and name, later ones append
+    # argument text". Some servers repeat an id (or send a fresh one) on later fragments.
+    resp = accumulate(
+        chunk(part(tools=[frag(0, "call_first", "lookup", '{"q":')])),
+        chunk(part(tools=[frag(0, "call_later", "other", ' "x"}')])),
+    )
+    (call,) = resp.choices[0].message.tool_calls or []
+    assert call.function.name == "lookup"
+    assert call.function.arguments == '{"q": "x"}'
+    assert call.id == "call_first"
+
+
+def test_tool_call_without_id_or_arguments_gets_stable_defaults() -> None:
+    acc = ChunkAccumulator()
+    acc.add(chunk(part(tools=[frag(0, "given", "a", "{}"), frag(1, name="b")])))
+    first, second = acc.response().choices[0].message.tool_calls or []
+    assert first.id == "given"
+    assert second.id == "call_0_1"  # the decoders' convention: call_<choice>_<tool>
+    assert second.function.arguments == "{}"
+    assert [t.id for t in acc.response().choices[0].message.tool_calls or []] == [
+        "given",
+        "call_0_1",
+    ]
+
+
+@pytest.mark.parametrize("said", ["stop", "length", None])
+def test_a_choice_with_tool_calls_finishes_tool_calls(said: str | None) -> None:
+    resp = accumulate(
+        chunk(part(0, tools=[frag(0, "t", "f", "{}")]), part(1, "plain")),
+        chunk(part(0, finish=said), part(1, finish="stop")),
+    )
+    assert [c.finish_reason for c in resp.choices] == ["tool_calls", "stop"]
+
+
+def test_text_before_tool_calls_is_kept() -> None:
+    resp = accumulate(
+        chunk(part(content="Let me check.")), chunk(part(tools=[frag(0, "t", "f", "{}")]))
+    )
+    assert resp.choices[0].message.content == "Let me check."
+    assert resp.choices[0].finish_reason == "tool_calls"
+
+
+def test_a_choice_without_content_or_tools_has_empty_text() -> None:
+    resp = accumulate(chunk(part(role=Role.ASSISTANT)), chunk(part(finish="stop")))
+    assert resp.choices[0].message.content == ""
+    assert resp.choices[0].message.tool_calls is None
+
+
+def test_finish_reason_last_value_wins() -> None:
+    resp = accumulate(
+        chunk(part(content="a", finish="length")),
+        chunk(part(finish="stop")),
+        chunk(part(content="")),  # a later chunk without a finish reason keeps it
+    )
+    assert resp.choices[0].finish_reason == "stop"
+
+
+def test_finish_reasons_in_index_order() -> None:
+    acc = ChunkAccumulator()
+    acc.add(chunk(part(2, "c", finish="length"), part(0, "a", finish="stop"), part(1, "b")))
+    assert acc.finish_reasons() == ["stop", None, "length"]
+    assert acc.finish_reasons(missing="error") == ["stop", "error", "length"]
+
+
+def test_the_last_usage_carrying_chunk_wins() -> None:
+    # xAI sends a running usage in every chunk; OpenAI one at the end; some send a partial
+    # usage first. Whatever came last is the call's usage.
+    resp = accumulate(
+        chunk(part(content="a"), usage=usage(10, 1)),
+        chunk(part(content="b"), usage=usage(10, 2)),
+        chunk(part(content="c")),
+        chunk(usage=usage(12, 3)),
+        chunk(part(finish="stop")),
+    )
+    assert resp.usage is not None
+    assert (resp.usage.prompt_tokens, resp.usage.completion_tokens) == (12, 3)
+    assert resp.usage.total_tokens == 15
+
+
+def test_usage_details_come_with_the_last_usage() -> None:
+    last = Usage(prompt_tokens=7, completion_tokens=5, cached_tokens=4, reasoning_tokens=2)
+    resp = accumulate(chunk(usage=Usage(prompt_tokens=7, cached_tokens=1)), chunk(usage=last))
+    assert resp.usage is not None
+    assert (resp.usage.cached_tokens, resp.usage.reasoning_tokens) == (4, 2)
+
+
+def test_no_usage_anywhere_means_none() -> None:
+    assert accumulate(chunk(part(content="x"))).usage is None
+
+
+def test_total_tokens_is_prompt_plus_completion() -> None:
+    resp = accumulate(chunk(part(content="x"), usage=usage(5, 3, total=99)))
+    assert resp.usage is not None and resp.usage.total_tokens == 8
+
+
+def test_finalize_response_applies_the_rules_to_a_plain_response() -> None:
+    call = ToolCall(id="t1", function=FunctionCall(name="f", arguments="{}"))
+    resp = ChatCompletionResponse(
+        choices=[
+            Choice(
+                message=Message(role=Role.ASSISTANT, content="", tool_calls=[call]),
+                finish_reason="stop",
+            ),
+            Choice(
+                index=1, message=Message(role=Role.ASSISTANT, content="hi"), finish_reason="stop"
+            ),
+        ],
+        usage=usage(4, 6, total=0),
+    )
+    assert finalize_response(resp) is resp
+    assert resp.choices[0].finish_reason == "tool_calls"
+    assert resp.choices[0].message.content is None
+    assert resp.choices[1].finish_reason == "stop"
+    assert resp.choices[1].message.content == "hi"
+    assert resp.usage is not None and resp.usage.total_tokens == 10
+    assert finalize_response(ChatCompletionResponse()).usage is None
+
+
+def test_id_model_created_come_from_the_first_chunk_that_has_them() -> None:
+    resp = accumulate(
+        chunk(part(content="a")),
+        chunk(part(content="b"), id="chatcmpl-1", created=1700000000),
+        chunk(part(content="c"), id="chatcmpl-2", model="gpt-x-2024", created=1700000009),
+        chunk(part(content="d"), model="gpt-x-other"),
+        provider="openai",
+    )
+    assert (resp.id, resp.model, resp.created) == ("chatcmpl-1", "gpt-x-2024", 1700000000)
+    assert resp.provider == "openai"
+
+
+def test_system_fingerprint_is_carried() -> None:
+    resp = accumulate(chunk(part(content="a")), chunk(part(content="b"), system_fingerprint="fp_1"))
+    assert resp.system_fingerprint == "fp_1"
+
+
+def test_an_empty_stream_accumulates_to_no_choices() -> None:
+    resp = ChunkAccumulator("xai").response()
+    assert resp.choices == []
+    assert resp.usage is None
+    assert (resp.id, resp.model, resp.created, resp.provider) == ("", "", 0, "xai")
+    assert ChunkAccumulator().finish_reasons() == []
+
+
+def test_a_response_midway_does_not_disturb_the_rest() -> None:
+    acc = ChunkAccumulator()
+    acc.add(chunk(part(content="ab", tools=[frag(0, "t", "f", '{"a":')])))
+    early = acc.response()
+    acc.add(chunk(part(content="cd", tools=[frag(0, args=" 1}")], finish="stop")))
+    late = acc.response()
+    assert early.content == "ab"
+    assert (early.choices[0].message.tool_calls or [])[0].function.arguments == '{"a":'
+    assert late.content == "abcd"
+    assert (late.choices[0].message.tool_calls or [])[0].function.arguments == '{"a": 1}'
+
+
+def test_a_stream_accumulates_to_the_equal_plain_response() -> None:
+    streamed = accumulate(
+        chunk(part(role=Role.ASSISTANT, content=""), id="r1", model="m", created=5),
+        chunk(part(reasoning="hmm")),
+        chunk(part(content="Sure", tools=[frag(0, "t1", "f", '{"a": 1}')])),
+        chunk(part(finish="stop")),
+        chunk(usage=usage(3, 4)),
+        provider="p",
+    )
+    call = ToolCall(id="t1", function=FunctionCall(name="f", arguments='{"a": 1}'))
+    message = Message(
+        role=Role.ASSISTANT, content="Sure", tool_calls=[call], reasoning_content="hmm"
+    )
+    plain = finalize_response(
+        ChatCompletionResponse(
+            id="r1",
+            created=5,
+            model="m",
+            provider="p",
+            choices=[Choice(message=message, finish_reason="stop")],
+            usage=usage(3, 4),
+        )
+    )
+    assert streamed == plain
