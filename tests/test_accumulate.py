@@ -332,3 +332,11 @@ def test_a_stream_accumulates_to_the_equal_plain_response() -> None:
         )
     )
     assert streamed == plain
+
+
+def test_finalising_leaves_the_chunks_already_delivered_untouched() -> None:
+    last = chunk(usage=usage(3, 4, total=99))  # a provider's own (inconsistent) total
+    resp = accumulate(chunk(part(0, content="hi")), last)
+    assert resp.usage is not None and resp.usage.total_tokens == 7
+    assert last.usage is not None and last.usage.total_tokens == 99  # what the user read
+    assert resp.usage is not last.usage

@@ -90,7 +90,7 @@ class ChunkAccumulator:
                     tool = parts.tools.get(td.index)
                     if tool is None:
                         tool = parts.tools[td.index] = _ToolCallParts()
-                    if td.id:
+                    if td.id and tool.id is None:  # the first fragment brings the id
                         tool.id = td.id
                     fn = td.function
                     if fn is not None:
@@ -141,7 +141,8 @@ class ChunkAccumulator:
                 model=self.model,
                 provider=self.provider,
                 choices=choices,
-                usage=self.usage,
+                # a copy: finalising must not change a chunk the user already received
+                usage=self.usage.model_copy() if self.usage is not None else None,
                 system_fingerprint=self.system_fingerprint,
             )
         )

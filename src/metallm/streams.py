@@ -45,6 +45,7 @@ class ChatCompletionStream:
             self._close_source = getattr(opened.source, "close", None)
         self._tracker = StreamTracker(call)
         self._on_complete = on_complete
+        self._released = False
         hooks = call.exchange.hooks
         self._it: Iterator[ChatCompletionChunk] = (
             hooks.wrap_stream(call.info, call.request, chunks) if hooks else chunks  # type: ignore[assignment]
@@ -69,12 +70,16 @@ class ChatCompletionStream:
         return chunk
 
     def _release(self) -> None:
+        """Close the chunk iterator and the source, each once (one call if they are one)."""
+        if self._released:
+            return
+        self._released = True
         close = getattr(self._it, "close", None)
+        source, self._close_source = self._close_source, None
         with contextlib.suppress(Exception):
-            if close is not None:
+            if close is not None and close != source:
                 close()
-        if self._close_source is not None:
-            source, self._close_source = self._close_source, None
+        if source is not None:
             with contextlib.suppress(Exception):
                 source()
 
@@ -133,6 +138,7 @@ class AsyncChatCompletionStream:
             self._close_source = getattr(opened.source, "aclose", None)
         self._tracker = StreamTracker(call)
         self._on_complete = on_complete
+        self._released = False
         hooks = call.exchange.hooks
         self._it: AsyncIterator[ChatCompletionChunk] = (
             hooks.wrap_stream(call.info, call.request, chunks) if hooks else chunks  # type: ignore[assignment]
@@ -157,12 +163,16 @@ class AsyncChatCompletionStream:
         return chunk
 
     async def _release(self) -> None:
+        """Close the chunk iterator and the source, each once (one call if they are one)."""
+        if self._released:
+            return
+        self._released = True
         aclose = getattr(self._it, "aclose", None)
+        source, self._close_source = self._close_source, None
         with contextlib.suppress(Exception):
-            if aclose is not None:
+            if aclose is not None and aclose != source:
                 await aclose()
-        if self._close_source is not None:
-            source, self._close_source = self._close_source, None
+        if source is not None:
             with contextlib.suppress(Exception):
                 await source()
 
