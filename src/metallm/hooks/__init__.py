@@ -1,6 +1,7 @@
 """Observability hooks: the protocol every backend implements, and the hooks metallm ships.
 
-- :class:`ObservabilityHook` (the protocol), :class:`LLMCallInfo` (what a hook knows about one
+- :class:`ObservabilityHook` (the protocol), :class:`BaseHook` (a do-nothing base to
+  subclass), :class:`LLMCallInfo` (what a hook knows about one
   call) and :class:`HookChain` (runs a client's hooks in order, each guarded, so a failing hook
   never breaks a call);
 - :class:`LoggingHook`: one structured log record per call;
@@ -9,7 +10,7 @@
 The OpenTelemetry hook, the default, lives in :mod:`metallm.otel`.
 """
 
-from ._chain import AnyRequest, AnyResponse, ChunkIterator, HookChain, ObservabilityHook
+from ._chain import AnyRequest, AnyResponse, BaseHook, ChunkIterator, HookChain, ObservabilityHook
 from ._info import LLMCallInfo, Operation, StreamEndReason, SubRequest
 from .logging_hook import LOG_FIELDS, LoggingHook
 from .metrics_collector import LatencyStats, MetricsCollector, ModelStats
@@ -18,6 +19,7 @@ __all__ = [
     "LOG_FIELDS",
     "AnyRequest",
     "AnyResponse",
+    "BaseHook",
     "ChunkIterator",
     "HookChain",
     "LLMCallInfo",

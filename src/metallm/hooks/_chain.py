@@ -38,6 +38,7 @@ from ._info import LLMCallInfo, StreamEndReason
 __all__ = [
     "AnyRequest",
     "AnyResponse",
+    "BaseHook",
     "ChunkIterator",
     "HookChain",
     "LLMCallInfo",
@@ -75,6 +76,36 @@ class ObservabilityHook(Protocol):
     ) -> ChunkIterator: ...
 
 
+class BaseHook:
+    """A hook that does nothing: subclass it and override only what you observe.
+
+    It satisfies :class:`ObservabilityHook`; the chain skips its no-op methods, so an inherited
+    no-op costs nothing per call.
+    """
+
+    def before_request(self, info: LLMCallInfo, request: AnyRequest) -> None:
+        """Called once before the first attempt."""
+
+    def after_response(
+        self,
+        info: LLMCallInfo,
+        request: AnyRequest,
+        response: AnyResponse | None,
+        error: BaseException | None,
+    ) -> None:
+        """Called exactly once when the call ends."""
+
+    def wrap_stream(
+        self, info: LLMCallInfo, request: AnyRequest, stream: ChunkIterator
+    ) -> ChunkIterator:
+        """Return the stream the user iterates (this one: unchanged)."""
+        return stream
+
+
+_NO_OPS = {name: getattr(BaseHook, name) for name in ("before_request", "after_response")}
+_NO_OPS["wrap_stream"] = BaseHook.wrap_stream
+
+
 class HookChain:
     """Runs every hook's methods in order, each guarded; resolved once per client.
 
@@ -87,7 +118,13 @@ class HookChain:
         self._logger = logger
 
         def methods(name: str) -> list[Any]:
-            return [m for h in self.hooks if callable(m := getattr(h, name, None))]
+            no_op = _NO_OPS.get(name)
+            return [
+                m
+                for h in self.hooks
+                if callable(m := getattr(h, name, None))
+                and (no_op is None or getattr(m, "__func__", None) is not no_op)
+            ]
 
         self._before = methods("before_request")
         self._after = methods("after_response")
@@ -107,13 +144,16 @@ class HookChain:
             exc_info=exc,
         )
 
-    def before_request(self, info: LLMCallInfo, request: AnyRequest) -> None:
-        """Call every ``before_request``."""
-        for method in self._before:
+    def _each(self, methods: list[Any], *args: Any) -> None:
+        for method in methods:
             try:
-                method(info, request)
+                method(*args)
             except Exception as exc:
                 self._failed(method, exc)
+
+    def before_request(self, info: LLMCallInfo, request: AnyRequest) -> None:
+        """Call every ``before_request``."""
+        self._each(self._before, info, request)
 
     def after_response(
         self,
@@ -123,27 +163,15 @@ class HookChain:
         error: BaseException | None,
     ) -> None:
         """Call every ``after_response``."""
-        for method in self._after:
-            try:
-                method(info, request, response, error)
-            except Exception as exc:
-                self._failed(method, exc)
+        self._each(self._after, info, request, response, error)
 
     def on_retry(self, info: LLMCallInfo, event: RetryEvent) -> None:
         """Call every ``on_retry``."""
-        for method in self._retry:
-            try:
-                method(info, event)
-            except Exception as exc:
-                self._failed(method, exc)
+        self._each(self._retry, info, event)
 
     def on_chunk(self, info: LLMCallInfo, chunk: ChatCompletionChunk) -> None:
         """Call every ``on_chunk`` (the client calls this only when some hook has one)."""
-        for method in self.on_chunk_methods:
-            try:
-                method(info, chunk)
-            except Exception as exc:
-                self._failed(method, exc)
+        self._each(self.on_chunk_methods, info, chunk)
 
     def wrap_stream(
         self, info: LLMCallInfo, request: AnyRequest, stream: ChunkIterator

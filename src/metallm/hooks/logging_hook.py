@@ -17,7 +17,7 @@ import logging
 from typing import Any
 
 from ..logs import ContextLogger, logger_from_context
-from ._chain import AnyRequest, AnyResponse, ChunkIterator, LLMCallInfo
+from ._chain import AnyRequest, AnyResponse, BaseHook, LLMCallInfo
 
 __all__ = ["LOG_FIELDS", "LoggingHook"]
 
@@ -49,7 +49,7 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000.0, 3)
 
 
-class LoggingHook:
+class LoggingHook(BaseHook):
     """Logs each call once when it ends, with structured ``llm_*`` fields (see ``LOG_FIELDS``).
 
     ``logger``: where records go; by default the logger of the current
@@ -108,12 +108,6 @@ class LoggingHook:
             kind,
             extra=dict(zip(_START_FIELDS, values, strict=True)),
         )
-
-    def wrap_stream(
-        self, info: LLMCallInfo, request: AnyRequest, stream: ChunkIterator
-    ) -> ChunkIterator:
-        """Leave the stream as it is (chunks are counted by the client, not by this hook)."""
-        return stream
 
     def after_response(
         self,

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ._chain import AnyRequest, AnyResponse, ChunkIterator, LLMCallInfo
+from ._chain import AnyRequest, AnyResponse, BaseHook, LLMCallInfo
 
 __all__ = ["LatencyStats", "MetricsCollector", "ModelStats"]
 
@@ -109,7 +109,7 @@ class _Series:
         self.ttfcs: deque[float] = deque(maxlen=window)
 
 
-class MetricsCollector:
+class MetricsCollector(BaseHook):
     """A hook that counts calls, errors, retries and tokens and keeps recent latencies.
 
     ``window`` bounds how many recent durations (and times to first chunk) are kept per
@@ -127,15 +127,6 @@ class MetricsCollector:
 
     def __repr__(self) -> str:
         return f"MetricsCollector(window={self.window}, keys={len(self._series)})"
-
-    def before_request(self, info: LLMCallInfo, request: AnyRequest) -> None:
-        """Nothing to do at the start: everything is recorded when the call ends."""
-
-    def wrap_stream(
-        self, info: LLMCallInfo, request: AnyRequest, stream: ChunkIterator
-    ) -> ChunkIterator:
-        """Leave the stream as it is (the client measures time to first chunk)."""
-        return stream
 
     def after_response(
         self,
