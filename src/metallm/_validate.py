@@ -14,19 +14,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import InvalidRequestError
+from .errors import InvalidRequestError, validation_summary
 from .types import ChatCompletionRequest, Message, Role
 
 __all__ = ["coerce_request"]
-
-
-def _summary(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err.get("loc", ())) or "request"
-        parts.append(f"{where}: {err.get('msg', 'invalid')}")
-    more = exc.error_count() - len(parts)
-    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
 
 
 def coerce_request(
@@ -48,7 +39,9 @@ def coerce_request(
                 f"expected a ChatCompletionRequest or a dict, got {type(request).__name__}"
             )
     except ValidationError as exc:
-        raise InvalidRequestError(f"invalid request: {_summary(exc)}") from None
+        raise InvalidRequestError(
+            f"invalid request: {validation_summary(exc, ChatCompletionRequest.model_fields)}"
+        ) from None
     check_conversation(req)
     return req
 

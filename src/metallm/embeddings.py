@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import InvalidRequestError, ResponseValidationError
+from .errors import InvalidRequestError, ResponseValidationError, validation_summary
 
 __all__ = [
     "Embedding",
@@ -114,20 +114,6 @@ class EmbeddingsResponse(BaseModel):
         return len(self.data[0].embedding) if self.data else 0
 
 
-def _summary(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err.get("loc", ())) or "request"
-        if err.get("type") == "extra_forbidden":
-            parts.append(
-                f"unknown field {where!r} (known: {', '.join(EmbeddingsRequest.model_fields)};"
-                " provider-specific fields go in extra=)"
-            )
-        else:
-            parts.append(f"{where}: {err.get('msg', 'invalid')}")
-    return "; ".join(parts)
-
-
 def coerce_embeddings_request(
     request: EmbeddingsRequest | Mapping[str, Any] | None, overrides: Mapping[str, Any]
 ) -> EmbeddingsRequest:
@@ -146,7 +132,8 @@ def coerce_embeddings_request(
                 f"expected an EmbeddingsRequest or a dict, got {type(request).__name__}"
             )
     except ValidationError as exc:
-        raise InvalidRequestError(f"invalid embeddings request: {_summary(exc)}") from None
+        summary = validation_summary(exc, EmbeddingsRequest.model_fields)
+        raise InvalidRequestError(f"invalid embeddings request: {summary}") from None
     if not req.model:
         raise InvalidRequestError("model is empty: name the embedding model to use")
     inputs = req.inputs
