@@ -24,26 +24,30 @@ __all__ = [
 ]
 
 
+_REQUEST_PARAMETERS = (
+    ("max_tokens", A.REQUEST_MAX_TOKENS),
+    ("temperature", A.REQUEST_TEMPERATURE),
+    ("top_p", A.REQUEST_TOP_P),
+    ("top_k", A.REQUEST_TOP_K),
+    ("frequency_penalty", A.REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", A.REQUEST_PRESENCE_PENALTY),
+    ("seed", A.REQUEST_SEED),
+)
+"""Request fields copied as they are onto the span: (field, attribute)."""
+
+
 def request_attributes(
     attrs: dict[str, Any], request: ChatCompletionRequest, info: LLMCallInfo
 ) -> None:
-    if request.max_tokens is not None:
-        attrs[A.REQUEST_MAX_TOKENS] = request.max_tokens
-    if request.temperature is not None:
-        attrs[A.REQUEST_TEMPERATURE] = request.temperature
-    if request.top_p is not None:
-        attrs[A.REQUEST_TOP_P] = request.top_p
-    if request.top_k is not None:
-        attrs[A.REQUEST_TOP_K] = request.top_k
+    """The request parameters that were set (samplers see them at span start)."""
+    values = request.__dict__
+    for field, name in _REQUEST_PARAMETERS:
+        value = values[field]
+        if value is not None:
+            attrs[name] = value
     stops = request.stop_sequences()
     if stops:
         attrs[A.REQUEST_STOP_SEQUENCES] = stops
-    if request.frequency_penalty is not None:
-        attrs[A.REQUEST_FREQUENCY_PENALTY] = request.frequency_penalty
-    if request.presence_penalty is not None:
-        attrs[A.REQUEST_PRESENCE_PENALTY] = request.presence_penalty
-    if request.seed is not None:
-        attrs[A.REQUEST_SEED] = request.seed
     if request.n is not None and request.n != 1:
         attrs[A.REQUEST_CHOICE_COUNT] = request.n
     if info.streaming:

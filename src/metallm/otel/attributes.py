@@ -74,6 +74,8 @@ METRIC_DURATION = "gen_ai.client.operation.duration"
 METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"
 METRIC_TIME_TO_FIRST_CHUNK = "gen_ai.client.operation.time_to_first_chunk"
 METRIC_TIME_PER_OUTPUT_CHUNK = "gen_ai.client.operation.time_per_output_chunk"
+METRIC_EMBEDDINGS_DURATION = "gen_ai.client.embeddings.duration"
+METRIC_EMBEDDINGS_INPUT_TOKENS = "gen_ai.client.embeddings.operation.input_tokens"
 
 DURATION_BUCKETS = (
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
@@ -82,14 +84,37 @@ TOKEN_BUCKETS = (
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
 )  # fmt: skip
 
+HISTOGRAMS: tuple[tuple[str, str, str, tuple[float, ...]], ...] = (
+    (METRIC_DURATION, "s", "GenAI operation duration", DURATION_BUCKETS),
+    (METRIC_TOKEN_USAGE, "{token}", "Number of input and output tokens used", TOKEN_BUCKETS),
+    (
+        METRIC_TIME_TO_FIRST_CHUNK,
+        "s",
+        "Time to receive the first chunk of a streamed response",
+        DURATION_BUCKETS,
+    ),
+    (
+        METRIC_TIME_PER_OUTPUT_CHUNK,
+        "s",
+        "Time between consecutive chunks of a streamed response",
+        DURATION_BUCKETS,
+    ),
+    (METRIC_EMBEDDINGS_DURATION, "s", "GenAI embeddings operation duration", DURATION_BUCKETS),
+    (
+        METRIC_EMBEDDINGS_INPUT_TOKENS,
+        "{token}",
+        "Number of input tokens of embeddings operations",
+        TOKEN_BUCKETS,
+    ),
+)
+"""The histograms the OTel hook records: name, unit, description, bucket advice."""
+
 OPERATION_CHAT = "chat"
 OPERATION_EMBEDDINGS = "embeddings"
 
 # Embeddings
 EMBEDDINGS_DIMENSION_COUNT = _g.GEN_AI_EMBEDDINGS_DIMENSION_COUNT
 REQUEST_ENCODING_FORMATS = _g.GEN_AI_REQUEST_ENCODING_FORMATS
-METRIC_EMBEDDINGS_DURATION = "gen_ai.client.embeddings.duration"
-METRIC_EMBEDDINGS_INPUT_TOKENS = "gen_ai.client.embeddings.operation.input_tokens"
 
 # A call split into several requests (long embeddings lists): one span event per part
 PART_EVENT = "metallm.request.part"

@@ -102,41 +102,18 @@ class OTelHook:
         if os.environ.get("OTEL_PYTHON_TRACER_PROVIDER"):
             trace.get_tracer_provider()  # let the API load the configured provider now
         meter = get_meter(_SCOPE, _VERSION, meter_provider)
-        self._duration = meter.create_histogram(
-            A.METRIC_DURATION,
-            unit="s",
-            description="GenAI operation duration",
-            explicit_bucket_boundaries_advisory=A.DURATION_BUCKETS,
-        )
-        self._tokens = meter.create_histogram(
-            A.METRIC_TOKEN_USAGE,
-            unit="{token}",
-            description="Number of input and output tokens used",
-            explicit_bucket_boundaries_advisory=A.TOKEN_BUCKETS,
-        )
-        self._ttfc = meter.create_histogram(
-            A.METRIC_TIME_TO_FIRST_CHUNK,
-            unit="s",
-            description="Time to receive the first chunk of a streamed response",
-            explicit_bucket_boundaries_advisory=A.DURATION_BUCKETS,
-        )
-        self._tpoc = meter.create_histogram(
-            A.METRIC_TIME_PER_OUTPUT_CHUNK,
-            unit="s",
-            description="Time between consecutive chunks of a streamed response",
-            explicit_bucket_boundaries_advisory=A.DURATION_BUCKETS,
-        )
-        self._embeddings_duration = meter.create_histogram(
-            A.METRIC_EMBEDDINGS_DURATION,
-            unit="s",
-            description="GenAI embeddings operation duration",
-            explicit_bucket_boundaries_advisory=A.DURATION_BUCKETS,
-        )
-        self._embeddings_tokens = meter.create_histogram(
-            A.METRIC_EMBEDDINGS_INPUT_TOKENS,
-            unit="{token}",
-            description="Number of input tokens of embeddings operations",
-            explicit_bucket_boundaries_advisory=A.TOKEN_BUCKETS,
+        (
+            self._duration,
+            self._tokens,
+            self._ttfc,
+            self._tpoc,
+            self._embeddings_duration,
+            self._embeddings_tokens,
+        ) = (
+            meter.create_histogram(
+                name, unit=unit, description=text, explicit_bucket_boundaries_advisory=buckets
+            )
+            for name, unit, text, buckets in A.HISTOGRAMS
         )
         self._logger_provider = logger_provider
         self._event_logger: Any = None
