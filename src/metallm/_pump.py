@@ -3,8 +3,10 @@
 :func:`run` and :func:`arun` differ only in ``await``: each sends the exchange the outcome of its
 last action and carries out the next one, until the exchange returns the call's result. An I/O
 failure (a :class:`~metallm.MetaLLMError`) is sent back as a value, so the exchange decides
-whether to retry, fall back or fail; anything else (``KeyboardInterrupt``, task cancellation)
-is thrown into the exchange, so it still ends the call (hooks, spans) before it propagates.
+whether to retry, fall back or fail; anything else (``KeyboardInterrupt``, task cancellation,
+a third-party exception) is thrown into the exchange at the ``yield`` that asked for the action,
+so it still ends the call (hooks, spans) before it propagates, and a flow that knows the
+exception may handle it and go on (the standalone retry transports catch httpx's errors so).
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ T = TypeVar("T")
 def run(flow: Flow[T]) -> T:
     """Drive ``flow`` to its result, blocking."""
     outcome: Any = None
+    thrown: BaseException | None = None
     while True:
         try:
-            action = flow.send(outcome)
+            action = flow.send(outcome) if thrown is None else flow.throw(thrown)
         except StopIteration as stop:
             result: T = stop.value
             return result
+        thrown = None
         try:
             if type(action) is Attempt:
                 with action.context():
@@ -38,19 +42,20 @@ def run(flow: Flow[T]) -> T:
         except MetaLLMError as exc:
             outcome = exc
         except BaseException as exc:
-            flow.throw(exc)
-            raise
+            thrown = exc
 
 
 async def arun(flow: Flow[T]) -> T:
     """Drive ``flow`` to its result, awaiting its I/O."""
     outcome: Any = None
+    thrown: BaseException | None = None
     while True:
         try:
-            action = flow.send(outcome)
+            action = flow.send(outcome) if thrown is None else flow.throw(thrown)
         except StopIteration as stop:
             result: T = stop.value
             return result
+        thrown = None
         try:
             if type(action) is Attempt:
                 with action.context():
@@ -60,8 +65,7 @@ async def arun(flow: Flow[T]) -> T:
         except MetaLLMError as exc:
             outcome = exc
         except BaseException as exc:
-            flow.throw(exc)
-            raise
+            thrown = exc
 
 
 def _other(action: Action) -> Any:

@@ -1,19 +1,23 @@
 """The only module that touches httpx: sends :class:`HTTPRequest` values, maps httpx errors.
 
-Two thin twins, :class:`SyncTransport` and :class:`AsyncTransport`. A plain call returns an
-:class:`HTTPResponse` with the whole body. A stream call returns a :class:`StreamHandle` whose
-body is read incrementally; an error status on a stream request is read whole and returned as an
+Two thin twins, :class:`SyncTransport` and :class:`AsyncTransport`, over one base that owns
+everything but the ``await``s: building the ``httpx.Request`` (parsed URLs cached), mapping
+errors, and turning replies into :class:`HTTPResponse` values. A plain call returns an
+``HTTPResponse`` with the whole body. A stream call returns a :class:`StreamHandle` whose body
+is read incrementally; an error status on a stream request is read whole and returned as an
 ``HTTPResponse`` instead, so the codec's error parser sees it like any other error.
 
-httpx exceptions become metallm errors here and nowhere else: timeouts become
-:class:`APITimeoutError`, other transport failures :class:`APIConnectionError`, and a failure
-while reading a stream body :class:`StreamError`. Texts are redacted of the provider's secrets.
+httpx exceptions become metallm errors here and nowhere else (:class:`_Mapped`): timeouts
+become :class:`APITimeoutError`, other transport failures :class:`APIConnectionError`, and a
+failure while reading a stream body :class:`StreamError`. Texts are redacted of the
+provider's secrets.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator
-from typing import NoReturn
+from typing import Any
 
 import httpx
 
@@ -27,28 +31,36 @@ _LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100, keep
 bookkeeping grows with the square of idle connections) when a burst lands on a large idle pool."""
 
 
-def _raise_mapped(
-    exc: httpx.HTTPError, provider: str, secrets: tuple[str, ...], *, in_body: bool
-) -> NoReturn:
-    text = redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, secrets)
-    if isinstance(exc, httpx.TimeoutException):
-        raise APITimeoutError(f"request timed out ({text})", provider=provider) from None
-    if in_body:
-        raise StreamError(f"stream interrupted ({text})", provider=provider) from None
-    raise APIConnectionError(f"connection failed ({text})", provider=provider) from None
+class _Mapped:
+    """A context in which an httpx error becomes the matching metallm error (redacted)."""
+
+    __slots__ = ("_in_body", "_provider", "_secrets")
+
+    def __init__(self, provider: str, secrets: tuple[str, ...], *, in_body: bool) -> None:
+        self._provider = provider
+        self._secrets = secrets
+        self._in_body = in_body
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if not isinstance(exc, httpx.HTTPError):
+            return
+        text = redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
+                      self._secrets)  # fmt: skip
+        provider = self._provider
+        if isinstance(exc, httpx.TimeoutException):
+            raise APITimeoutError(f"request timed out ({text})", provider=provider) from None
+        if self._in_body:
+            raise StreamError(f"stream interrupted ({text})", provider=provider) from None
+        raise APIConnectionError(f"connection failed ({text})", provider=provider) from None
 
 
-def _body_bytes(response: httpx.Response) -> Iterator[bytes]:
-    """The body as it arrives: raw bytes when not content-encoded (one layer less per read)."""
+def _raw(response: httpx.Response) -> bool:
+    """Whether the body can be read as it is (no content encoding: one layer less per read)."""
     encoding = response.headers.get("content-encoding")
-    return response.iter_raw() if not encoding or encoding == "identity" else response.iter_bytes()
-
-
-def _abody_bytes(response: httpx.Response) -> AsyncIterator[bytes]:
-    encoding = response.headers.get("content-encoding")
-    return (
-        response.aiter_raw() if not encoding or encoding == "identity" else response.aiter_bytes()
-    )
+    return not encoding or encoding == "identity"
 
 
 class _URLCache(dict[str, httpx.URL]):
@@ -61,56 +73,68 @@ class _URLCache(dict[str, httpx.URL]):
         return url
 
 
-class StreamHandle:
-    """An open streamed response: iterate ``chunks()`` for body bytes, then ``close()``."""
+class _Handle:
+    """What both stream handles share: the response, its status and headers."""
 
-    __slots__ = ("_provider", "_response", "_secrets", "headers", "status_code")
+    __slots__ = ("_mapped", "_response", "headers", "status_code")
 
-    def __init__(self, response: httpx.Response, provider: str, secrets: tuple[str, ...]) -> None:
+    def __init__(self, response: httpx.Response, mapped: _Mapped) -> None:
         self._response = response
-        self._provider = provider
-        self._secrets = secrets
+        self._mapped = mapped
         self.status_code = response.status_code
         self.headers = response.headers
 
+
+class StreamHandle(_Handle):
+    """An open streamed response: iterate ``chunks()`` for body bytes, then ``close()``."""
+
+    __slots__ = ()
+
     def chunks(self) -> Iterator[bytes]:
         """Body bytes as they arrive; transport failures raise metallm errors."""
-        try:
-            yield from _body_bytes(self._response)
-        except httpx.HTTPError as exc:
-            _raise_mapped(exc, self._provider, self._secrets, in_body=True)
+        response = self._response
+        with self._mapped:
+            yield from response.iter_raw() if _raw(response) else response.iter_bytes()
 
     def close(self) -> None:
         """Release the connection (idempotent)."""
         self._response.close()
 
 
-class AsyncStreamHandle:
+class AsyncStreamHandle(_Handle):
     """The async twin of :class:`StreamHandle`."""
 
-    __slots__ = ("_provider", "_response", "_secrets", "headers", "status_code")
-
-    def __init__(self, response: httpx.Response, provider: str, secrets: tuple[str, ...]) -> None:
-        self._response = response
-        self._provider = provider
-        self._secrets = secrets
-        self.status_code = response.status_code
-        self.headers = response.headers
+    __slots__ = ()
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """Body bytes as they arrive; transport failures raise metallm errors."""
-        try:
-            async for data in _abody_bytes(self._response):
+        response = self._response
+        with self._mapped:
+            async for data in response.aiter_raw() if _raw(response) else response.aiter_bytes():
                 yield data
-        except httpx.HTTPError as exc:
-            _raise_mapped(exc, self._provider, self._secrets, in_body=True)
 
     async def close(self) -> None:
         """Release the connection (idempotent)."""
         await self._response.aclose()
 
 
-class SyncTransport:
+class _Transport:
+    """What both transports share: the httpx client, request building, error mapping."""
+
+    def __init__(self, provider: str, secrets: tuple[str, ...], client: Any, owned: bool) -> None:
+        self._client = client
+        self._owned = owned
+        self._urls = _URLCache()
+        self._send_errors = _Mapped(provider, secrets, in_body=False)
+        self._body_errors = _Mapped(provider, secrets, in_body=True)
+
+    def _build(self, req: HTTPRequest) -> httpx.Request:
+        return self._client.build_request(  # type: ignore[no-any-return]
+            req.method, self._urls[req.url], headers=req.headers, content=req.content
+        )
+
+
+class SyncTransport(_Transport):
     """Sends requests on an ``httpx.Client`` (the user's, or one it owns and closes)."""
 
     def __init__(
@@ -120,40 +144,23 @@ class SyncTransport:
         timeout: httpx.Timeout,
         http_client: httpx.Client | None = None,
     ) -> None:
-        self._provider = provider
-        self._secrets = secrets
-        self._owned = http_client is None
-        self._client = http_client or httpx.Client(timeout=timeout, limits=_LIMITS)
-        self._urls = _URLCache()
-
-    def _build(self, req: HTTPRequest) -> httpx.Request:
-        return self._client.build_request(
-            req.method, self._urls[req.url], headers=req.headers, content=req.content
-        )
+        client = http_client or httpx.Client(timeout=timeout, limits=_LIMITS)
+        super().__init__(provider, secrets, client, http_client is None)
 
     def request(self, req: HTTPRequest) -> HTTPResponse:
         """One exchange, body read whole."""
-        try:
+        with self._send_errors:
             response = self._client.send(self._build(req))
-        except httpx.HTTPError as exc:
-            _raise_mapped(exc, self._provider, self._secrets, in_body=False)
         return HTTPResponse(response.status_code, response.headers, response.content)
 
     def stream(self, req: HTTPRequest) -> StreamHandle | HTTPResponse:
         """Open a streamed exchange; an error status comes back read whole."""
-        try:
+        with self._send_errors:
             response = self._client.send(self._build(req), stream=True)
-        except httpx.HTTPError as exc:
-            _raise_mapped(exc, self._provider, self._secrets, in_body=False)
         if response.status_code < 400:
-            return StreamHandle(response, self._provider, self._secrets)
-        try:
-            body = response.read()
-        except httpx.HTTPError as exc:
-            _raise_mapped(exc, self._provider, self._secrets, in_body=False)
-        finally:
-            response.close()
-        return HTTPResponse(response.status_code, response.headers, body)
+            return StreamHandle(response, self._body_errors)
+        with self._send_errors, contextlib.closing(response):
+            return HTTPResponse(response.status_code, response.headers, response.read())
 
     def close(self) -> None:
         """Close the httpx client if this transport created it."""
@@ -161,7 +168,7 @@ class SyncTransport:
             self._client.close()
 
 
-class AsyncTransport:
+class AsyncTransport(_Transport):
     """The async twin of :class:`SyncTransport`, on an ``httpx.AsyncClient``."""
 
     def __init__(
@@ -171,40 +178,24 @@ class AsyncTransport:
         timeout: httpx.Timeout,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        self._provider = provider
-        self._secrets = secrets
-        self._owned = http_client is None
-        self._client = http_client or httpx.AsyncClient(timeout=timeout, limits=_LIMITS)
-        self._urls = _URLCache()
-
-    def _build(self, req: HTTPRequest) -> httpx.Request:
-        return self._client.build_request(
-            req.method, self._urls[req.url], headers=req.headers, content=req.content
-        )
+        client = http_client or httpx.AsyncClient(timeout=timeout, limits=_LIMITS)
+        super().__init__(provider, secrets, client, http_client is None)
 
     async def request(self, req: HTTPRequest) -> HTTPResponse:
         """One exchange, body read whole."""
-        try:
+        with self._send_errors:
             response = await self._client.send(self._build(req))
-        except httpx.HTTPError as exc:
-            _raise_mapped(exc, self._provider, self._secrets, in_body=False)
         return HTTPResponse(response.status_code, response.headers, response.content)
 
     async def stream(self, req: HTTPRequest) -> AsyncStreamHandle | HTTPResponse:
         """Open a streamed exchange; an error status comes back read whole."""
-        try:
+        with self._send_errors:
             response = await self._client.send(self._build(req), stream=True)
-        except httpx.HTTPError as exc:
-            _raise_mapped(exc, self._provider, self._secrets, in_body=False)
         if response.status_code < 400:
-            return AsyncStreamHandle(response, self._provider, self._secrets)
-        try:
-            body = await response.aread()
-        except httpx.HTTPError as exc:
-            _raise_mapped(exc, self._provider, self._secrets, in_body=False)
-        finally:
-            await response.aclose()
-        return HTTPResponse(response.status_code, response.headers, body)
+            return AsyncStreamHandle(response, self._body_errors)
+        async with contextlib.aclosing(response):
+            with self._send_errors:
+                return HTTPResponse(response.status_code, response.headers, await response.aread())
 
     async def aclose(self) -> None:
         """Close the httpx client if this transport created it."""

@@ -16,10 +16,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
+from ._actions import Attempt, Flow, Sleep
+from ._pump import arun, run
 from .errors import APIConnectionError, APIError, StreamError
 
 __all__ = [
@@ -143,6 +147,44 @@ def _headers_retry_after(response: httpx.Response) -> float | None:
     return parse_retry_after({k.lower(): v for k, v in response.headers.items()})
 
 
+def _retrying(
+    policy: RetryPolicy,
+    send: Callable[[httpx.Request], Any],
+    request: httpx.Request,
+    close: Callable[[httpx.Response], Any],
+    sleep: Callable[[float], Any] | None,
+) -> Flow[httpx.Response]:
+    """The retry loop of both standalone transports, as a flow their pump drives.
+
+    ``send`` is the wrapped transport's (sync or async) method; a transport error is thrown in
+    by the pump and retried when the policy says so; a retried response is closed first.
+    ``sleep`` replaces the pump's own wait when given (the sync transport's ``sleep=``).
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            response: httpx.Response = yield Attempt(send, request, nullcontext)
+        except httpx.TransportError as exc:
+            event = policy.decide(attempt, error=exc)
+            if event is None:
+                raise
+        else:
+            if response.status_code not in policy.retry_statuses:
+                return response
+            event = policy.decide(
+                attempt,
+                status_code=response.status_code,
+                retry_after=_headers_retry_after(response),
+            )
+            if event is None:
+                return response
+            yield Attempt(close, response, nullcontext)
+        if policy.on_retry is not None:
+            policy.on_retry(event)
+        yield Sleep(event.delay) if sleep is None else Attempt(sleep, event.delay, nullcontext)
+
+
 class RetryTransport(httpx.BaseTransport):
     """An ``httpx.BaseTransport`` that retries what :class:`RetryPolicy` says, on any client.
 
@@ -163,29 +205,10 @@ class RetryTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send, retrying failed attempts per the policy."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = self._inner.handle_request(request)
-            except httpx.TransportError as exc:
-                event = self.policy.decide(attempt, error=exc)
-                if event is None:
-                    raise
-            else:
-                if response.status_code not in self.policy.retry_statuses:
-                    return response
-                event = self.policy.decide(
-                    attempt,
-                    status_code=response.status_code,
-                    retry_after=_headers_retry_after(response),
-                )
-                if event is None:
-                    return response
-                response.close()
-            if self.policy.on_retry is not None:
-                self.policy.on_retry(event)
-            self._sleep(event.delay)
+        flow = _retrying(
+            self.policy, self._inner.handle_request, request, httpx.Response.close, self._sleep
+        )
+        return run(flow)
 
     def close(self) -> None:
         """Close the wrapped transport."""
@@ -205,31 +228,10 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send, retrying failed attempts per the policy (sleeping without blocking the loop)."""
-        import anyio
-
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = await self._inner.handle_async_request(request)
-            except httpx.TransportError as exc:
-                event = self.policy.decide(attempt, error=exc)
-                if event is None:
-                    raise
-            else:
-                if response.status_code not in self.policy.retry_statuses:
-                    return response
-                event = self.policy.decide(
-                    attempt,
-                    status_code=response.status_code,
-                    retry_after=_headers_retry_after(response),
-                )
-                if event is None:
-                    return response
-                await response.aclose()
-            if self.policy.on_retry is not None:
-                self.policy.on_retry(event)
-            await anyio.sleep(event.delay)
+        flow = _retrying(
+            self.policy, self._inner.handle_async_request, request, httpx.Response.aclose, None
+        )
+        return await arun(flow)
 
     async def aclose(self) -> None:
         """Close the wrapped transport."""
