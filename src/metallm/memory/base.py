@@ -11,10 +11,10 @@ a native atomic append (Redis runs the same rule as a Lua script) implements ``a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -25,6 +25,8 @@ from ..errors import (
     InvalidSessionIdError,
 )
 from ..types import Message, Role
+
+T = TypeVar("T")
 
 __all__ = [
     "FORMAT_VERSION",
@@ -107,6 +109,43 @@ def check_async_store(store: object) -> None:
 
 
 @dataclass(frozen=True)
+class AsyncFromSync:
+    """The async half of a store whose sync methods do the work (``aget``, ``aset``,
+    ``adelete``, ``aappend``).
+
+    :meth:`_run` calls the sync method; an in-process store keeps that (it never blocks), a
+    store doing blocking I/O overrides it to run the call in a worker thread (SQLite).
+    """
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return fn()
+
+    async def aget(self, key: str) -> str | None:
+        """Async ``get``."""
+        return await self._run(lambda: self.get(key))  # type: ignore[attr-defined]
+
+    async def aset(self, key: str, value: str, ttl: float | None = None) -> None:
+        """Async ``set``."""
+        await self._run(lambda: self.set(key, value, ttl))  # type: ignore[attr-defined]
+
+    async def adelete(self, key: str) -> None:
+        """Async ``delete``."""
+        await self._run(lambda: self.delete(key))  # type: ignore[attr-defined]
+
+    async def aappend(
+        self,
+        key: str,
+        session_id: str,
+        messages: Sequence[dict[str, Any]],
+        max_messages: int,
+        ttl: float | None,
+    ) -> None:
+        """Async ``append``."""
+        await self._run(
+            lambda: self.append(key, session_id, messages, max_messages, ttl)  # type: ignore[attr-defined]
+        )
+
+
 class MemoryConfig:
     """How conversations are kept: the Go defaults (50 messages, 24 hours, the key prefix).
 

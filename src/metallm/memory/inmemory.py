@@ -15,7 +15,13 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from .base import append_to_document, encode_conversation, load_document, new_document
+from .base import (
+    AsyncFromSync,
+    append_to_document,
+    encode_conversation,
+    load_document,
+    new_document,
+)
 
 __all__ = ["InMemoryStore"]
 
@@ -31,7 +37,7 @@ class _Entry:
         self.expires = expires
 
 
-class InMemoryStore:
+class InMemoryStore(AsyncFromSync):
     """A thread- and task-safe in-process store implementing KVStore and AsyncKVStore."""
 
     def __init__(self) -> None:
@@ -104,29 +110,6 @@ class InMemoryStore:
         with self._lock:
             now = time.monotonic()
             return [k for k in list(self._data) if self._live(k, now) is not None]
-
-    async def aget(self, key: str) -> str | None:
-        """Async :meth:`get`."""
-        return self.get(key)
-
-    async def aset(self, key: str, value: str, ttl: float | None = None) -> None:
-        """Async :meth:`set`."""
-        self.set(key, value, ttl)
-
-    async def adelete(self, key: str) -> None:
-        """Async :meth:`delete`."""
-        self.delete(key)
-
-    async def aappend(
-        self,
-        key: str,
-        session_id: str,
-        messages: Sequence[dict[str, Any]],
-        max_messages: int,
-        ttl: float | None,
-    ) -> None:
-        """Async :meth:`append`."""
-        self.append(key, session_id, messages, max_messages, ttl)
 
     def close(self) -> None:
         """Nothing to release; for symmetry with the other stores."""

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import ConfigurationError, MemoryStoreError, MetaLLMError
-from .base import apply_append
+from .base import AsyncFromSync, apply_append
 
 __all__ = ["SQLiteStore"]
 
@@ -33,7 +33,7 @@ _SCHEMA = (
 _SWEEP_EVERY = 64
 
 
-class SQLiteStore:
+class SQLiteStore(AsyncFromSync):
     """A conversation store in one SQLite file; implements KVStore and AsyncKVStore.
 
     ``busy_timeout`` (seconds) is how long a writer waits for another process's transaction.
@@ -153,33 +153,11 @@ class SQLiteStore:
                 (key, text, self._expiry(ttl)),
             )
 
-    async def _thread(self, fn: Callable[[], T]) -> T:
+    async def _run(self, fn: Callable[[], T]) -> T:
+        """Run one sync operation in a worker thread (SQLite blocks)."""
         import anyio.to_thread
 
         return await anyio.to_thread.run_sync(fn)
-
-    async def aget(self, key: str) -> str | None:
-        """Async :meth:`get` (in a worker thread)."""
-        return await self._thread(lambda: self.get(key))
-
-    async def aset(self, key: str, value: str, ttl: float | None = None) -> None:
-        """Async :meth:`set` (in a worker thread)."""
-        await self._thread(lambda: self.set(key, value, ttl))
-
-    async def adelete(self, key: str) -> None:
-        """Async :meth:`delete` (in a worker thread)."""
-        await self._thread(lambda: self.delete(key))
-
-    async def aappend(
-        self,
-        key: str,
-        session_id: str,
-        messages: Sequence[dict[str, Any]],
-        max_messages: int,
-        ttl: float | None,
-    ) -> None:
-        """Async :meth:`append` (in a worker thread)."""
-        await self._thread(lambda: self.append(key, session_id, messages, max_messages, ttl))
 
     def close(self) -> None:
         """Close every thread's connection."""
