@@ -108,7 +108,6 @@ def check_async_store(store: object) -> None:
         )
 
 
-@dataclass(frozen=True)
 class AsyncFromSync:
     """The async half of a store whose sync methods do the work (``aget``, ``aset``,
     ``adelete``, ``aappend``).
@@ -146,6 +145,7 @@ class AsyncFromSync:
         )
 
 
+@dataclass(frozen=True)
 class MemoryConfig:
     """How conversations are kept: the Go defaults (50 messages, 24 hours, the key prefix).
 
