@@ -28,6 +28,9 @@ from ..types import Message, Role
 
 T = TypeVar("T")
 
+Records = Sequence[dict[str, Any]]
+"""Messages as stored: one JSON-ready dict each (what ``append`` takes)."""
+
 __all__ = [
     "FORMAT_VERSION",
     "MAX_SESSION_ID_LENGTH",
@@ -132,12 +135,7 @@ class AsyncFromSync:
         await self._run(lambda: self.delete(key))  # type: ignore[attr-defined]
 
     async def aappend(
-        self,
-        key: str,
-        session_id: str,
-        messages: Sequence[dict[str, Any]],
-        max_messages: int,
-        ttl: float | None,
+        self, key: str, session_id: str, messages: Records, max_messages: int, ttl: float | None
     ) -> None:
         """Async ``append``."""
         await self._run(

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from .base import (
     AsyncFromSync,
+    Records,
     append_to_document,
     encode_conversation,
     load_document,
@@ -85,12 +85,7 @@ class InMemoryStore(AsyncFromSync):
             self._data.pop(key, None)
 
     def append(
-        self,
-        key: str,
-        session_id: str,
-        messages: Sequence[dict[str, Any]],
-        max_messages: int,
-        ttl: float | None,
+        self, key: str, session_id: str, messages: Records, max_messages: int, ttl: float | None
     ) -> None:
         """Atomically append and trim; refreshes the TTL."""
         with self._lock:

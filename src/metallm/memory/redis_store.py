@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import ConfigurationError, ConversationCorruptedError, MemoryStoreError
-from .base import FORMAT_VERSION, utc_now
+from .base import FORMAT_VERSION, Records, utc_now
 
 try:
     import redis
@@ -199,12 +199,7 @@ class RedisStore:
             self._client().delete(key)
 
     def append(
-        self,
-        key: str,
-        session_id: str,
-        messages: Sequence[dict[str, Any]],
-        max_messages: int,
-        ttl: float | None,
+        self, key: str, session_id: str, messages: Records, max_messages: int, ttl: float | None
     ) -> None:
         """Append, trim and refresh the TTL in one server-side script."""
         args = self._args(session_id, messages, max_messages, ttl)
@@ -235,12 +230,7 @@ class RedisStore:
             await self._aclient().delete(key)
 
     async def aappend(
-        self,
-        key: str,
-        session_id: str,
-        messages: Sequence[dict[str, Any]],
-        max_messages: int,
-        ttl: float | None,
+        self, key: str, session_id: str, messages: Records, max_messages: int, ttl: float | None
     ) -> None:
         """Async :meth:`append`."""
         args = self._args(session_id, messages, max_messages, ttl)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ..errors import ConfigurationError, MemoryStoreError, MetaLLMError
-from .base import AsyncFromSync, apply_append
+from .base import AsyncFromSync, Records, apply_append
 
 __all__ = ["SQLiteStore"]
 
@@ -137,12 +137,7 @@ class SQLiteStore(AsyncFromSync):
             conn.execute("DELETE FROM metallm_kv WHERE key = ?", (key,))
 
     def append(
-        self,
-        key: str,
-        session_id: str,
-        messages: Sequence[dict[str, Any]],
-        max_messages: int,
-        ttl: float | None,
+        self, key: str, session_id: str, messages: Records, max_messages: int, ttl: float | None
     ) -> None:
         """Append and trim in one transaction; refreshes the TTL."""
         with self._errors("append"), self._write() as conn:

@@ -9,10 +9,9 @@ with a store outage. The Go SDK's ``testing.NewMockKVS`` counterpart.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Any
 
 from ..errors import MemoryStoreError
+from ..memory.base import Records
 from ..memory.inmemory import InMemoryStore
 
 __all__ = ["MockKVS"]
@@ -60,12 +59,7 @@ class MockKVS(InMemoryStore):
         super().delete(key)
 
     def append(
-        self,
-        key: str,
-        session_id: str,
-        messages: Sequence[dict[str, Any]],
-        max_messages: int,
-        ttl: float | None,
+        self, key: str, session_id: str, messages: Records, max_messages: int, ttl: float | None
     ) -> None:
         """Recorded :meth:`InMemoryStore.append`."""
         self._record("append", key)
