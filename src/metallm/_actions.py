@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 __all__ = ["Action", "Attempt", "Flow", "Parallel", "Sleep"]
@@ -28,28 +27,54 @@ __all__ = ["Action", "Attempt", "Flow", "Parallel", "Sleep"]
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
 class Attempt:
-    """Call ``fn(arg)`` (awaiting it in the async pump) inside ``context()``."""
+    """Call ``fn(arg)`` (awaiting it in the async pump) inside ``context()``.
 
-    fn: Callable[[Any], Any]
-    arg: Any
-    context: Callable[[], AbstractContextManager[Any]]
+    Plain slotted classes, not frozen dataclasses: one is built per call, and a frozen
+    dataclass's ``__init__`` costs several times more.
+    """
+
+    __slots__ = ("arg", "context", "fn")
+
+    def __init__(
+        self,
+        fn: Callable[[Any], Any],
+        arg: Any,
+        context: Callable[[], AbstractContextManager[Any]],
+    ) -> None:
+        self.fn = fn
+        self.arg = arg
+        self.context = context
+
+    def __repr__(self) -> str:
+        return f"Attempt({getattr(self.fn, '__qualname__', self.fn)!s})"
 
 
-@dataclass(frozen=True, slots=True)
 class Sleep:
     """Wait ``seconds`` (a retry's backoff)."""
 
-    seconds: float
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Sleep and other.seconds == self.seconds
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Sleep({self.seconds!r})"
 
 
-@dataclass(frozen=True, slots=True)
 class Parallel:
     """Run ``flows`` (at most ``limit`` at once); the outcome is their results, in order."""
 
-    flows: Sequence[Generator[Action, Any, Any]]
-    limit: int
+    __slots__ = ("flows", "limit")
+
+    def __init__(self, flows: Sequence[Generator[Action, Any, Any]], limit: int) -> None:
+        self.flows = flows
+        self.limit = limit
 
 
 Action = Attempt | Sleep | Parallel

@@ -35,7 +35,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ._accumulate import finalize_response
@@ -63,15 +62,17 @@ MAX_IN_FLIGHT = 4
 """Sub-requests of one split call in flight at once (async clients)."""
 
 
-@dataclass(frozen=True, slots=True)
 class OpenedStream:
     """A stream whose first byte may flow: ``handle`` + ``decoder`` for a codec (the
     transport's stream handle), or ``source`` (a custom provider's chunk iterator)."""
 
-    call: Call
-    handle: Any = None
-    decoder: Any = None
-    source: Any = None
+    __slots__ = ("call", "decoder", "handle", "source")
+
+    def __init__(self, call: Call, handle: Any = None, decoder: Any = None, source: Any = None):
+        self.call = call
+        self.handle = handle
+        self.decoder = decoder
+        self.source = source
 
 
 class Exchange:
@@ -114,9 +115,27 @@ class Exchange:
     def complete(
         self, request: ChatCompletionRequest, conversation_id: str | None = None
     ) -> Flow[ChatCompletionResponse]:
-        """A whole chat completion, retried per the policy."""
+        """A whole chat completion, retried per the policy (the hottest path: one frame)."""
         call = self._begin("chat", request, streaming=False, conversation_id=conversation_id)
-        return self._finish(call, self._complete(call, request))
+        codec = self.codec
+        try:
+            if codec is None:
+                method = self._method("create_chat_completion")
+                result: ChatCompletionResponse = yield from self._attempts(call, method, request)
+            else:  # the first attempt inline: no sub-generator unless it failed
+                action = Attempt(
+                    self.transport.request, codec.build_request(request, stream=False), call.attempt
+                )
+                reply = yield action
+                if call.failure(reply) is not None:
+                    reply = yield from self._retries(call, action, reply)
+                result = call.parse(codec.parse_response, reply)
+                if not result.model:  # some wire formats (Bedrock) do not echo the model
+                    result.model = request.model
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        return call.succeed(finalize_response(result))
 
     def open_stream(
         self, request: ChatCompletionRequest, conversation_id: str | None = None
@@ -182,14 +201,25 @@ class Exchange:
     def _attempts(self, call: Call, fn: Callable[[Any], Any], arg: Any) -> Flow[Any]:
         """``fn(arg)`` until it succeeds or the policy gives up; returns its outcome."""
         action = Attempt(fn, arg, call.attempt)
-        attempt = 0
-        while True:
-            attempt += 1
+        outcome = yield action
+        if call.failure(outcome) is not None:
+            outcome = yield from self._retries(call, action, outcome)
+        return outcome
+
+    def _retries(self, call: Call, action: Attempt, outcome: Any) -> Flow[Any]:
+        """After a failed first attempt: wait and try again until success or the policy stops.
+
+        Kept apart from the first attempt so that a call that succeeds at once (nearly all of
+        them) never enters this generator.
+        """
+        attempt = 1
+        error = call.failure(outcome)
+        while error is not None:
+            yield Sleep(call.retry_delay(attempt, error))
             outcome = yield action
             error = call.failure(outcome)
-            if error is None:
-                return outcome
-            yield Sleep(call.retry_delay(attempt, error))
+            attempt += 1
+        return outcome
 
     def _method(self, name: str) -> Callable[[Any], Any]:
         """A custom provider's method for an operation (its ``a``-prefixed twin when async)."""
@@ -200,21 +230,6 @@ class Exchange:
             feature = name.removeprefix("create_").replace("_", " ")
             raise UnsupportedFeatureError(self.provider_name, feature)
         return method
-
-    # -- chat ---------------------------------------------------------------------------------
-
-    def _complete(self, call: Call, request: ChatCompletionRequest) -> Flow[ChatCompletionResponse]:
-        codec = self.codec
-        if codec is None:
-            method = self._method("create_chat_completion")
-            result: ChatCompletionResponse = yield from self._attempts(call, method, request)
-            return finalize_response(result)
-        http = codec.build_request(request, stream=False)
-        reply = yield from self._attempts(call, self.transport.request, http)
-        response = call.parse(codec.parse_response, reply)
-        if not response.model:  # some wire formats (Bedrock) do not echo the model back
-            response.model = request.model
-        return finalize_response(response)
 
     # -- embeddings ---------------------------------------------------------------------------
 

@@ -51,7 +51,8 @@ class LLMCallInfo:
 
     ``operation`` is ``chat`` or ``embeddings`` (the request and response types follow it).
     ``provider_name`` is metallm's name of the provider, ``semconv_name`` its
-    ``gen_ai.provider.name`` value (Gemini on Vertex AI: ``gcp.vertex_ai``), and
+    ``gen_ai.provider.name`` value (Gemini on Vertex AI: ``gcp.vertex_ai``; empty means the
+    same as ``provider_name``), and
     ``system_instructions_apart`` says whether the provider takes system prompts apart from the
     history (so content capture reports them as ``gen_ai.system_instructions``).
     ``start_time`` is wall-clock epoch seconds, ``start_perf`` the ``perf_counter`` reading at
@@ -85,10 +86,6 @@ class LLMCallInfo:
     semconv_name: str = ""
     system_instructions_apart: bool = False
     sub_requests: list[SubRequest] = field(default_factory=list, repr=False)
-
-    def __post_init__(self) -> None:
-        if not self.semconv_name:
-            self.semconv_name = self.provider_name
 
     @classmethod
     def start(

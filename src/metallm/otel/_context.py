@@ -1,16 +1,17 @@
 """Span context plumbing for the OTel hook, kept cheap because it runs on every call.
 
 :class:`Active` makes a span current for one attempt (cheaper than ``trace.use_span``);
-:func:`tracing_unset` tells, in a few nanoseconds, whether an SDK is behind the API at all, so
-the hook can skip all span work when none is.
+:func:`tracing_unset` and :func:`metrics_unset` tell, in a few nanoseconds, whether an SDK is
+behind the API at all, so the hook can skip the span work, or all of its work, when none is.
 """
 
 from __future__ import annotations
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.metrics import _internal as _metrics_api
 
-__all__ = ["NULL", "Active", "tracing_unset"]
+__all__ = ["NULL", "Active", "metrics_unset", "tracing_unset"]
 
 
 class Active:
@@ -49,6 +50,24 @@ def tracing_unset() -> bool:
     if provider is _MISSING and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         return True  # an API without that attribute: ask it the slow way
     _tracing_seen = True
+    return False
+
+
+_metrics_seen = False
+
+
+def metrics_unset() -> bool:
+    """Whether no global meter provider is installed yet (a latch, as :func:`tracing_unset`).
+
+    An API without the module attribute this reads is taken as "set": recording into no-op
+    instruments is only slower, never wrong.
+    """
+    global _metrics_seen  # noqa: PLW0603 - a latch: providers are set once per process
+    if _metrics_seen:
+        return False
+    if getattr(_metrics_api, "_METER_PROVIDER", _MISSING) is None:
+        return True
+    _metrics_seen = True
     return False
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.metrics import MeterProvider, get_meter
+from opentelemetry.metrics import MeterProvider, get_meter, get_meter_provider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from ..embeddings import EmbeddingsRequest, EmbeddingsResponse
@@ -31,7 +31,7 @@ from ..hooks import AnyRequest, AnyResponse, LLMCallInfo, SubRequest
 from ..retry import RetryEvent
 from ..types import ChatCompletionRequest, ChatCompletionResponse
 from . import attributes as A
-from ._context import NULL, Active, tracing_unset
+from ._context import NULL, Active, metrics_unset, tracing_unset
 from ._span_attributes import (
     embeddings_request_attributes,
     embeddings_response_attributes,
@@ -101,6 +101,9 @@ class OTelHook:
         self._explicit_tracing = tracer_provider is not None
         if os.environ.get("OTEL_PYTHON_TRACER_PROVIDER"):
             trace.get_tracer_provider()  # let the API load the configured provider now
+        self._explicit_metrics = meter_provider is not None
+        if os.environ.get("OTEL_PYTHON_METER_PROVIDER"):
+            get_meter_provider()  # likewise for a configured meter provider
         meter = get_meter(_SCOPE, _VERSION, meter_provider)
         (
             self._duration,
@@ -123,17 +126,20 @@ class OTelHook:
 
     def before_request(self, info: LLMCallInfo, request: AnyRequest) -> None:
         """Start the span with the request's attributes."""
+        no_tracing = not self._explicit_tracing and tracing_unset()
+        if no_tracing and not self._explicit_metrics and metrics_unset():
+            return  # no SDK behind the API at all: nothing would be recorded
         operation = info.operation
         base: dict[str, Any] = {
             A.OPERATION_NAME: operation,
-            A.PROVIDER_NAME: info.semconv_name,
+            A.PROVIDER_NAME: info.semconv_name or info.provider_name,
             A.REQUEST_MODEL: request.model,
         }
         if info.server_address:
             base[A.SERVER_ADDRESS] = info.server_address
             base[A.SERVER_PORT] = info.server_port
-        if not self._explicit_tracing and tracing_unset():
-            # No SDK behind the API: skip the span's work; the metrics may still be real.
+        if no_tracing:
+            # No tracer behind the API: skip the span's work; the metrics are real.
             info.state[self] = _CallState(trace.INVALID_SPAN, base, base)
             return
         attrs = dict(base)
