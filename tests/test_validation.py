@@ -62,3 +62,72 @@ def test_request_forms_are_equivalent() -> None:
     client2 = metallm.Client(custom_provider=fp)
     client2.create_chat_completion(req, max_tokens=9)
     assert fp.requests[-1].max_tokens == 9 and req.max_tokens == 5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"temprature": 0.5}, r"unknown field 'temprature' .*did you mean 'temperature'\?"),
+        (
+            {"messages": [{"role": "user", "contnet": "hi"}]},
+            r"unknown field 'messages\[0\]\.contnet' of Message; did you mean 'content'\?",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "text", "txt": "hi"}]}]},
+            r"'messages\[0\]\.content\[0\]\.txt' of TextPart; did you mean 'text'\?",
+        ),
+        (
+            {"tools": [{"function": {"name": "f", "paramters": {}}}]},
+            r"'tools\[0\]\.function\.paramters' of FunctionDefinition; did you mean 'parameters'",
+        ),
+        ({"messages": [{"role": "user", "content": None}]}, r"messages\[0\] \(user\) has no"),
+    ],
+)
+def test_unknown_fields_and_empty_user_messages_are_refused_before_io(
+    kwargs: dict[str, Any], needle: str
+) -> None:
+    fp = FakeProvider()
+    client = metallm.Client(custom_provider=fp)
+    request = {"model": "m", "messages": [{"role": "user", "content": "hi"}], **kwargs}
+    for form in ({"request": request}, {"kwargs": request}):
+        with pytest.raises(metallm.InvalidRequestError, match=needle):
+            if "request" in form:
+                client.create_chat_completion(form["request"])
+            else:
+                client.create_chat_completion(**form["kwargs"])
+    assert fp.requests == []
+
+
+def test_provider_specific_fields_go_through_extra_and_raw_formats_stay_free() -> None:
+    fp = FakeProvider(["ok"])
+    client = metallm.Client(custom_provider=fp)
+    client.create_chat_completion(
+        model="m",
+        messages=[{"role": "user", "content": "hi"}],
+        response_format={"type": "json_object", "vendor_flag": True},
+        extra={"logprobs": True},
+    )
+    sent = fp.requests[0]
+    assert sent.extra == {"logprobs": True}
+    assert sent.response_format == {"type": "json_object", "vendor_flag": True}
+
+
+def test_user_written_objects_are_checked_while_wire_data_stays_lenient() -> None:
+    with pytest.raises(metallm.InvalidRequestError, match="did you mean 'content'"):
+        metallm.Message(role="user", contnet="hi")
+    # a provider's reply grows fields: parsing it with model_validate keeps working
+    reply = metallm.ChatCompletionResponse.model_validate(
+        {
+            "id": "r",
+            "model": "m",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "hi", "refusal": None},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
+        }
+    )
+    assert reply.choices[0].message.content == "hi"

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import InvalidRequestError, validation_summary
-from .types import ChatCompletionRequest, Message, Role
+from .types import ChatCompletionRequest, Message, Role, reject_unknown_fields
 
 __all__ = ["coerce_request"]
 
@@ -23,25 +23,30 @@ __all__ = ["coerce_request"]
 def coerce_request(
     request: ChatCompletionRequest | Mapping[str, Any] | None, overrides: Mapping[str, Any]
 ) -> ChatCompletionRequest:
-    """A validated request from a request object, a dict, and/or keyword arguments."""
-    try:
-        if request is None:
-            req = ChatCompletionRequest.model_validate(dict(overrides))
-        elif isinstance(request, ChatCompletionRequest):
-            req = request  # already validated when it was built
-            if overrides:  # validate the merged fields, leaving the caller's object untouched
-                merged = {**dict(request), **overrides}
-                req = ChatCompletionRequest.model_validate(merged)
-        elif isinstance(request, Mapping):
-            req = ChatCompletionRequest.model_validate({**request, **overrides})
-        else:
-            raise InvalidRequestError(
-                f"expected a ChatCompletionRequest or a dict, got {type(request).__name__}"
-            )
-    except ValidationError as exc:
+    """A validated request from a request object, a dict, and/or keyword arguments.
+
+    Unknown fields anywhere in the dicts (the request, its messages, parts and tools) are
+    refused, naming the closest known field; a request object was checked when it was built.
+    """
+    if request is None:
+        fields = dict(overrides)
+    elif isinstance(request, ChatCompletionRequest):
+        if not overrides:
+            check_conversation(request)  # already validated when it was built
+            return request
+        fields = {**dict(request), **overrides}  # the caller's object stays untouched
+    elif isinstance(request, Mapping):
+        fields = {**request, **overrides}
+    else:
         raise InvalidRequestError(
-            f"invalid request: {validation_summary(exc, ChatCompletionRequest.model_fields)}"
-        ) from None
+            f"expected a ChatCompletionRequest or a dict, got {type(request).__name__}"
+        )
+    reject_unknown_fields(ChatCompletionRequest, fields)
+    try:
+        req = ChatCompletionRequest.model_validate(fields)
+    except ValidationError as exc:
+        summary = validation_summary(exc, ChatCompletionRequest.model_fields)
+        raise InvalidRequestError(f"invalid request: {summary}") from None
     check_conversation(req)
     return req
 
@@ -63,6 +68,10 @@ def check_conversation(req: ChatCompletionRequest) -> None:
                 f"messages[{i}].role {msg.role!r} is unknown; use one of "
                 + ", ".join(r.value for r in Role)
             ) from None
+        if msg.content is None and role in (Role.USER, Role.SYSTEM):
+            raise InvalidRequestError(
+                f"messages[{i}] ({role.value}) has no content: give it text or parts"
+            )
         if msg.tool_calls:
             known_calls.update(tc.id for tc in msg.tool_calls)
         if role is Role.TOOL:

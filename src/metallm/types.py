@@ -8,10 +8,14 @@ checked by the codec), which keeps per-chunk cost in the low microseconds.
 
 from __future__ import annotations
 
+import difflib
 import enum
-from typing import Any, Literal
+from functools import cache
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import InvalidRequestError
 
 __all__ = [
     "ChatCompletionChunk",
@@ -58,21 +62,88 @@ class _Model(BaseModel):
     model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
 
-class TextPart(_Model):
+class _Input(_Model):
+    """A type users write: an unknown field is an :class:`~metallm.InvalidRequestError` naming
+    the closest known one (``temprature=``, a message's ``contnet``), never silently dropped.
+
+    The check runs when a user builds the object (``Message(...)``) and, through
+    :func:`reject_unknown_fields`, on the dicts and keyword arguments a request is made of;
+    ``model_validate`` of a provider's reply stays lenient (wire formats grow fields).
+    """
+
+    def __init__(self, /, **data: Any) -> None:
+        reject_unknown_fields(type(self), data)
+        super().__init__(**data)
+
+    # Pydantic calls a model's own ``__init__`` for nested values too unless it is marked as
+    # its base one; marked, nested wire data (``Response.model_validate(reply)``) stays lenient
+    # while ``Message(...)`` written by a user is checked (tests/test_validation.py pins both).
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+
+@cache
+def _nested(cls: type[_Input], name: str) -> tuple[type[_Input], ...]:
+    """The input types a field holds (empty when it also takes a free-form dict)."""
+    found: list[type[_Input]] = []
+    stack = [cls.model_fields[name].annotation]
+    while stack:
+        annotation = stack.pop()
+        if get_origin(annotation) is dict or annotation is dict:
+            return ()  # e.g. response_format={...}: a raw wire-format value is allowed
+        if isinstance(annotation, type) and issubclass(annotation, _Input):
+            found.append(annotation)
+        else:
+            stack.extend(get_args(annotation))
+    return tuple(found)
+
+
+def _pick(candidates: tuple[type[_Input], ...], item: dict[str, Any]) -> type[_Input] | None:
+    if len(candidates) == 1:
+        return candidates[0]
+    for candidate in candidates:  # content parts: told apart by their "type"
+        field = candidate.model_fields.get("type")
+        if field is not None and field.default == item.get("type"):
+            return candidate
+    return None
+
+
+def reject_unknown_fields(cls: type[_Input], data: dict[str, Any], where: str = "") -> None:
+    """Raise :class:`~metallm.InvalidRequestError` for the first unknown key in ``data``
+    (nested messages, parts and tools included), naming the closest known field."""
+    fields = cls.model_fields
+    for key, value in data.items():
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise InvalidRequestError(
+                f"unknown field {where + str(key)!r} of {cls.__name__}{hint} (known: "
+                f"{', '.join(fields)}; provider-specific fields go in extra=)"
+            )
+        candidates = _nested(cls, key) if isinstance(value, (dict, list)) else ()
+        if not candidates:
+            continue
+        items = value if isinstance(value, list) else [value]
+        for i, item in enumerate(items):
+            if isinstance(item, dict) and (target := _pick(candidates, item)) is not None:
+                path = f"{key}[{i}]." if isinstance(value, list) else f"{key}."
+                reject_unknown_fields(target, item, where + path)
+
+
+class TextPart(_Input):
     """A piece of text inside a multi-part message."""
 
     type: Literal["text"] = "text"
     text: str
 
 
-class ImageURL(_Model):
+class ImageURL(_Input):
     """Where an image is: an ``https://`` URL or a ``data:`` URL with base64 content."""
 
     url: str
     detail: Literal["auto", "low", "high"] | None = None
 
 
-class ImagePart(_Model):
+class ImagePart(_Input):
     """An image input, by URL or inline base64 data (``ImagePart.from_base64``)."""
 
     type: Literal["image_url"] = "image_url"
@@ -103,14 +174,14 @@ class ImagePart(_Model):
 ContentPart = TextPart | ImagePart
 
 
-class FunctionCall(_Model):
+class FunctionCall(_Input):
     """The function a model asked to call; ``arguments`` is always JSON text."""
 
     name: str
     arguments: str = "{}"
 
 
-class ToolCall(_Model):
+class ToolCall(_Input):
     """One tool call of an assistant message; ``id`` ties the tool result back to it."""
 
     id: str
@@ -118,7 +189,7 @@ class ToolCall(_Model):
     function: FunctionCall
 
 
-class Message(_Model):
+class Message(_Input):
     """One turn of a conversation.
 
     ``content`` is text or a list of parts (text and images). An assistant message may carry
@@ -142,7 +213,7 @@ class Message(_Model):
         return "".join(p.text for p in self.content if isinstance(p, TextPart))
 
 
-class FunctionDefinition(_Model):
+class FunctionDefinition(_Input):
     """A function the model may call, described by a JSON schema of its parameters."""
 
     name: str
@@ -151,21 +222,27 @@ class FunctionDefinition(_Model):
     strict: bool | None = None
 
 
-class Tool(_Model):
+class Tool(_Input):
     """A tool offered to the model; only function tools are portable across providers."""
 
     type: Literal["function"] = "function"
     function: FunctionDefinition
 
 
-class ResponseFormat(_Model):
-    """Ask for JSON output: ``json_object``, or ``json_schema`` with a schema to follow."""
+class ResponseFormat(_Input):
+    """Ask for JSON output: ``json_object``, or ``json_schema`` with a schema to follow.
+
+    A dict with keys this type does not know is kept as the raw wire-format value it is
+    (``response_format: ResponseFormat | dict``), rather than losing those keys.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, defer_build=True, extra="forbid")
 
     type: Literal["text", "json_object", "json_schema"]
     json_schema: dict[str, Any] | None = None
 
 
-class ChatCompletionRequest(_Model):
+class ChatCompletionRequest(_Input):
     """One chat completion request, provider-agnostic.
 
     Optional fields left ``None`` are not sent. ``extra`` is merged into the provider's request
