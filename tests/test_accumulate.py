@@ -340,3 +340,12 @@ def test_finalising_leaves_the_chunks_already_delivered_untouched() -> None:
     assert resp.usage is not None and resp.usage.total_tokens == 7
     assert last.usage is not None and last.usage.total_tokens == 99  # what the user read
     assert resp.usage is not last.usage
+
+
+def test_the_chunk_ending_a_choice_with_tool_calls_itself_says_tool_calls() -> None:
+    ending = chunk(part(0, finish="stop"))
+    accumulate(chunk(part(0, tools=[frag(0, id="c1", name="f", args="{}")])), ending)
+    assert ending.choices[0].finish_reason == "tool_calls"
+    plain_end = chunk(part(0, finish="stop"))
+    accumulate(chunk(part(0, content="hi")), plain_end)
+    assert plain_end.choices[0].finish_reason == "stop"

@@ -4,7 +4,10 @@ Streams and plain calls must end as equal responses, so the normalisation rules 
 whole response (a choice with tool calls finishes ``tool_calls``; ``total_tokens`` is prompt plus
 completion) live here in :func:`finalize_response`, which the plain-call path applies too.
 Tool-call fragments are merged per choice by their ``index``: the first fragment brings the id
-and name, later ones append argument text, and parallel calls may arrive interleaved.
+and name, later ones append argument text, and parallel calls may arrive interleaved. The
+chunk that ends a choice which carried tool calls is itself corrected to ``tool_calls`` as it
+is folded in (a stream is accumulated before each chunk reaches the user), so the chunks and
+``final_response()`` never disagree, whatever the provider sent.
 """
 
 from __future__ import annotations
@@ -99,6 +102,8 @@ class ChunkAccumulator:
                         if fn.arguments:
                             tool.arguments.append(fn.arguments)
             if cc.finish_reason is not None:
+                if parts.tools and cc.finish_reason != "tool_calls":
+                    cc.finish_reason = "tool_calls"  # the chunk the user reads says so too
                 parts.finish_reason = cc.finish_reason
 
     def finish_reasons(self, missing: FinishReason | None = None) -> list[FinishReason | None]:
