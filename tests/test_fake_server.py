@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
+import metallm
 from metallm.testing.corpus import corpus_dir, corpus_files, load_corpus_entry
 from metallm.testing.fake_server import FakeLLMServer, RecordedRequest
 from metallm.testing.script import ScriptedReply, ScriptedToolCall, ScriptedUsage, split_events
@@ -741,3 +742,38 @@ def test_standalone_process() -> None:
                 proc.wait(timeout=5)
                 raise
         assert code == 0, proc.stderr.read()
+
+
+def test_tool_call_arguments_may_be_a_dict_and_anything_else_fails_at_once() -> None:
+    call = ScriptedToolCall(name="get_weather", arguments={"city": "Paris"})
+    assert call.arguments == '{"city": "Paris"}'
+    with pytest.raises(TypeError, match="JSON text or a dict"):
+        ScriptedToolCall(name="f", arguments=["Paris"])  # type: ignore[arg-type]
+
+
+def test_scripts_are_checked_when_enqueued() -> None:
+    with FakeLLMServer() as server:
+        with pytest.raises(TypeError, match="tool_calls must be a list of ScriptedToolCall"):
+            server.enqueue(ScriptedReply(tool_calls=[{"name": "f"}]))  # type: ignore[list-item]
+        with pytest.raises(TypeError, match="not a ScriptedUsage"):
+            server.enqueue(ScriptedReply(usage={"prompt_tokens": 1}))  # type: ignore[arg-type]
+        assert server.pending == 0
+
+
+def test_a_dict_of_arguments_reaches_the_client_as_json(server: FakeLLMServer) -> None:
+    server.enqueue(ScriptedReply(tool_calls=[ScriptedToolCall("f", {"city": "Paris"})]))
+    with metallm.Client(
+        provider="openai", api_key="k", base_url=server.base_url("openai"), hooks=[]
+    ) as client:
+        resp = client.create_chat_completion(model="m", messages=[{"role": "user", "content": "x"}])
+    (call,) = resp.choices[0].message.tool_calls or []
+    assert json.loads(call.function.arguments) == {"city": "Paris"}
+
+
+def test_only_the_last_max_recorded_requests_are_kept() -> None:
+    with FakeLLMServer(max_recorded=3) as server, httpx.Client() as http:
+        for i in range(5):
+            http.post(server.url + "/v1/chat/completions", json={"model": f"m{i}", "messages": []})
+        assert [r.json["model"] for r in server.requests] == ["m2", "m3", "m4"]
+    with pytest.raises(ValueError, match="max_recorded"):
+        FakeLLMServer(max_recorded=0)

@@ -98,14 +98,22 @@ class FakeLLMServer:
     All methods are thread-safe.
     """
 
-    def __init__(self, port: int = 0, *, default_reply: DefaultReply = None) -> None:
-        """Bind 127.0.0.1 on ``port`` (0: a free port chosen by the OS) once started."""
+    def __init__(
+        self, port: int = 0, *, default_reply: DefaultReply = None, max_recorded: int = 10_000
+    ) -> None:
+        """Bind 127.0.0.1 on ``port`` (0: a free port chosen by the OS) once started.
+
+        The server keeps the last ``max_recorded`` requests (:attr:`requests`), so a long soak
+        test does not grow without bound.
+        """
+        if max_recorded < 1:
+            raise ValueError("max_recorded must be >= 1")
         self.default_reply: DefaultReply = default_reply
         self._requested_port = port
         self._port = 0
         self._lock = threading.Lock()
         self._queue: collections.deque[ScriptedReply] = collections.deque()
-        self._requests: list[RecordedRequest] = []
+        self._requests: collections.deque[RecordedRequest] = collections.deque(maxlen=max_recorded)
         self._state = threading.Lock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -179,6 +187,7 @@ class FakeLLMServer:
         for reply in replies:
             if not isinstance(reply, ScriptedReply):
                 raise TypeError(f"expected ScriptedReply, got {type(reply).__name__}")
+            reply.check()
         with self._lock:
             self._queue.extend(replies)
 
@@ -198,7 +207,7 @@ class FakeLLMServer:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """A copy of every request received so far, oldest first."""
+        """A copy of the requests received so far (the last ``max_recorded``), oldest first."""
         with self._lock:
             return list(self._requests)
 

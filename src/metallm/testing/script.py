@@ -10,10 +10,11 @@ you choose) and :meth:`ScriptedReply.from_corpus` (a recorded exchange, replayed
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from metallm.testing.corpus import CorpusEntry
@@ -25,13 +26,30 @@ __all__ = ["ScriptedReply", "ScriptedToolCall", "ScriptedUsage", "split_events"]
 class ScriptedToolCall:
     """One tool call the fake model makes.
 
-    ``arguments`` is JSON text, exactly what the wire carries; ``id`` defaults to a fresh
-    provider-style id (``call_...``) when ``None``.
+    ``arguments`` is JSON text, exactly what the wire carries, or a dict (serialised to JSON
+    text here); anything else is a ``TypeError`` at once, not a reply that silently ignores
+    it. ``id`` defaults to a fresh provider-style id (``call_...``) when ``None``.
     """
 
     name: str
-    arguments: str = "{}"
+    arguments: str | dict[str, Any] = "{}"
     id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"ScriptedToolCall.name must be a non-empty str, got {self.name!r}")
+        if isinstance(self.arguments, dict):
+            object.__setattr__(self, "arguments", json.dumps(self.arguments))
+        elif not isinstance(self.arguments, str):
+            raise TypeError(
+                "ScriptedToolCall.arguments must be JSON text or a dict, got "
+                f"{type(self.arguments).__name__}"
+            )
+
+    @property
+    def arguments_json(self) -> str:
+        """The arguments as the JSON text the wire carries."""
+        return str(self.arguments)
 
 
 @dataclass(frozen=True)
@@ -208,6 +226,32 @@ class ScriptedReply:
 
     # -- derived values used by renderers ------------------------------------------------------
 
+    def check(self) -> ScriptedReply:
+        """``self`` if every field has a type the server can render, else ``TypeError`` now.
+
+        :meth:`FakeLLMServer.enqueue` calls it, so a mistyped script fails where it is written
+        instead of being answered with the default echo.
+        """
+        problems = []
+        if not isinstance(self.text, str):
+            problems.append(f"text is a {type(self.text).__name__}")
+        bad_calls = [
+            type(c).__name__ for c in self.tool_calls if not isinstance(c, ScriptedToolCall)
+        ]
+        if not isinstance(self.tool_calls, list) or bad_calls:
+            problems.append(f"tool_calls must be a list of ScriptedToolCall (got {bad_calls})")
+        if self.usage is not None and not isinstance(self.usage, ScriptedUsage):
+            problems.append(f"usage is a {type(self.usage).__name__}, not a ScriptedUsage")
+        if self.chunks is not None and not all(isinstance(c, str) for c in self.chunks):
+            problems.append("chunks must be a list of str")
+        if not isinstance(self.status, int) or not 100 <= self.status <= 599:
+            problems.append(f"status {self.status!r} is not an HTTP status")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.headers.items()):
+            problems.append("headers must map str to str")
+        if problems:
+            raise TypeError("invalid ScriptedReply: " + "; ".join(problems))
+        return self
+
     @property
     def is_raw(self) -> bool:
         """Whether the reply carries its own bytes (no wire rendering)."""
@@ -235,7 +279,7 @@ class ScriptedReply:
 
     def argument_deltas(self, call: ScriptedToolCall) -> list[str]:
         """One tool call's argument text cut every ``chunk_size`` characters."""
-        return split_text(call.arguments, self.chunk_size)
+        return split_text(call.arguments_json, self.chunk_size)
 
     def resolved_finish_reason(self) -> str:
         """``finish_reason``, or ``tool_calls``/``stop`` when it is ``None``."""
@@ -248,7 +292,11 @@ class ScriptedReply:
         if self.usage is not None:
             return self.usage
         reasoning = _words(self.reasoning or "")
-        out = _words(self.content) + reasoning + sum(_words(c.arguments) for c in self.tool_calls)
+        out = (
+            _words(self.content)
+            + reasoning
+            + sum(_words(c.arguments_json) for c in self.tool_calls)
+        )
         return ScriptedUsage(
             prompt_tokens=max(prompt_words, 1),
             completion_tokens=max(out, 1),

@@ -103,7 +103,7 @@ def _stop_reason(reply: ScriptedReply) -> str:
 def _tool_calls(reply: ScriptedReply) -> list[tuple[str, str, Any]]:
     """``(id, name, input object)`` per scripted call; ids default to fresh ``toolu_...``."""
     return [
-        (c.id or "toolu_" + uuid.uuid4().hex[:24], c.name, json.loads(c.arguments or "{}"))
+        (c.id or "toolu_" + uuid.uuid4().hex[:24], c.name, json.loads(c.arguments_json or "{}"))
         for c in reply.tool_calls
     ]
 

@@ -96,7 +96,7 @@ def render_bedrock(reply: ScriptedReply, request: Any, path: str) -> WireRespons
         return WireResponse(reply.status, headers, [_dumps(body).encode()], False)
     usage = reply.resolved_usage(prompt_words(req))
     calls = [
-        (c.id or "tooluse_" + uuid.uuid4().hex[:22], c.name, json.loads(c.arguments or "{}"))
+        (c.id or "tooluse_" + uuid.uuid4().hex[:22], c.name, json.loads(c.arguments_json or "{}"))
         for c in reply.tool_calls
     ]
     if path.split("?", 1)[0].endswith("/converse-stream"):

@@ -91,7 +91,7 @@ def _usage(usage: ScriptedUsage) -> dict[str, Any]:
 def _call_parts(reply: ScriptedReply) -> list[dict[str, Any]]:
     parts = []
     for call in reply.tool_calls:
-        fc: dict[str, Any] = {"name": call.name, "args": json.loads(call.arguments or "{}")}
+        fc: dict[str, Any] = {"name": call.name, "args": json.loads(call.arguments_json or "{}")}
         if call.id is not None:
             fc["id"] = call.id
         parts.append({"functionCall": fc})

@@ -79,7 +79,7 @@ def _tool_calls(reply: ScriptedReply, start: int, stop: int) -> list[dict[str, A
         item["function"] = {
             "index": index,
             "name": call.name,
-            "arguments": json.loads(call.arguments or "{}"),
+            "arguments": json.loads(call.arguments_json or "{}"),
         }
         out.append(item)
     return out

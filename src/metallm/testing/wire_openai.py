@@ -123,7 +123,7 @@ def _tool_call_objects(calls: list[ScriptedToolCall], ids: list[str]) -> list[di
         {
             "id": call_id,
             "type": "function",
-            "function": {"name": call.name, "arguments": call.arguments},
+            "function": {"name": call.name, "arguments": call.arguments_json},
         }
         for call, call_id in zip(calls, ids, strict=True)
     ]
