@@ -57,18 +57,14 @@ def request_attributes(
         attrs[A.CONVERSATION_ID] = info.conversation_id
 
 
-def response_attributes(
-    attrs: dict[str, Any], response: ChatCompletionResponse, *, incomplete: bool
-) -> None:
+def response_attributes(attrs: dict[str, Any], response: ChatCompletionResponse) -> None:
     if response.id:
         attrs[A.RESPONSE_ID] = response.id
     if response.model:
         attrs[A.RESPONSE_MODEL] = response.model
     reasons = [c.finish_reason or "error" for c in response.choices]
-    if reasons:
+    if reasons:  # omitted when no choice was received at all (the conventions' rule)
         attrs[A.RESPONSE_FINISH_REASONS] = reasons
-    elif incomplete:  # cut or closed before any choice arrived
-        attrs[A.RESPONSE_FINISH_REASONS] = ["error"]
     usage = response.usage
     if usage is not None:
         attrs[A.USAGE_INPUT_TOKENS] = usage.prompt_tokens

@@ -207,12 +207,9 @@ class OTelHook:
             return
         end: dict[str, Any] = {}
         if isinstance(response, ChatCompletionResponse):
-            incomplete = error is not None or info.end_reason not in (None, "complete")
-            response_attributes(end, response, incomplete=incomplete)
+            response_attributes(end, response)
         elif isinstance(response, EmbeddingsResponse):
             embeddings_response_attributes(end, response)
-        elif error is not None and isinstance(request, ChatCompletionRequest):
-            end[A.RESPONSE_FINISH_REASONS] = ["error"] * (request.n or 1)
         if info.time_to_first_chunk is not None:
             end[A.RESPONSE_TIME_TO_FIRST_CHUNK] = info.time_to_first_chunk
         if info.retries:
