@@ -486,3 +486,35 @@ def test_custom_hooks_run_beside_the_otel_hook(server: FakeLLMServer, otel: Tele
     complete("sync", {**kw(server, "openai", otel.hook()), "hooks": [otel.hook(), Mine()]}, _req())
     assert len(seen) == 1
     assert dict(_one(otel).attributes or {})[A.RESPONSE_FINISH_REASONS] == ("tool_calls",)
+
+
+def test_the_span_covers_the_call_as_its_caller_times_it() -> None:
+    """First-call work (building validators) falls inside the span, not before it."""
+    import subprocess
+    import sys
+
+    code = """
+import json, time
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+import metallm
+from metallm.otel import OTelHook
+from metallm.testing import FakeLLMServer
+spans = InMemorySpanExporter(); tp = TracerProvider(); tp.add_span_processor(SimpleSpanProcessor(spans))
+with FakeLLMServer() as server:
+    client = metallm.Client(provider="openai", api_key="k", base_url=server.base_url("openai"),
+                            hooks=[OTelHook(tracer_provider=tp)])
+    timed = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        client.create_chat_completion(model="m", messages=[{"role": "user", "content": "hi"}])
+        timed.append(time.perf_counter() - t0)
+got = [(s.end_time - s.start_time) / 1e9 for s in spans.get_finished_spans()]
+print(json.dumps([timed, got]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    timed, got = json.loads(out.stdout)
+    assert abs(timed[0] - got[0]) < 0.005, (timed, got)  # the first call of a fresh process
+    for user, span in zip(timed[1:], got[1:], strict=True):
+        assert abs(user - span) < 0.001, (timed, got)

@@ -113,10 +113,13 @@ class Exchange:
     # -- the operations -----------------------------------------------------------------------
 
     def complete(
-        self, request: ChatCompletionRequest, conversation_id: str | None = None
+        self,
+        request: ChatCompletionRequest,
+        conversation_id: str | None = None,
+        started: tuple[float, float] | None = None,
     ) -> Flow[ChatCompletionResponse]:
         """A whole chat completion, retried per the policy (the hottest path: one frame)."""
-        call = self._begin("chat", request, streaming=False, conversation_id=conversation_id)
+        call = self._begin("chat", request, False, conversation_id, started)
         codec = self.codec
         try:
             if codec is None:
@@ -138,10 +141,13 @@ class Exchange:
         return call.succeed(finalize_response(result))
 
     def open_stream(
-        self, request: ChatCompletionRequest, conversation_id: str | None = None
+        self,
+        request: ChatCompletionRequest,
+        conversation_id: str | None = None,
+        started: tuple[float, float] | None = None,
     ) -> Flow[OpenedStream]:
         """A chat stream, opened (retried until its first byte); the stream ends the call."""
-        call = self._begin("chat", request, streaming=True, conversation_id=conversation_id)
+        call = self._begin("chat", request, True, conversation_id, started)
         codec = self.codec
         try:
             if codec is not None:
@@ -154,9 +160,11 @@ class Exchange:
             call.fail(exc)
             raise
 
-    def embeddings(self, request: EmbeddingsRequest) -> Flow[EmbeddingsResponse]:
+    def embeddings(
+        self, request: EmbeddingsRequest, started: tuple[float, float] | None = None
+    ) -> Flow[EmbeddingsResponse]:
         """Embeddings for every input, in order, split into parts when the list is long."""
-        call = self._begin("embeddings", request, streaming=False)
+        call = self._begin("embeddings", request, False, None, started)
         return self._finish(call, self._embeddings(call, request))
 
     # -- the pieces every operation is made of ------------------------------------------------
@@ -165,11 +173,11 @@ class Exchange:
         self,
         operation: Operation,
         request: AnyRequest,
-        *,
         streaming: bool,
         conversation_id: str | None = None,
+        started: tuple[float, float] | None = None,
     ) -> Call:
-        """Start a call: build its info and run ``before_request``."""
+        """Start a call (its clock from ``started``): build its info, run ``before_request``."""
         info = LLMCallInfo.start(
             self.provider_name,
             request.model,
@@ -183,6 +191,7 @@ class Exchange:
             operation=operation,
             semconv_name=self.semconv_name,
             system_instructions_apart=self.system_apart,
+            started=started,
         )
         call = Call(self, info, request)
         if self.hooks:

@@ -24,7 +24,7 @@ from ._validate import coerce_request
 from .config import ClientConfig
 from .embeddings import EmbeddingsRequest, EmbeddingsResponse, coerce_embeddings_request
 from .errors import ConfigurationError
-from .hooks import HookChain
+from .hooks import HookChain, clock
 from .logs import default_logger
 from .memory import ConversationMemory, InMemoryStore
 from .memory.client_methods import AsyncMemoryMethods, MemoryMethods
@@ -156,21 +156,23 @@ class Client(_ClientCore, MemoryMethods):
         self, request: RequestLike = None, /, **kwargs: Any
     ) -> ChatCompletionResponse:
         """Send a request and return the whole response (retrying per the policy)."""
-        return run(self._exchange.complete(coerce_request(request, kwargs)))
+        started = clock()
+        return run(self._exchange.complete(coerce_request(request, kwargs), None, started))
 
     def create_chat_completion_stream(
         self, request: RequestLike = None, /, **kwargs: Any
     ) -> ChatCompletionStream:
         """Open a stream; iterate it for chunks. Errors before the first byte are retried."""
-        return ChatCompletionStream(
-            run(self._exchange.open_stream(coerce_request(request, kwargs)))
-        )
+        started = clock()
+        opened = run(self._exchange.open_stream(coerce_request(request, kwargs), None, started))
+        return ChatCompletionStream(opened)
 
     def create_embeddings(
         self, request: EmbeddingsLike = None, /, **kwargs: Any
     ) -> EmbeddingsResponse:
         """Embed one text or a list of texts; long lists are split and merged in order."""
-        return run(self._exchange.embeddings(coerce_embeddings_request(request, kwargs)))
+        started = clock()
+        return run(self._exchange.embeddings(coerce_embeddings_request(request, kwargs), started))
 
     def close(self) -> None:
         """Release connections (and close a custom provider)."""
@@ -216,20 +218,24 @@ class AsyncClient(_ClientCore, AsyncMemoryMethods):
         self, request: RequestLike = None, /, **kwargs: Any
     ) -> ChatCompletionResponse:
         """Send a request and return the whole response (retrying per the policy)."""
-        return await arun(self._exchange.complete(coerce_request(request, kwargs)))
+        started = clock()
+        return await arun(self._exchange.complete(coerce_request(request, kwargs), None, started))
 
     async def create_chat_completion_stream(
         self, request: RequestLike = None, /, **kwargs: Any
     ) -> AsyncChatCompletionStream:
         """Open a stream; ``async for`` it for chunks. Errors before the first byte are retried."""
-        opened = await arun(self._exchange.open_stream(coerce_request(request, kwargs)))
-        return AsyncChatCompletionStream(opened)
+        started = clock()
+        flow = self._exchange.open_stream(coerce_request(request, kwargs), None, started)
+        return AsyncChatCompletionStream(await arun(flow))
 
     async def create_embeddings(
         self, request: EmbeddingsLike = None, /, **kwargs: Any
     ) -> EmbeddingsResponse:
         """Embed one text or a list of texts; long lists are split and sent concurrently."""
-        return await arun(self._exchange.embeddings(coerce_embeddings_request(request, kwargs)))
+        started = clock()
+        flow = self._exchange.embeddings(coerce_embeddings_request(request, kwargs), started)
+        return await arun(flow)
 
     async def aclose(self) -> None:
         """Release connections (and close a custom provider)."""

@@ -11,7 +11,7 @@ The OpenTelemetry hook, the default, lives in :mod:`metallm.otel`.
 """
 
 from ._chain import AnyRequest, AnyResponse, BaseHook, ChunkIterator, HookChain, ObservabilityHook
-from ._info import LLMCallInfo, Operation, StreamEndReason, SubRequest
+from ._info import LLMCallInfo, Operation, StreamEndReason, SubRequest, clock
 from .logging_hook import LOG_FIELDS, LoggingHook
 from .metrics_collector import LatencyStats, MetricsCollector, ModelStats
 
@@ -31,4 +31,5 @@ __all__ = [
     "Operation",
     "StreamEndReason",
     "SubRequest",
+    "clock",
 ]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["LLMCallInfo", "Operation", "StreamEndReason", "SubRequest"]
+__all__ = ["LLMCallInfo", "Operation", "StreamEndReason", "SubRequest", "clock"]
 
 StreamEndReason = Literal["complete", "closed", "error", "garbage_collected"]
 
@@ -26,6 +26,15 @@ _ids = itertools.count(1)
 
 def _no_secrets(text: str) -> str:
     return text
+
+
+def clock() -> tuple[float, float]:
+    """Now, as ``(epoch seconds, perf_counter)``: a call's start, taken as the user called.
+
+    A public method reads it before it checks its input, so the call's span and duration
+    cover what the caller times, first-call work (building validators) included.
+    """
+    return time.time(), time.perf_counter()
 
 
 @dataclass(frozen=True)
@@ -103,14 +112,17 @@ class LLMCallInfo:
         operation: Operation = "chat",
         semconv_name: str = "",
         system_instructions_apart: bool = False,
+        started: tuple[float, float] | None = None,
     ) -> LLMCallInfo:
-        """Info for a call starting now, with a process-unique ``call_id``."""
+        """Info for a call starting now (or at ``started``, a :func:`clock` reading), with a
+        process-unique ``call_id``."""
+        wall, perf = started or clock()
         return cls(
             f"call-{next(_ids)}",
             provider_name,
             model,
-            time.time(),
-            time.perf_counter(),
+            wall,
+            perf,
             streaming,
             is_async,
             server_address,

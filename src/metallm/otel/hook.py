@@ -148,7 +148,9 @@ class OTelHook:
         elif isinstance(request, EmbeddingsRequest):
             embeddings_request_attributes(attrs, request)
         name = f"{operation} {request.model}" if request.model else operation
-        span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
+        span = self._tracer.start_span(
+            name, kind=SpanKind.CLIENT, attributes=attrs, start_time=int(info.start_time * 1e9)
+        )
         state = _CallState(span, attrs, base)
         if self._mode(info).any:
             if isinstance(request, ChatCompletionRequest):
