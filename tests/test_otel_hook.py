@@ -501,7 +501,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import metallm
 from metallm.otel import OTelHook
 from metallm.testing import FakeLLMServer
-spans = InMemorySpanExporter(); tp = TracerProvider(); tp.add_span_processor(SimpleSpanProcessor(spans))
+spans = InMemorySpanExporter()
+tp = TracerProvider()
+tp.add_span_processor(SimpleSpanProcessor(spans))
 with FakeLLMServer() as server:
     client = metallm.Client(provider="openai", api_key="k", base_url=server.base_url("openai"),
                             hooks=[OTelHook(tracer_provider=tp)])
@@ -516,5 +518,5 @@ print(json.dumps([timed, got]))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     timed, got = json.loads(out.stdout)
     assert abs(timed[0] - got[0]) < 0.005, (timed, got)  # the first call of a fresh process
-    for user, span in zip(timed[1:], got[1:], strict=True):
-        assert abs(user - span) < 0.001, (timed, got)
+    for caller, span in zip(timed[1:], got[1:], strict=True):
+        assert abs(caller - span) < 0.001, (timed, got)
