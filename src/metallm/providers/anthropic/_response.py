@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..._construct import construct
+from ...provider import construct
 from ...provider import invalid_body_error as invalid_body
 from ...provider._http import HTTPResponse
 from ...types import (

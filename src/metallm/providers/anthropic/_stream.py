@@ -23,9 +23,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..._construct import constructor
 from ..._sse import SSEDecoder, SSEEvent
 from ...errors import APIError, StreamError, error_class_for_status, excerpt, redact
+from ...provider import constructor
 from ...provider._errors import error_fields
 from ...types import (
     ChatCompletionChunk,

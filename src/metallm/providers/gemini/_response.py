@@ -25,8 +25,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..._construct import construct
 from ...errors import APIError, AuthenticationError
+from ...provider import construct
 from ...provider import invalid_body_error as invalid_body
 from ...provider._http import HTTPResponse
 from ...types import (

@@ -20,9 +20,9 @@ import json
 import logging
 from typing import Any
 
-from ..._construct import constructor
 from ..._sse import SSEDecoder
 from ...errors import APIError, StreamError, error_class_for_status, excerpt, redact
+from ...provider import constructor
 from ...provider._errors import error_fields
 from ...types import (
     ChatCompletionChunk,

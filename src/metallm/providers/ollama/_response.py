@@ -25,7 +25,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from ..._construct import construct
+from ...provider import construct
 from ...provider._http import HTTPResponse
 from ...types import (
     ChatCompletionResponse,

@@ -22,9 +22,9 @@ import json
 import logging
 from typing import Any
 
-from ..._construct import constructor
 from ..._ndjson import NDJSONDecoder
 from ...errors import APIError, StreamError, error_class_for_status, excerpt, redact
+from ...provider import constructor
 from ...types import (
     ChatCompletionChunk,
     ChunkChoice,
