@@ -20,13 +20,19 @@ both give equal results for the same exchange:
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import datetime, timezone
 from typing import Any
 
-from ...provider import construct
-from ...provider._http import HTTPResponse
+from ...provider import (
+    HTTPResponse,
+    arguments_text,
+    as_int,
+    construct,
+    invalid_body_error,
+    json_body,
+    tool_call_id,
+)
 from ...types import (
     ChatCompletionResponse,
     Choice,
@@ -37,7 +43,6 @@ from ...types import (
     ToolCall,
     Usage,
 )
-from ..openai._response import arguments_text, as_int, invalid_body
 
 __all__ = [
     "created_epoch",
@@ -45,7 +50,6 @@ __all__ = [
     "parse_completion",
     "parse_usage",
     "reply_id",
-    "tool_call_id",
     "tool_calls",
 ]
 
@@ -74,12 +78,6 @@ def reply_id(model: Any, created_at: Any) -> str:
     """A stable id for a reply Ollama did not name: ``ollama-`` + hash of model and time."""
     seed = f"{model or ''}\x00{created_at or ''}".encode()
     return "ollama-" + hashlib.blake2b(seed, digest_size=12).hexdigest()
-
-
-def tool_call_id(raw: dict[str, Any], choice: int, position: int) -> str:
-    """The call's own ``id`` when Ollama sent one, else ``call_<choice>_<position>``."""
-    given = raw.get("id")
-    return str(given) if given else f"call_{choice}_{position}"
 
 
 def finish_reason(done_reason: Any, has_tool_calls: bool) -> FinishReason:
@@ -123,14 +121,14 @@ def tool_calls(raw: Any, choice: int, start: int) -> list[ToolCall]:
             FunctionCall,
             {
                 "name": name if isinstance(name, str) else "",
-                "arguments": "{}" if arguments is None else arguments_text(arguments),
+                "arguments": arguments_text(arguments),
             },
         )
         calls.append(
             construct(
                 ToolCall,
                 {
-                    "id": tool_call_id(item, choice, start + offset),
+                    "id": tool_call_id(item.get("id"), choice, start + offset),
                     "type": "function",
                     "function": function,
                 },
@@ -152,16 +150,13 @@ def parse_completion(
 ) -> ChatCompletionResponse:
     """A non-streamed ``/api/chat`` body as a unified response; anything else is a
     :class:`~metallm.errors.ResponseValidationError` with a body excerpt."""
-    try:
-        obj = json.loads(response.content)
-    except ValueError:
-        raise invalid_body(provider, response, "response body is not JSON", secrets) from None
+    obj = json_body(provider, response, secrets)
     if not isinstance(obj, dict) or not isinstance(obj.get("message"), dict):
-        raise invalid_body(provider, response, "response has no 'message' object", secrets)
+        raise invalid_body_error(provider, response, "response has no 'message' object", secrets)
     try:
         return _completion(provider, obj)
     except (TypeError, ValueError, AttributeError) as exc:
-        raise invalid_body(
+        raise invalid_body_error(
             provider, response, f"malformed chat reply ({type(exc).__name__}: {exc})", secrets
         ) from exc
 

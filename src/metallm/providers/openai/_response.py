@@ -20,12 +20,18 @@ Usage semantics found in the corpus (``shared/corpus``):
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ...provider import construct
-from ...provider import invalid_body_error as invalid_body
-from ...provider._http import HTTPResponse
+from ...provider import (
+    HTTPResponse,
+    arguments_text,
+    as_int,
+    construct,
+    invalid_body_error,
+    json_body,
+    opt_int,
+    tool_call_id,
+)
 from ...types import (
     ChatCompletionResponse,
     Choice,
@@ -39,9 +45,6 @@ from ...types import (
 
 __all__ = [
     "FINISH_REASONS",
-    "arguments_text",
-    "as_int",
-    "invalid_body",
     "parse_completion",
     "parse_usage",
     "reasoning_of",
@@ -58,21 +61,6 @@ FINISH_REASONS: dict[str, FinishReason] = {
 """Provider finish reasons with a unified meaning; anything else becomes ``"stop"``."""
 
 
-def as_int(value: Any) -> int:
-    """A token count or timestamp as an ``int``; ``None`` is 0, garbage raises ``ValueError``."""
-    if type(value) is int:
-        return value
-    if value is None:
-        return 0
-    if isinstance(value, (bool, str)):
-        raise ValueError(f"not a number: {value!r}")
-    return int(value)
-
-
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else as_int(value)
-
-
 def parse_usage(raw: dict[str, Any]) -> Usage:
     """Normalised usage from an OpenAI-shaped ``usage`` object (see the module docstring).
 
@@ -82,9 +70,9 @@ def parse_usage(raw: dict[str, Any]) -> Usage:
     prompt = as_int(raw.get("prompt_tokens"))
     completion = as_int(raw.get("completion_tokens"))
     details = raw.get("prompt_tokens_details")
-    cached = _opt_int(details.get("cached_tokens")) if isinstance(details, dict) else None
+    cached = opt_int(details.get("cached_tokens")) if isinstance(details, dict) else None
     details = raw.get("completion_tokens_details")
-    reasoning = _opt_int(details.get("reasoning_tokens")) if isinstance(details, dict) else None
+    reasoning = opt_int(details.get("reasoning_tokens")) if isinstance(details, dict) else None
     if reasoning:
         total = raw.get("total_tokens")
         if type(total) is int and total - prompt - completion == reasoning:
@@ -100,13 +88,6 @@ def parse_usage(raw: dict[str, Any]) -> Usage:
             "reasoning_tokens": reasoning,
         },
     )
-
-
-def arguments_text(arguments: Any) -> str:
-    """Tool-call arguments as JSON text; objects (sent by some compatible servers) serialised."""
-    if isinstance(arguments, str):
-        return arguments
-    return json.dumps(arguments, ensure_ascii=False)
 
 
 def text_of(content: Any) -> str | None:
@@ -145,14 +126,14 @@ def _tool_calls(message: dict[str, Any], choice_index: int) -> list[ToolCall] | 
             FunctionCall,
             {
                 "name": name if isinstance(name, str) else "",
-                "arguments": "{}" if arguments is None else arguments_text(arguments),
+                "arguments": arguments_text(arguments),
             },
         )
         calls.append(
             construct(
                 ToolCall,
                 {
-                    "id": str(call_id) if call_id else f"call_{choice_index}_{position}",
+                    "id": tool_call_id(call_id, choice_index, position),
                     "type": "function",
                     "function": function,
                 },
@@ -193,12 +174,9 @@ def parse_completion(
 ) -> ChatCompletionResponse:
     """A ``chat.completion`` body as a unified response; anything else is a
     :class:`~metallm.errors.ResponseValidationError` carrying status and a body excerpt."""
-    try:
-        obj = json.loads(response.content)
-    except ValueError:
-        raise invalid_body(provider, response, "response body is not JSON", secrets) from None
+    obj = json_body(provider, response, secrets)
     if not isinstance(obj, dict) or not isinstance(obj.get("choices"), list):
-        raise invalid_body(provider, response, "response has no 'choices' list", secrets)
+        raise invalid_body_error(provider, response, "response has no 'choices' list", secrets)
     try:
         usage = obj.get("usage")
         fingerprint = obj.get("system_fingerprint")
@@ -216,6 +194,6 @@ def parse_completion(
             },
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise invalid_body(
+        raise invalid_body_error(
             provider, response, f"malformed chat completion ({type(exc).__name__}: {exc})", secrets
         ) from exc
