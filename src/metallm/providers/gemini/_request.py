@@ -41,7 +41,7 @@ from typing import Any
 from ...errors import InvalidRequestError, UnsupportedFeatureError
 from ...types import ChatCompletionRequest, ImagePart, Message, ResponseFormat, Role, TextPart
 
-__all__ = ["SKIP_SIGNATURE", "THINKING_BUDGETS", "build_body", "encode_body"]
+__all__ = ["SKIP_SIGNATURE", "THINKING_BUDGETS", "build_body"]
 
 SKIP_SIGNATURE = "skip_thought_signature_validator"
 """Google's documented stand-in ``thoughtSignature`` for replayed calls that lost theirs."""
@@ -246,8 +246,3 @@ def build_body(request: ChatCompletionRequest, *, provider: str) -> dict[str, An
     if config:
         body["generationConfig"] = config
     return body
-
-
-def encode_body(body: dict[str, Any]) -> bytes:
-    """Compact UTF-8 JSON, the bytes sent."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()

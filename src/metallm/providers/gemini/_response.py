@@ -22,13 +22,17 @@ Shared by the non-streaming parser and the stream decoder, so both normalise the
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ...errors import APIError, AuthenticationError
-from ...provider import construct
-from ...provider import invalid_body_error as invalid_body
-from ...provider._http import HTTPResponse
+from ...provider import (
+    HTTPResponse,
+    arguments_text,
+    construct,
+    invalid_body_error,
+    json_body,
+    tool_call_id,
+)
 from ...types import (
     ChatCompletionResponse,
     Choice,
@@ -42,9 +46,7 @@ from ...types import (
 
 __all__ = [
     "FINISH_REASONS",
-    "call_id",
     "finish_reason",
-    "invalid_body",
     "parse_generate_response",
     "parse_usage",
     "refine_error",
@@ -102,11 +104,6 @@ def parse_usage(raw: dict[str, Any]) -> Usage:
     )
 
 
-def call_id(raw_id: Any, candidate: int, position: int) -> str:
-    """The tool call id: Gemini's own when it sent one, else ``call_<candidate>_<position>``."""
-    return str(raw_id) if raw_id else f"call_{candidate}_{position}"
-
-
 def _choice(raw: dict[str, Any], position: int) -> Choice:
     raw_index = raw.get("index")
     index = position if raw_index is None else _count(raw_index)
@@ -125,14 +122,14 @@ def _choice(raw: dict[str, Any], position: int) -> Choice:
                 FunctionCall,
                 {
                     "name": name if isinstance(name, str) else "",
-                    "arguments": json.dumps(fc.get("args") or {}, ensure_ascii=False),
+                    "arguments": arguments_text(fc.get("args") or {}),
                 },
             )
             calls.append(
                 construct(
                     ToolCall,
                     {
-                        "id": call_id(fc.get("id"), index, len(calls)),
+                        "id": tool_call_id(fc.get("id"), index, len(calls)),
                         "type": "function",
                         "function": function,
                     },
@@ -175,17 +172,14 @@ def parse_generate_response(
 ) -> ChatCompletionResponse:
     """A ``GenerateContentResponse`` body as a unified response; anything else raises
     :class:`~metallm.errors.ResponseValidationError` with the status and a body excerpt."""
-    try:
-        obj = json.loads(response.content)
-    except ValueError:
-        raise invalid_body(provider, response, "response body is not JSON", secrets) from None
+    obj = json_body(provider, response, secrets)
     if not isinstance(obj, dict):
-        raise invalid_body(provider, response, "response is not a JSON object", secrets)
+        raise invalid_body_error(provider, response, "response is not a JSON object", secrets)
     candidates = obj.get("candidates")
     feedback = obj.get("promptFeedback")
     blocked = isinstance(feedback, dict) and feedback.get("blockReason") is not None
     if not isinstance(candidates, list) and not blocked:
-        raise invalid_body(provider, response, "response has no 'candidates' list", secrets)
+        raise invalid_body_error(provider, response, "response has no 'candidates' list", secrets)
     try:
         usage = obj.get("usageMetadata")
         choices = [_choice(c, i) for i, c in enumerate(candidates or ())]
@@ -204,7 +198,7 @@ def parse_generate_response(
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         why = f"malformed generateContent response ({type(exc).__name__}: {exc})"
-        raise invalid_body(provider, response, why, secrets) from exc
+        raise invalid_body_error(provider, response, why, secrets) from exc
 
 
 _AUTH_REASONS = {"API_KEY_INVALID", "API_KEY_EXPIRED", "ACCESS_TOKEN_EXPIRED"}
