@@ -46,16 +46,16 @@ class Framing:
 
     name: str
     unit: str
-    """What one event is called in messages ("stream event is not JSON")."""
+    """What one event is called in messages ("stream event" is not JSON)."""
     inside: str
     """Where a body cut inside its last event ended ("inside an event")."""
     splitter: Callable[[], Any]
     """Makes the incremental splitter: ``feed(bytes) -> list``, ``close() -> list``."""
 
 
-SSE = Framing("sse", "event", "inside an event", SSEDecoder)
+SSE = Framing("sse", "stream event", "inside an event", SSEDecoder)
 """Server-Sent Events: each event's ``data`` is one JSON object (OpenAI, Anthropic, Gemini)."""
-NDJSON = Framing("ndjson", "line", "inside a line", NDJSONDecoder)
+NDJSON = Framing("ndjson", "stream line", "inside a line", NDJSONDecoder)
 """Newline-delimited JSON: each line is one JSON object (Ollama)."""
 
 
@@ -126,40 +126,44 @@ class EventDecoder:
         chunks: list[ChatCompletionChunk] = []
         sse = self._sse
         end = self.end_data
-        on_event = self.on_event
-        is_error = self.is_error
+        decode_one = self.decode_one
         for event in events:
             if sse:
                 name, payload, _, _ = event
                 if payload == end:
                     self._done = True
                     break
-                try:
-                    obj = _loads(payload)
-                except ValueError:
-                    if not payload.strip():
-                        continue  # an empty data field: nothing to decode
-                    raise self.garbled("stream event is not JSON", payload) from None
             else:
                 name, payload = "", event
-                try:
-                    obj = _loads(payload.decode())
-                except ValueError:
-                    raise self.garbled(f"stream {self.framing.unit} is not JSON", payload) from None
-            if type(obj) is not dict:
-                raise self.garbled(f"stream {self.framing.unit} is not a JSON object", payload)
-            if is_error(name, obj):
-                raise self.error_event(obj, payload)
-            try:
-                chunk = on_event(name, obj)
-            except _MALFORMED as exc:
-                why = self.malformed or f"malformed stream {self.framing.unit}"
-                raise self.garbled(f"{why} ({type(exc).__name__}: {exc})", payload) from exc
+            chunk = decode_one(name, payload)
             if chunk is not None:
                 chunks.append(chunk)
             if self._done:
                 break
         return chunks
+
+    def decode_one(self, name: str, payload: str | bytes) -> ChatCompletionChunk | None:
+        """The chunk (or ``None``) of one event's payload: JSON text (``bytes`` are UTF-8).
+
+        An empty SSE ``data`` field is skipped; a payload that is not a JSON object raises
+        ``StreamError``; an error event raises its ``APIError`` (:meth:`is_error`,
+        :meth:`error_event`); the rest goes to :meth:`on_event`.
+        """
+        try:
+            obj = _loads(payload if isinstance(payload, str) else payload.decode())
+        except ValueError:
+            if isinstance(payload, str) and not payload.strip():
+                return None  # an empty data field: nothing to decode
+            raise self.garbled(f"{self.framing.unit} is not JSON", payload) from None
+        if type(obj) is not dict:
+            raise self.garbled(f"{self.framing.unit} is not a JSON object", payload)
+        if self.is_error(name, obj):
+            raise self.error_event(obj, payload)
+        try:
+            return self.on_event(name, obj)
+        except _MALFORMED as exc:
+            why = self.malformed or f"malformed {self.framing.unit}"
+            raise self.garbled(f"{why} ({type(exc).__name__}: {exc})", payload) from exc
 
     def decode_last(self, events: list[Any]) -> list[ChatCompletionChunk]:
         """:meth:`decode` for the events flushed at the end of the body: a ``StreamError``

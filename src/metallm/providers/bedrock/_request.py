@@ -18,16 +18,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from metallm import (
-    ChatCompletionRequest,
-    ImagePart,
-    InvalidRequestError,
-    Message,
-    ResponseFormat,
-    Role,
-    TextPart,
-    UnsupportedFeatureError,
-)
+from metallm.errors import InvalidRequestError, UnsupportedFeatureError
+from metallm.types import ChatCompletionRequest, ImagePart, Message, ResponseFormat, Role, TextPart
 
 __all__ = ["THINKING_BUDGETS", "build_body"]
 

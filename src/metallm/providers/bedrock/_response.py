@@ -19,19 +19,19 @@ import json
 import logging
 from typing import Any
 
-from metallm import (
+from metallm.errors import ResponseValidationError, excerpt, redact
+from metallm.provider import HTTPResponse, arguments_text, tool_call_id
+from metallm.types import (
     ChatCompletionResponse,
     Choice,
     FunctionCall,
     Message,
-    ResponseValidationError,
     Role,
     ToolCall,
     Usage,
 )
-from metallm.provider import HTTPResponse
 
-__all__ = ["excerpt", "finish_reason", "parse_converse", "parse_usage", "redact", "tool_id"]
+__all__ = ["finish_reason", "parse_converse", "parse_usage", "tool_id"]
 
 _log = logging.getLogger("metallm")
 _FINISH = {
@@ -43,21 +43,6 @@ _FINISH = {
     "guardrail_intervened": "content_filter",
     "content_filtered": "content_filter",
 }
-
-
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every secret replaced by ``[REDACTED]``."""
-    for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, "[REDACTED]")
-    return text
-
-
-def excerpt(body: bytes | str, limit: int = 300) -> str:
-    """A short single-line head of a body, for error messages."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def finish_reason(stop_reason: Any) -> str | None:
@@ -73,7 +58,7 @@ def finish_reason(stop_reason: Any) -> str | None:
 
 def tool_id(given: Any, ordinal: int) -> str:
     """The tool call's id, or a stable one from its position when Bedrock sent none."""
-    return given if isinstance(given, str) and given else f"tooluse_metallm_{ordinal}"
+    return tool_call_id(given, ordinal, prefix="tooluse_metallm")
 
 
 def parse_usage(usage: Any) -> Usage | None:
@@ -127,8 +112,7 @@ def _build(
             texts.append(str(block["text"]))
         elif "toolUse" in block:
             use = block["toolUse"]
-            args = use.get("input")
-            arguments = json.dumps({} if args is None else args, ensure_ascii=False)
+            arguments = arguments_text(use.get("input"))
             calls.append(
                 ToolCall(
                     id=tool_id(use.get("toolUseId"), len(calls)),
