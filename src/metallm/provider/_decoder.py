@@ -10,8 +10,13 @@ what its end marker is called, and implements :meth:`EventDecoder.on_event` (one
 in, at most one chunk out), plus :meth:`~EventDecoder.is_error` /
 :meth:`~EventDecoder.error_event` where its error events differ from the OpenAI shape.
 
+A framing the base does not split itself (AWS event-stream, say) is read by the subclass's own
+``feed``/``close``, which hand each event to :meth:`EventDecoder.decode_one`.
+
 This is the per-chunk hot path of every stream: the loop in :meth:`EventDecoder.decode`
-inlines the checks and makes two calls per event (``is_error`` and ``on_event``).
+inlines ``decode_one`` (the same checks), parses with the JSON decoder directly (skipping
+``json.loads``' argument checks), and makes two method calls per event (``is_error`` and
+``on_event``), so a decoder on the kit costs what a hand-written one did.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from ._helpers import status_from_code
 __all__ = ["NDJSON", "SSE", "EventDecoder", "Framing"]
 
 _loads = json.loads
+_decode_json = json.JSONDecoder().decode  # json.loads minus its argument checks, for str
 _MALFORMED = (KeyError, TypeError, ValueError, AttributeError)
 
 
@@ -70,7 +76,7 @@ class EventDecoder:
     :class:`~metallm.provider.StreamDecoder`.
     """
 
-    __slots__ = ("_done", "_frames", "_provider", "_secrets", "_sse")
+    __slots__ = ("_done", "_end", "_frames", "_provider", "_secrets", "_sse")
 
     framing: ClassVar[Framing] = SSE
     end_marker: ClassVar[str] = "its end marker"
@@ -86,6 +92,7 @@ class EventDecoder:
         self._secrets = secrets
         self._frames: Any = self.framing.splitter()
         self._sse = self.framing is SSE
+        self._end = self.end_data
         self._done = False
 
     @property
@@ -125,17 +132,33 @@ class EventDecoder:
         """The chunks of a batch of framed events (SSE events or NDJSON lines)."""
         chunks: list[ChatCompletionChunk] = []
         sse = self._sse
-        end = self.end_data
-        decode_one = self.decode_one
         for event in events:
+            # decode_one, inlined: this loop is every stream's per-chunk path
             if sse:
                 name, payload, _, _ = event
-                if payload == end:
+                if payload == self._end:
                     self._done = True
                     break
+                try:
+                    obj = _decode_json(payload)
+                except ValueError:
+                    if not payload.strip():
+                        continue  # an empty data field: nothing to decode
+                    raise self._not_json(payload) from None
             else:
                 name, payload = "", event
-            chunk = decode_one(name, payload)
+                try:
+                    obj = _decode_json(payload.decode())
+                except ValueError:
+                    raise self._not_json(payload) from None
+            if type(obj) is not dict:
+                raise self._not_object(payload)
+            if self.is_error(name, obj):
+                raise self.error_event(obj, payload)
+            try:
+                chunk = self.on_event(name, obj)
+            except _MALFORMED as exc:
+                raise self._malformed(exc, payload) from exc
             if chunk is not None:
                 chunks.append(chunk)
             if self._done:
@@ -150,20 +173,29 @@ class EventDecoder:
         :meth:`error_event`); the rest goes to :meth:`on_event`.
         """
         try:
-            obj = _loads(payload if isinstance(payload, str) else payload.decode())
+            obj = _decode_json(payload if isinstance(payload, str) else payload.decode())
         except ValueError:
             if isinstance(payload, str) and not payload.strip():
                 return None  # an empty data field: nothing to decode
-            raise self.garbled(f"{self.framing.unit} is not JSON", payload) from None
+            raise self._not_json(payload) from None
         if type(obj) is not dict:
-            raise self.garbled(f"{self.framing.unit} is not a JSON object", payload)
+            raise self._not_object(payload)
         if self.is_error(name, obj):
             raise self.error_event(obj, payload)
         try:
             return self.on_event(name, obj)
         except _MALFORMED as exc:
-            why = self.malformed or f"malformed {self.framing.unit}"
-            raise self.garbled(f"{why} ({type(exc).__name__}: {exc})", payload) from exc
+            raise self._malformed(exc, payload) from exc
+
+    def _not_json(self, payload: str | bytes) -> StreamError:
+        return self.garbled(f"{self.framing.unit} is not JSON", payload)
+
+    def _not_object(self, payload: str | bytes) -> StreamError:
+        return self.garbled(f"{self.framing.unit} is not a JSON object", payload)
+
+    def _malformed(self, exc: Exception, payload: str | bytes) -> StreamError:
+        why = self.malformed or f"malformed {self.framing.unit}"
+        return self.garbled(f"{why} ({type(exc).__name__}: {exc})", payload)
 
     def decode_last(self, events: list[Any]) -> list[ChatCompletionChunk]:
         """:meth:`decode` for the events flushed at the end of the body: a ``StreamError``

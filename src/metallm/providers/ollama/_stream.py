@@ -67,29 +67,6 @@ class OllamaStreamDecoder(EventDecoder):
         if message is None and not done:
             _log.debug("%s: skipping unknown stream line with keys %r", self._provider, sorted(obj))
             return None
-        chunk = self._chunk(obj, message, done)
-        if done:
-            self._done = True
-        return chunk
-
-    def is_error(self, name: str, obj: dict[str, Any]) -> bool:
-        """Ollama's error lines are ``{"error": ...}`` (any value)."""
-        return "error" in obj
-
-    def error_event(self, obj: dict[str, Any], payload: str | bytes) -> APIError:
-        """The typed error of an ``{"error": "...", "status_code"?: int}`` line."""
-        error = obj["error"]
-        if isinstance(error, dict):
-            message = error.get("message") or json.dumps(error)
-        else:
-            message = str(error) if error is not None else "error line in stream"
-        message = redact(str(message), self._secrets)
-        status = obj.get("status_code") if type(obj.get("status_code")) is int else None
-        cls = error_class_for_status(status, message=message)
-        body = self.redacted(obj, payload)
-        return cls(message, provider=self._provider, status_code=status, body=body)
-
-    def _chunk(self, obj: dict[str, Any], message: Any, done: bool) -> ChatCompletionChunk:
         first = self._id is None
         if first:
             model = obj.get("model")
@@ -118,7 +95,7 @@ class OllamaStreamDecoder(EventDecoder):
             }
         )
         finish = finish_reason(obj.get("done_reason"), self._tools > 0) if done else None
-        return _new_chunk(
+        chunk = _new_chunk(
             {
                 "id": self._id,
                 "object": "chat.completion.chunk",
@@ -129,6 +106,26 @@ class OllamaStreamDecoder(EventDecoder):
                 "system_fingerprint": None,
             }
         )
+        if done:
+            self._done = True
+        return chunk
+
+    def is_error(self, name: str, obj: dict[str, Any]) -> bool:
+        """Ollama's error lines are ``{"error": ...}`` (any value)."""
+        return "error" in obj
+
+    def error_event(self, obj: dict[str, Any], payload: str | bytes) -> APIError:
+        """The typed error of an ``{"error": "...", "status_code"?: int}`` line."""
+        error = obj["error"]
+        if isinstance(error, dict):
+            message = error.get("message") or json.dumps(error)
+        else:
+            message = str(error) if error is not None else "error line in stream"
+        message = redact(str(message), self._secrets)
+        status = obj.get("status_code") if type(obj.get("status_code")) is int else None
+        cls = error_class_for_status(status, message=message)
+        body = self.redacted(obj, payload)
+        return cls(message, provider=self._provider, status_code=status, body=body)
 
     def _tool_calls(self, raw: Any) -> list[ToolCallDelta]:
         start = self._tools
