@@ -37,8 +37,18 @@ from metallm.provider import (
     construct,
     encode_json,
     json_body,
+    make_assistant_message,
+    make_choice,
+    make_completion,
+    make_tool_call,
+    make_usage,
     merge_extra,
     merge_headers,
+    new_chunk,
+    new_chunk_choice,
+    new_delta,
+    new_function_delta,
+    new_tool_call_delta,
     opt_int,
     status_from_code,
     tool_call_id,
@@ -47,9 +57,15 @@ from metallm.types import (
     ChatCompletionChunk,
     ChatCompletionRequest,
     ChatCompletionResponse,
+    Choice,
     ChunkChoice,
     Delta,
+    FunctionCall,
+    FunctionCallDelta,
     Message,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
 )
 
 KEY = "sk-kit-test-SECRET-0123456789"
@@ -369,3 +385,49 @@ def test_json_body_refuses_non_json_with_the_body_excerpt() -> None:
     with pytest.raises(metallm.ResponseValidationError, match="response body is not JSON") as info:
         json_body("acme", HTTPResponse(200, {}, f"<html>{KEY}".encode()), (KEY,))
     assert KEY not in str(info.value) and info.value.status_code == 200
+
+
+def test_builders_equal_validated_models() -> None:
+    usage = make_usage(10, 5, cached_tokens=3)
+    assert usage == Usage(prompt_tokens=10, completion_tokens=5, total_tokens=15, cached_tokens=3)
+    call = make_tool_call("call_1", "f", '{"a": 1}')
+    assert call == ToolCall(id="call_1", function=FunctionCall(name="f", arguments='{"a": 1}'))
+    message = make_assistant_message(None, [call], "thought")
+    assert message == Message(
+        role="assistant", content=None, tool_calls=[call], reasoning_content="thought"
+    )
+    assert make_assistant_message("hi", []).tool_calls is None
+    choice = make_choice(0, message, "tool_calls")
+    assert choice == Choice(index=0, message=message, finish_reason="tool_calls")
+    response = make_completion("acme", [choice], id="r1", model="m", usage=usage, created=7)
+    assert response == ChatCompletionResponse(
+        id="r1", created=7, model="m", provider="acme", choices=[choice], usage=usage
+    )
+    assert response.object == "chat.completion" and response.system_fingerprint is None
+
+
+def test_stream_constructors_take_every_field() -> None:
+    function = new_function_delta({"name": "f", "arguments": None})
+    call = new_tool_call_delta({"index": 0, "id": "c", "type": "function", "function": function})
+    delta = new_delta(
+        {"role": None, "content": "x", "reasoning_content": None, "tool_calls": [call]}
+    )
+    choice = new_chunk_choice({"index": 0, "delta": delta, "finish_reason": None})
+    chunk = new_chunk(
+        {
+            "id": "i",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "m",
+            "choices": [choice],
+            "usage": None,
+            "system_fingerprint": None,
+        }
+    )
+    expected_call = ToolCallDelta(id="c", type="function", function=FunctionCallDelta(name="f"))
+    expected = ChatCompletionChunk(
+        id="i",
+        model="m",
+        choices=[ChunkChoice(delta=Delta(content="x", tool_calls=[expected_call]))],
+    )
+    assert chunk == expected and chunk.model_dump() == expected.model_dump()

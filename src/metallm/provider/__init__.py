@@ -18,6 +18,11 @@ third-party codec would be, so whatever a built-in needs is public here rather t
   :data:`NDJSON`): end marker, JSON checks, error events, redacted garbled-event errors;
 * :func:`construct` / :func:`constructor`, building already-checked pydantic models at the
   cost of a dict, which is what keeps a decoder's per-chunk cost low;
+* builders of unified results that apply the invariants once: :func:`make_usage` (total = prompt +
+  completion), :func:`make_tool_call`, :func:`make_assistant_message`, :func:`make_choice`,
+  :func:`make_completion`, and the stream constructors :data:`new_chunk`,
+  :data:`new_chunk_choice`, :data:`new_delta`, :data:`new_tool_call_delta`,
+  :data:`new_function_delta`;
 * helpers every codec needs: :func:`json_body`, :func:`encode_json`, :func:`as_int`,
   :func:`opt_int`, :func:`arguments_text`, :func:`tool_call_id`, :func:`status_from_code`,
   :func:`merge_extra`, :func:`error_fields`, :data:`USER_AGENT`;
@@ -27,6 +32,18 @@ third-party codec would be, so whatever a built-in needs is public here rather t
 
 from .._ndjson import NDJSONDecoder
 from .._sse import SSEDecoder, SSEEvent
+from ._build import (
+    make_assistant_message,
+    make_choice,
+    make_completion,
+    make_tool_call,
+    make_usage,
+    new_chunk,
+    new_chunk_choice,
+    new_delta,
+    new_function_delta,
+    new_tool_call_delta,
+)
 from ._codec import HTTPCodec, merge_headers
 from ._construct import construct, constructor
 from ._decoder import NDJSON, SSE, EventDecoder, Framing
@@ -77,8 +94,18 @@ __all__ = [
     "get_spec",
     "invalid_body_error",
     "json_body",
+    "make_assistant_message",
+    "make_choice",
+    "make_completion",
+    "make_tool_call",
+    "make_usage",
     "merge_extra",
     "merge_headers",
+    "new_chunk",
+    "new_chunk_choice",
+    "new_delta",
+    "new_function_delta",
+    "new_tool_call_delta",
     "opt_int",
     "parse_retry_after",
     "register",

@@ -25,21 +25,16 @@ from ...provider import (
     HTTPResponse,
     arguments_text,
     as_int,
-    construct,
     invalid_body_error,
     json_body,
+    make_assistant_message,
+    make_choice,
+    make_completion,
+    make_tool_call,
+    make_usage,
     tool_call_id,
 )
-from ...types import (
-    ChatCompletionResponse,
-    Choice,
-    FinishReason,
-    FunctionCall,
-    Message,
-    Role,
-    ToolCall,
-    Usage,
-)
+from ...types import ChatCompletionResponse, FinishReason, ToolCall, Usage
 
 __all__ = [
     "STOP_REASONS",
@@ -75,16 +70,11 @@ def parse_usage(raw: dict[str, Any], output: dict[str, Any] | None = None) -> Us
     write = merged.get("cache_creation_input_tokens")
     prompt = as_int(merged.get("input_tokens")) + as_int(read) + as_int(write)
     completion = as_int(merged.get("output_tokens"))
-    return construct(
-        Usage,
-        {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-            "cached_tokens": None if read is None else as_int(read),
-            "cache_write_tokens": None if write is None else as_int(write),
-            "reasoning_tokens": None,
-        },
+    return make_usage(
+        prompt,
+        completion,
+        cached_tokens=None if read is None else as_int(read),
+        cache_write_tokens=None if write is None else as_int(write),
     )
 
 
@@ -132,50 +122,26 @@ def _build(provider: str, obj: dict[str, Any]) -> tuple[ChatCompletionResponse, 
         elif kind == "redacted_thinking":
             signed.append({"type": "redacted_thinking", "data": block.get("data", "")})
         elif kind == "tool_use":
-            function = construct(
-                FunctionCall,
-                {
-                    "name": str(block.get("name") or ""),
-                    "arguments": arguments_text(block.get("input")),
-                },
-            )
             calls.append(
-                construct(
-                    ToolCall,
-                    {
-                        "id": tool_id(block.get("id"), len(calls)),
-                        "type": "function",
-                        "function": function,
-                    },
+                make_tool_call(
+                    tool_id(block.get("id"), len(calls)),
+                    str(block.get("name") or ""),
+                    arguments_text(block.get("input")),
                 )
             )
     content = "".join(texts)
     finish = "tool_calls" if calls else finish_reason(obj.get("stop_reason"))
-    message = construct(
-        Message,
-        {
-            "role": Role.ASSISTANT,
-            "content": None if calls and not content else content,
-            "name": None,
-            "tool_calls": calls or None,
-            "tool_call_id": None,
-            "reasoning_content": "".join(reasoning) if reasoning else None,
-        },
+    message = make_assistant_message(
+        None if calls and not content else content,
+        calls,
+        "".join(reasoning) if reasoning else None,
     )
     usage = obj.get("usage")
-    response = construct(
-        ChatCompletionResponse,
-        {
-            "id": str(obj.get("id") or ""),
-            "object": "chat.completion",
-            "created": 0,
-            "model": str(obj.get("model") or ""),
-            "provider": provider,
-            "choices": [
-                construct(Choice, {"index": 0, "message": message, "finish_reason": finish})
-            ],
-            "usage": parse_usage(usage) if isinstance(usage, dict) else None,
-            "system_fingerprint": None,
-        },
+    response = make_completion(
+        provider,
+        [make_choice(0, message, finish)],
+        id=str(obj.get("id") or ""),
+        model=str(obj.get("model") or ""),
+        usage=parse_usage(usage) if isinstance(usage, dict) else None,
     )
     return response, signed

@@ -23,26 +23,21 @@ from collections.abc import Callable
 from typing import Any
 
 from ...errors import APIError
-from ...provider import EventDecoder, arguments_text, constructor
-from ...types import (
-    ChatCompletionChunk,
-    ChunkChoice,
-    Delta,
-    FunctionCallDelta,
-    Role,
-    ToolCallDelta,
-    Usage,
+from ...provider import (
+    EventDecoder,
+    arguments_text,
+    new_chunk,
+    new_chunk_choice,
+    new_delta,
+    new_function_delta,
+    new_tool_call_delta,
 )
+from ...types import ChatCompletionChunk, Role, ToolCallDelta, Usage
 from ._response import ThinkingBlocks, finish_reason, parse_usage, tool_id
 
 __all__ = ["AnthropicStreamDecoder"]
 
 _log = logging.getLogger("metallm")
-_new_chunk = constructor(ChatCompletionChunk)
-_new_choice = constructor(ChunkChoice)
-_new_delta = constructor(Delta)
-_new_tool_call = constructor(ToolCallDelta)
-_new_function = constructor(FunctionCallDelta)
 _TYPE_STATUS = {
     "invalid_request_error": 400,
     "authentication_error": 401,
@@ -140,12 +135,12 @@ class AnthropicStreamDecoder(EventDecoder):
             ordinal = self._tools
             self._tools += 1
             self._blocks[index] = ["tool_use", ordinal, block.get("input"), False, "", ""]
-            head = _new_tool_call(
+            head = new_tool_call_delta(
                 {
                     "index": ordinal,
                     "id": tool_id(block.get("id"), ordinal),
                     "type": "function",
-                    "function": _new_function(
+                    "function": new_function_delta(
                         {"name": str(block.get("name") or ""), "arguments": None}
                     ),
                 }
@@ -198,12 +193,12 @@ class AnthropicStreamDecoder(EventDecoder):
         return None
 
     def _arguments(self, ordinal: int, text: str) -> ChatCompletionChunk:
-        call = _new_tool_call(
+        call = new_tool_call_delta(
             {
                 "index": ordinal,
                 "id": None,
                 "type": None,
-                "function": _new_function({"name": None, "arguments": text}),
+                "function": new_function_delta({"name": None, "arguments": text}),
             }
         )
         return self._chunk(None, None, [call], None)
@@ -227,7 +222,7 @@ class AnthropicStreamDecoder(EventDecoder):
         role: Role | None = None,
         usage: Usage | None = None,
     ) -> ChatCompletionChunk:
-        delta = _new_delta(
+        delta = new_delta(
             {
                 "role": role,
                 "content": content,
@@ -235,8 +230,8 @@ class AnthropicStreamDecoder(EventDecoder):
                 "tool_calls": tool_calls,
             }
         )
-        choice = _new_choice({"index": 0, "delta": delta, "finish_reason": finish})
-        return _new_chunk(
+        choice = new_chunk_choice({"index": 0, "delta": delta, "finish_reason": finish})
+        return new_chunk(
             {
                 "id": self._id,
                 "object": "chat.completion.chunk",

@@ -20,21 +20,22 @@ import logging
 from typing import Any
 
 from metallm.errors import ResponseValidationError, excerpt, redact
-from metallm.provider import HTTPResponse, arguments_text, tool_call_id
-from metallm.types import (
-    ChatCompletionResponse,
-    Choice,
-    FunctionCall,
-    Message,
-    Role,
-    ToolCall,
-    Usage,
+from metallm.provider import (
+    HTTPResponse,
+    arguments_text,
+    make_assistant_message,
+    make_choice,
+    make_completion,
+    make_tool_call,
+    make_usage,
+    tool_call_id,
 )
+from metallm.types import ChatCompletionResponse, FinishReason, ToolCall, Usage
 
 __all__ = ["finish_reason", "parse_converse", "parse_usage", "tool_id"]
 
 _log = logging.getLogger("metallm")
-_FINISH = {
+_FINISH: dict[str, FinishReason] = {
     "end_turn": "stop",
     "stop_sequence": "stop",
     "max_tokens": "length",
@@ -45,7 +46,7 @@ _FINISH = {
 }
 
 
-def finish_reason(stop_reason: Any) -> str | None:
+def finish_reason(stop_reason: Any) -> FinishReason | None:
     """Converse ``stopReason`` -> unified finish reason (unknown values: ``stop``)."""
     if stop_reason is None:
         return None
@@ -69,10 +70,9 @@ def parse_usage(usage: Any) -> Usage | None:
     write = usage.get("cacheWriteInputTokens")
     prompt = int(usage.get("inputTokens") or 0) + int(read or 0) + int(write or 0)
     completion = int(usage.get("outputTokens") or 0)
-    return Usage(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        total_tokens=prompt + completion,
+    return make_usage(
+        prompt,
+        completion,
         cached_tokens=None if read is None else int(read),
         cache_write_tokens=None if write is None else int(write),
     )
@@ -114,9 +114,8 @@ def _build(
             use = block["toolUse"]
             arguments = arguments_text(use.get("input"))
             calls.append(
-                ToolCall(
-                    id=tool_id(use.get("toolUseId"), len(calls)),
-                    function=FunctionCall(name=str(use["name"]), arguments=arguments),
+                make_tool_call(
+                    tool_id(use.get("toolUseId"), len(calls)), str(use["name"]), arguments
                 )
             )
         elif "reasoningContent" in block:
@@ -130,17 +129,15 @@ def _build(
     finish = finish_reason(body.get("stopReason"))
     if calls:
         finish = "tool_calls"
-    msg = Message(
-        role=Role.ASSISTANT,
-        content="".join(texts) if texts or not calls else None,
-        tool_calls=calls or None,
-        reasoning_content="".join(reasoning) if reasoning else None,
+    msg = make_assistant_message(
+        "".join(texts) if texts or not calls else None,
+        calls,
+        "".join(reasoning) if reasoning else None,
     )
-    parsed = ChatCompletionResponse(
+    parsed = make_completion(
+        provider,
+        [make_choice(0, msg, finish)],
         id=request_id,
-        model="",
-        provider=provider,
-        choices=[Choice(index=0, message=msg, finish_reason=finish)],  # type: ignore[arg-type]
         usage=parse_usage(body.get("usage")),
     )
     return parsed, signed

@@ -22,27 +22,24 @@ from collections.abc import Callable
 from typing import Any
 
 from metallm.errors import APIError, StreamError, redact
-from metallm.provider import EventDecoder, Framing, HTTPResponse, error_from_response
-from metallm.types import (
-    ChatCompletionChunk,
-    ChunkChoice,
-    Delta,
-    FunctionCallDelta,
-    Role,
-    ToolCallDelta,
-    Usage,
+from metallm.provider import (
+    EventDecoder,
+    Framing,
+    HTTPResponse,
+    error_from_response,
+    new_chunk,
+    new_chunk_choice,
+    new_delta,
+    new_function_delta,
+    new_tool_call_delta,
 )
+from metallm.types import ChatCompletionChunk, ChunkChoice, Role, ToolCallDelta, Usage
 
 from ._response import finish_reason, parse_usage, tool_id
 
 __all__ = ["EVENT_STREAM", "EXCEPTION_STATUS", "BedrockStreamDecoder"]
 
 _log = logging.getLogger("metallm")
-_new_chunk = ChatCompletionChunk.model_construct
-_new_choice = ChunkChoice.model_construct
-_new_delta = Delta.model_construct
-_new_call = ToolCallDelta.model_construct
-_new_function = FunctionCallDelta.model_construct
 
 EXCEPTION_STATUS = {
     "validationexception": 400,
@@ -172,11 +169,13 @@ class BedrockStreamDecoder(EventDecoder):
                 return None
             ordinal = len(self._tools)
             self._tools[int(obj["contentBlockIndex"])] = [ordinal, False]
-            head = _new_call(
-                index=ordinal,
-                id=tool_id(use.get("toolUseId"), ordinal),
-                type="function",
-                function=_new_function(name=str(use["name"]), arguments=None),
+            head = new_tool_call_delta(
+                {
+                    "index": ordinal,
+                    "id": tool_id(use.get("toolUseId"), ordinal),
+                    "type": "function",
+                    "function": new_function_delta({"name": str(use["name"]), "arguments": None}),
+                }
             )
             return self._chunk(tool_calls=[head])
         if name == "contentBlockStop":
@@ -230,8 +229,9 @@ class BedrockStreamDecoder(EventDecoder):
         return None
 
     def _arguments(self, ordinal: int, text: str) -> ChatCompletionChunk:
-        call = _new_call(
-            index=ordinal, id=None, type=None, function=_new_function(name=None, arguments=text)
+        function = new_function_delta({"name": None, "arguments": text})
+        call = new_tool_call_delta(
+            {"index": ordinal, "id": None, "type": None, "function": function}
         )
         return self._chunk(tool_calls=[call])
 
@@ -245,20 +245,27 @@ class BedrockStreamDecoder(EventDecoder):
         role: Role | None = None,
         usage: Usage | None = None,
     ) -> ChatCompletionChunk:
-        delta = _new_delta(
-            role=role, content=content, reasoning_content=reasoning, tool_calls=tool_calls
-        )
-        choices = (
-            [] if usage is not None else [_new_choice(index=0, delta=delta, finish_reason=finish)]
-        )
-        return _new_chunk(
-            id="",
-            object="chat.completion.chunk",
-            created=0,
-            model=self._model,
-            choices=choices,
-            usage=usage,
-            system_fingerprint=None,
+        choices: list[ChunkChoice] = []
+        if usage is None:
+            delta = new_delta(
+                {
+                    "role": role,
+                    "content": content,
+                    "reasoning_content": reasoning,
+                    "tool_calls": tool_calls,
+                }
+            )
+            choices.append(new_chunk_choice({"index": 0, "delta": delta, "finish_reason": finish}))
+        return new_chunk(
+            {
+                "id": "",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": self._model,
+                "choices": choices,
+                "usage": usage,
+                "system_fingerprint": None,
+            }
         )
 
     def _exception(self, headers: dict[str, Any], payload: bytes) -> APIError:

@@ -28,21 +28,16 @@ from ...errors import APIError, AuthenticationError
 from ...provider import (
     HTTPResponse,
     arguments_text,
-    construct,
     invalid_body_error,
     json_body,
+    make_assistant_message,
+    make_choice,
+    make_completion,
+    make_tool_call,
+    make_usage,
     tool_call_id,
 )
-from ...types import (
-    ChatCompletionResponse,
-    Choice,
-    FinishReason,
-    FunctionCall,
-    Message,
-    Role,
-    ToolCall,
-    Usage,
-)
+from ...types import ChatCompletionResponse, Choice, FinishReason, ToolCall, Usage
 
 __all__ = [
     "FINISH_REASONS",
@@ -91,16 +86,11 @@ def parse_usage(raw: dict[str, Any]) -> Usage:
     cached = raw.get("cachedContentTokenCount")
     prompt = _count(raw.get("promptTokenCount")) + _count(raw.get("toolUsePromptTokenCount"))
     completion = _count(raw.get("candidatesTokenCount")) + _count(thoughts)
-    return construct(
-        Usage,
-        {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-            "cached_tokens": None if cached is None else _count(cached),
-            "cache_write_tokens": None,
-            "reasoning_tokens": None if thoughts is None else _count(thoughts),
-        },
+    return make_usage(
+        prompt,
+        completion,
+        cached_tokens=None if cached is None else _count(cached),
+        reasoning_tokens=None if thoughts is None else _count(thoughts),
     )
 
 
@@ -118,53 +108,26 @@ def _choice(raw: dict[str, Any], position: int) -> Choice:
         fc = part.get("functionCall")
         if isinstance(fc, dict):
             name = fc.get("name")
-            function = construct(
-                FunctionCall,
-                {
-                    "name": name if isinstance(name, str) else "",
-                    "arguments": arguments_text(fc.get("args") or {}),
-                },
-            )
             calls.append(
-                construct(
-                    ToolCall,
-                    {
-                        "id": tool_call_id(fc.get("id"), index, len(calls)),
-                        "type": "function",
-                        "function": function,
-                    },
+                make_tool_call(
+                    tool_call_id(fc.get("id"), index, len(calls)),
+                    name if isinstance(name, str) else "",
+                    arguments_text(fc.get("args") or {}),
                 )
             )
     finish = finish_reason(raw.get("finishReason"))
     if calls:
         finish = "tool_calls"
-    message = construct(
-        Message,
-        {
-            "role": Role.ASSISTANT,
-            "content": "".join(texts) if texts or not calls else None,
-            "name": None,
-            "tool_calls": calls or None,
-            "tool_call_id": None,
-            "reasoning_content": "".join(thoughts) if thoughts else None,
-        },
+    message = make_assistant_message(
+        "".join(texts) if texts or not calls else None,
+        calls,
+        "".join(thoughts) if thoughts else None,
     )
-    return construct(Choice, {"index": index, "message": message, "finish_reason": finish})
+    return make_choice(index, message, finish)
 
 
 def _blocked_choice() -> Choice:
-    message = construct(
-        Message,
-        {
-            "role": Role.ASSISTANT,
-            "content": "",
-            "name": None,
-            "tool_calls": None,
-            "tool_call_id": None,
-            "reasoning_content": None,
-        },
-    )
-    return construct(Choice, {"index": 0, "message": message, "finish_reason": "content_filter"})
+    return make_choice(0, make_assistant_message(""), "content_filter")
 
 
 def parse_generate_response(
@@ -183,18 +146,12 @@ def parse_generate_response(
     try:
         usage = obj.get("usageMetadata")
         choices = [_choice(c, i) for i, c in enumerate(candidates or ())]
-        return construct(
-            ChatCompletionResponse,
-            {
-                "id": str(obj.get("responseId") or ""),
-                "object": "chat.completion",
-                "created": 0,
-                "model": str(obj.get("modelVersion") or ""),
-                "provider": provider,
-                "choices": choices or ([_blocked_choice()] if blocked else []),
-                "usage": parse_usage(usage) if isinstance(usage, dict) else None,
-                "system_fingerprint": None,
-            },
+        return make_completion(
+            provider,
+            choices or ([_blocked_choice()] if blocked else []),
+            id=str(obj.get("responseId") or ""),
+            model=str(obj.get("modelVersion") or ""),
+            usage=parse_usage(usage) if isinstance(usage, dict) else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         why = f"malformed generateContent response ({type(exc).__name__}: {exc})"

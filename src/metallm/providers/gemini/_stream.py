@@ -26,31 +26,22 @@ from ...errors import APIError, error_class_for_status, redact
 from ...provider import (
     EventDecoder,
     arguments_text,
-    constructor,
     error_fields,
+    new_chunk,
+    new_chunk_choice,
+    new_delta,
+    new_function_delta,
+    new_tool_call_delta,
     status_from_code,
     tool_call_id,
 )
-from ...types import (
-    ChatCompletionChunk,
-    ChunkChoice,
-    Delta,
-    FinishReason,
-    FunctionCallDelta,
-    Role,
-    ToolCallDelta,
-)
+from ...types import ChatCompletionChunk, ChunkChoice, Delta, FinishReason, Role, ToolCallDelta
 from ._response import finish_reason, parse_usage, refine_error
 
 __all__ = ["GeminiStreamDecoder", "error_from_object"]
 
 _log = logging.getLogger("metallm")
 _loads = json.loads
-_new_chunk = constructor(ChatCompletionChunk)
-_new_choice = constructor(ChunkChoice)
-_new_delta = constructor(Delta)
-_new_tool_call = constructor(ToolCallDelta)
-_new_function = constructor(FunctionCallDelta)
 _HEAD_LIMIT = 65536
 
 
@@ -127,7 +118,7 @@ class GeminiStreamDecoder(EventDecoder):
         if not self._usage_sent and self._usage is not None:
             self._usage_sent = True
             chunks.append(
-                _new_chunk(
+                new_chunk(
                     {
                         "id": "",
                         "object": "chat.completion.chunk",
@@ -180,7 +171,7 @@ class GeminiStreamDecoder(EventDecoder):
                 self._finished.add(0)
                 finished = True
                 choices.append(
-                    _new_choice(
+                    new_chunk_choice(
                         {
                             "index": 0,
                             "delta": _delta(None, None, None),
@@ -200,7 +191,7 @@ class GeminiStreamDecoder(EventDecoder):
                 self._usage_sent = True
         response_id = obj.get("responseId")
         model = obj.get("modelVersion")
-        return _new_chunk(
+        return new_chunk(
             {
                 "id": response_id if type(response_id) is str else "",
                 "object": "chat.completion.chunk",
@@ -239,19 +230,19 @@ class GeminiStreamDecoder(EventDecoder):
         if finish is not None:
             self._finished.add(index)
         delta = _delta(Role.ASSISTANT if first else None, text, thought, tools)
-        return _new_choice({"index": index, "delta": delta, "finish_reason": finish})
+        return new_chunk_choice({"index": index, "delta": delta, "finish_reason": finish})
 
     def _tool_call(self, fc: dict[str, Any], candidate: int) -> ToolCallDelta:
         position = self._calls.get(candidate, 0)
         self._calls[candidate] = position + 1
         name = fc.get("name")
-        function = _new_function(
+        function = new_function_delta(
             {
                 "name": name if type(name) is str else "",
                 "arguments": arguments_text(fc.get("args") or {}),
             }
         )
-        return _new_tool_call(
+        return new_tool_call_delta(
             {
                 "index": position,
                 "id": tool_call_id(fc.get("id"), candidate, position),
@@ -267,6 +258,6 @@ def _delta(
     reasoning: str | None,
     tools: list[ToolCallDelta] | None = None,
 ) -> Delta:
-    return _new_delta(
+    return new_delta(
         {"role": role, "content": content, "reasoning_content": reasoning, "tool_calls": tools}
     )

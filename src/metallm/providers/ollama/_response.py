@@ -28,21 +28,16 @@ from ...provider import (
     HTTPResponse,
     arguments_text,
     as_int,
-    construct,
     invalid_body_error,
     json_body,
+    make_assistant_message,
+    make_choice,
+    make_completion,
+    make_tool_call,
+    make_usage,
     tool_call_id,
 )
-from ...types import (
-    ChatCompletionResponse,
-    Choice,
-    FinishReason,
-    FunctionCall,
-    Message,
-    Role,
-    ToolCall,
-    Usage,
-)
+from ...types import ChatCompletionResponse, FinishReason, ToolCall, Usage
 
 __all__ = [
     "created_epoch",
@@ -93,17 +88,7 @@ def parse_usage(obj: dict[str, Any]) -> Usage | None:
         return None
     prompt = as_int(obj.get("prompt_eval_count"))
     completion = as_int(obj.get("eval_count"))
-    return construct(
-        Usage,
-        {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-            "cached_tokens": None,
-            "cache_write_tokens": None,
-            "reasoning_tokens": None,
-        },
-    )
+    return make_usage(prompt, completion)
 
 
 def tool_calls(raw: Any, choice: int, start: int) -> list[ToolCall]:
@@ -117,21 +102,11 @@ def tool_calls(raw: Any, choice: int, start: int) -> list[ToolCall]:
         fn = item.get("function") or {}
         name = fn.get("name")
         arguments = fn.get("arguments")
-        function = construct(
-            FunctionCall,
-            {
-                "name": name if isinstance(name, str) else "",
-                "arguments": arguments_text(arguments),
-            },
-        )
         calls.append(
-            construct(
-                ToolCall,
-                {
-                    "id": tool_call_id(item.get("id"), choice, start + offset),
-                    "type": "function",
-                    "function": function,
-                },
+            make_tool_call(
+                tool_call_id(item.get("id"), choice, start + offset),
+                name if isinstance(name, str) else "",
+                arguments_text(arguments),
             )
         )
     return calls
@@ -167,30 +142,15 @@ def _completion(provider: str, obj: dict[str, Any]) -> ChatCompletionResponse:
     content = _text(message.get("content"), "content")
     if content is None and not calls:
         content = ""
-    msg = construct(
-        Message,
-        {
-            "role": Role.ASSISTANT,
-            "content": content,
-            "name": None,
-            "tool_calls": calls or None,
-            "tool_call_id": None,
-            "reasoning_content": _text(message.get("thinking"), "thinking"),
-        },
-    )
+    msg = make_assistant_message(content, calls, _text(message.get("thinking"), "thinking"))
     finish = finish_reason(obj.get("done_reason"), bool(calls)) if obj.get("done", True) else None
     model = obj.get("model")
     created_at = obj.get("created_at")
-    return construct(
-        ChatCompletionResponse,
-        {
-            "id": reply_id(model, created_at),
-            "object": "chat.completion",
-            "created": created_epoch(created_at),
-            "model": str(model or ""),
-            "provider": provider,
-            "choices": [construct(Choice, {"index": 0, "message": msg, "finish_reason": finish})],
-            "usage": parse_usage(obj),
-            "system_fingerprint": None,
-        },
+    return make_completion(
+        provider,
+        [make_choice(0, msg, finish)],
+        id=reply_id(model, created_at),
+        created=created_epoch(created_at),
+        model=str(model or ""),
+        usage=parse_usage(obj),
     )

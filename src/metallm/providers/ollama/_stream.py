@@ -13,8 +13,8 @@ An :class:`metallm.provider.EventDecoder` over NDJSON; each line is one JSON obj
 Every chunk carries the id and ``created`` of the first line, computed as the non-stream parser
 does (:func:`._response.reply_id`), and tool calls are numbered across the whole stream, so a
 stream accumulates to the response the non-stream parser gives for the same exchange. This is
-the per-line hot path: plain dict reads and models built by
-:func:`metallm.provider.constructor`.
+the per-line hot path: plain dict reads and models built by the kit's stream constructors
+(:data:`metallm.provider.new_chunk` and its siblings).
 """
 
 from __future__ import annotations
@@ -24,25 +24,21 @@ import logging
 from typing import Any
 
 from ...errors import APIError, error_class_for_status, redact
-from ...provider import NDJSON, EventDecoder, constructor
-from ...types import (
-    ChatCompletionChunk,
-    ChunkChoice,
-    Delta,
-    FunctionCallDelta,
-    Role,
-    ToolCallDelta,
+from ...provider import (
+    NDJSON,
+    EventDecoder,
+    new_chunk,
+    new_chunk_choice,
+    new_delta,
+    new_function_delta,
+    new_tool_call_delta,
 )
+from ...types import ChatCompletionChunk, Role, ToolCallDelta
 from ._response import created_epoch, finish_reason, parse_usage, reply_id, tool_calls
 
 __all__ = ["OllamaStreamDecoder"]
 
 _log = logging.getLogger("metallm")
-_new_chunk = constructor(ChatCompletionChunk)
-_new_choice = constructor(ChunkChoice)
-_new_delta = constructor(Delta)
-_new_tool_call = constructor(ToolCallDelta)
-_new_function = constructor(FunctionCallDelta)
 
 
 class OllamaStreamDecoder(EventDecoder):
@@ -86,7 +82,7 @@ class OllamaStreamDecoder(EventDecoder):
             raw_calls = message.get("tool_calls")
             if raw_calls:
                 calls = self._tool_calls(raw_calls)
-        delta = _new_delta(
+        delta = new_delta(
             {
                 "role": Role.ASSISTANT if first else None,
                 "content": content,
@@ -95,13 +91,15 @@ class OllamaStreamDecoder(EventDecoder):
             }
         )
         finish = finish_reason(obj.get("done_reason"), self._tools > 0) if done else None
-        chunk = _new_chunk(
+        chunk = new_chunk(
             {
                 "id": self._id,
                 "object": "chat.completion.chunk",
                 "created": self._created,
                 "model": self._model,
-                "choices": [_new_choice({"index": 0, "delta": delta, "finish_reason": finish})],
+                "choices": [
+                    new_chunk_choice({"index": 0, "delta": delta, "finish_reason": finish})
+                ],
                 "usage": parse_usage(obj) if done else None,
                 "system_fingerprint": None,
             }
@@ -132,12 +130,12 @@ class OllamaStreamDecoder(EventDecoder):
         calls = tool_calls(raw, 0, start)
         self._tools += len(calls)
         return [
-            _new_tool_call(
+            new_tool_call_delta(
                 {
                     "index": start + offset,
                     "id": call.id,
                     "type": "function",
-                    "function": _new_function(
+                    "function": new_function_delta(
                         {"name": call.function.name, "arguments": call.function.arguments}
                     ),
                 }

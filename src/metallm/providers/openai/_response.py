@@ -26,22 +26,17 @@ from ...provider import (
     HTTPResponse,
     arguments_text,
     as_int,
-    construct,
     invalid_body_error,
     json_body,
+    make_assistant_message,
+    make_choice,
+    make_completion,
+    make_tool_call,
+    make_usage,
     opt_int,
     tool_call_id,
 )
-from ...types import (
-    ChatCompletionResponse,
-    Choice,
-    FinishReason,
-    FunctionCall,
-    Message,
-    Role,
-    ToolCall,
-    Usage,
-)
+from ...types import ChatCompletionResponse, Choice, FinishReason, ToolCall, Usage
 
 __all__ = [
     "FINISH_REASONS",
@@ -77,17 +72,7 @@ def parse_usage(raw: dict[str, Any]) -> Usage:
         total = raw.get("total_tokens")
         if type(total) is int and total - prompt - completion == reasoning:
             completion += reasoning  # xAI: completion_tokens excluded reasoning
-    return construct(
-        Usage,
-        {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-            "cached_tokens": cached,
-            "cache_write_tokens": None,
-            "reasoning_tokens": reasoning,
-        },
-    )
+    return make_usage(prompt, completion, cached_tokens=cached, reasoning_tokens=reasoning)
 
 
 def text_of(content: Any) -> str | None:
@@ -122,21 +107,11 @@ def _tool_calls(message: dict[str, Any], choice_index: int) -> list[ToolCall] | 
         call_id = item.get("id")
         name = fn.get("name")
         arguments = fn.get("arguments")
-        function = construct(
-            FunctionCall,
-            {
-                "name": name if isinstance(name, str) else "",
-                "arguments": arguments_text(arguments),
-            },
-        )
         calls.append(
-            construct(
-                ToolCall,
-                {
-                    "id": tool_call_id(call_id, choice_index, position),
-                    "type": "function",
-                    "function": function,
-                },
+            make_tool_call(
+                tool_call_id(call_id, choice_index, position),
+                name if isinstance(name, str) else "",
+                arguments_text(arguments),
             )
         )
     return calls or None
@@ -155,18 +130,8 @@ def _choice(raw: dict[str, Any], position: int) -> Choice:
     tool_calls = _tool_calls(message, index)
     if tool_calls:
         finish = "tool_calls"
-    msg = construct(
-        Message,
-        {
-            "role": Role.ASSISTANT,
-            "content": content,
-            "name": None,
-            "tool_calls": tool_calls,
-            "tool_call_id": None,
-            "reasoning_content": reasoning_of(message),
-        },
-    )
-    return construct(Choice, {"index": index, "message": msg, "finish_reason": finish})
+    msg = make_assistant_message(content, tool_calls, reasoning_of(message))
+    return make_choice(index, msg, finish)
 
 
 def parse_completion(
@@ -180,18 +145,15 @@ def parse_completion(
     try:
         usage = obj.get("usage")
         fingerprint = obj.get("system_fingerprint")
-        return construct(
-            ChatCompletionResponse,
-            {
-                "id": str(obj.get("id") or ""),
-                "object": str(obj.get("object") or "chat.completion"),
-                "created": as_int(obj.get("created")),
-                "model": str(obj.get("model") or ""),
-                "provider": provider,
-                "choices": [_choice(c, i) for i, c in enumerate(obj["choices"])],
-                "usage": parse_usage(usage) if isinstance(usage, dict) else None,
-                "system_fingerprint": fingerprint if isinstance(fingerprint, str) else None,
-            },
+        return make_completion(
+            provider,
+            id=str(obj.get("id") or ""),
+            object=str(obj.get("object") or "chat.completion"),
+            created=as_int(obj.get("created")),
+            model=str(obj.get("model") or ""),
+            choices=[_choice(c, i) for i, c in enumerate(obj["choices"])],
+            usage=parse_usage(usage) if isinstance(usage, dict) else None,
+            system_fingerprint=fingerprint if isinstance(fingerprint, str) else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise invalid_body_error(

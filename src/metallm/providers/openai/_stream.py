@@ -6,34 +6,32 @@ An :class:`metallm.provider.EventDecoder` over SSE: each ``data:`` payload is a
 that ends without it raises :class:`~metallm.errors.StreamError` from ``close``.
 
 This is the per-chunk hot path of every OpenAI-shaped stream, so it reads the dicts directly
-and builds models with :func:`metallm.provider.constructor` instead of validating; the work per
-content chunk is a handful of dict lookups and three small object constructions.
+and builds models with the kit's stream constructors (:data:`metallm.provider.new_chunk` and
+its siblings) instead of validating; the work per content chunk is a handful of dict lookups
+and three small object constructions.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ...provider import EventDecoder, arguments_text, as_int, constructor, tool_call_id
-from ...types import (
-    ChatCompletionChunk,
-    ChunkChoice,
-    Delta,
-    FinishReason,
-    FunctionCallDelta,
-    Role,
-    ToolCallDelta,
+from ...provider import (
+    EventDecoder,
+    arguments_text,
+    as_int,
+    new_chunk,
+    new_chunk_choice,
+    new_delta,
+    new_function_delta,
+    new_tool_call_delta,
+    tool_call_id,
 )
+from ...types import ChatCompletionChunk, ChunkChoice, FinishReason, Role, ToolCallDelta
 from ._response import FINISH_REASONS, parse_usage, reasoning_of, text_of
 
 __all__ = ["OpenAIStreamDecoder"]
 
 _ROLES: dict[Any, Role] = {r.value: r for r in Role}
-_new_chunk = constructor(ChatCompletionChunk)
-_new_choice = constructor(ChunkChoice)
-_new_delta = constructor(Delta)
-_new_tool_call = constructor(ToolCallDelta)
-_new_function = constructor(FunctionCallDelta)
 _EMPTY_DELTA: dict[str, Any] = {
     "role": None,
     "content": None,
@@ -68,7 +66,7 @@ class OpenAIStreamDecoder(EventDecoder):
         """A ``chat.completion.chunk``; keep-alives and unknown events are skipped."""
         if "choices" not in obj and "usage" not in obj:
             return None  # keep-alive or unknown event: carries nothing for the response
-        # The hot path: plain gets and type checks inlined, models built by ``constructor``.
+        # The hot path: plain gets and type checks inlined, models built by the kit's constructors.
         raw_choices = obj.get("choices")
         choices: list[ChunkChoice]
         if not raw_choices:
@@ -83,7 +81,7 @@ class OpenAIStreamDecoder(EventDecoder):
         model = obj.get("model")
         created = obj.get("created")
         fingerprint = obj.get("system_fingerprint")
-        return _new_chunk(
+        return new_chunk(
             {
                 "id": chunk_id if type(chunk_id) is str else str(chunk_id or ""),
                 "object": "chat.completion.chunk",
@@ -120,7 +118,7 @@ class OpenAIStreamDecoder(EventDecoder):
                     tool_calls = [{"index": 0, "function": legacy}]
             elif content is not None and type(content) is not str:
                 content = text_of(content)
-            delta = _new_delta(
+            delta = new_delta(
                 {
                     "role": None if role is None else _ROLES.get(role, Role.ASSISTANT),
                     "content": content,
@@ -129,14 +127,14 @@ class OpenAIStreamDecoder(EventDecoder):
                 },
             )
         else:
-            delta = _new_delta(dict(_EMPTY_DELTA))
+            delta = new_delta(dict(_EMPTY_DELTA))
         reason = raw.get("finish_reason")
         finish: FinishReason | None = None
         if reason is not None:
             finish = FINISH_REASONS.get(reason, "stop")
             if self._refused and index in self._refused:
                 finish = "content_filter"
-        return _new_choice({"index": index, "delta": delta, "finish_reason": finish})
+        return new_chunk_choice({"index": index, "delta": delta, "finish_reason": finish})
 
     def _tool_calls(self, raw: list[dict[str, Any]], choice: int) -> list[ToolCallDelta]:
         out: list[ToolCallDelta] = []
@@ -150,7 +148,7 @@ class OpenAIStreamDecoder(EventDecoder):
             if fn is not None:
                 name = fn.get("name")
                 arguments = fn.get("arguments")
-                function = _new_function(
+                function = new_function_delta(
                     {
                         "name": name,
                         "arguments": None if arguments is None else arguments_text(arguments),
@@ -167,7 +165,7 @@ class OpenAIStreamDecoder(EventDecoder):
             else:
                 call_id = None
             out.append(
-                _new_tool_call(
+                new_tool_call_delta(
                     {
                         "index": tool_index,
                         "id": call_id,
