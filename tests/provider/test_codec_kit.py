@@ -50,6 +50,8 @@ from metallm.provider import (
     new_function_delta,
     new_tool_call_delta,
     opt_int,
+    refuse_fields,
+    response_format_type,
     status_from_code,
     tool_call_id,
 )
@@ -63,6 +65,7 @@ from metallm.types import (
     FunctionCall,
     FunctionCallDelta,
     Message,
+    ResponseFormat,
     ToolCall,
     ToolCallDelta,
     Usage,
@@ -431,3 +434,16 @@ def test_stream_constructors_take_every_field() -> None:
         choices=[ChunkChoice(delta=Delta(content="x", tool_calls=[expected_call]))],
     )
     assert chunk == expected and chunk.model_dump() == expected.model_dump()
+
+
+def test_refuse_fields_and_response_format_type() -> None:
+    request = ChatCompletionRequest(
+        model="m", messages=[Message(role="user", content="hi")], seed=1, top_k=2
+    )
+    refuse_fields(request, "acme", "user", "metadata")
+    with pytest.raises(UnsupportedFeatureError, match=r"^acme does not support seed$"):
+        refuse_fields(request, "acme", "user", "seed", "top_k")
+    assert response_format_type(None) is None
+    assert response_format_type(ResponseFormat(type="json_object")) == "json_object"
+    assert response_format_type({"type": "text"}) == "text"
+    assert response_format_type({}) is None

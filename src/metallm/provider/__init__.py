@@ -25,7 +25,8 @@ third-party codec would be, so whatever a built-in needs is public here rather t
   :data:`new_function_delta`;
 * helpers every codec needs: :func:`json_body`, :func:`encode_json`, :func:`as_int`,
   :func:`opt_int`, :func:`arguments_text`, :func:`tool_call_id`, :func:`status_from_code`,
-  :func:`merge_extra`, :func:`error_fields`, :data:`USER_AGENT`;
+  :func:`refuse_fields`, :func:`response_format_type`, :func:`merge_extra`,
+  :func:`error_fields`, :data:`USER_AGENT`;
 * the incremental :class:`SSEDecoder` and :class:`NDJSONDecoder`, the HTTP value types, and
   :func:`error_from_response` / :func:`invalid_body_error` for error and garbled replies.
 """
@@ -56,6 +57,8 @@ from ._helpers import (
     json_body,
     merge_extra,
     opt_int,
+    refuse_fields,
+    response_format_type,
     status_from_code,
     tool_call_id,
 )
@@ -108,7 +111,9 @@ __all__ = [
     "new_tool_call_delta",
     "opt_int",
     "parse_retry_after",
+    "refuse_fields",
     "register",
+    "response_format_type",
     "server_address_port",
     "status_from_code",
     "tool_call_id",

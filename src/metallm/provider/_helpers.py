@@ -4,7 +4,8 @@ Each provider's wire format differs, but the chores around it do not: reading a 
 as JSON (and failing with a :class:`~metallm.ResponseValidationError` that shows the body),
 encoding a request body compactly, coercing token counts, turning tool-call arguments into the
 JSON text the unified types carry, synthesising stable tool-call ids when a provider sends
-none, and merging ``request.extra`` into a body. They live here, public, so that built-in and
+none, refusing request fields a provider cannot honour, and merging ``request.extra`` into a
+body. They live here, public, so that built-in and
 third-party codecs do them the same way instead of each keeping a copy.
 """
 
@@ -14,6 +15,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import UnsupportedFeatureError
+from ..types import ChatCompletionRequest, ResponseFormat
 from ._errors import invalid_body_error
 from ._http import HTTPResponse
 
@@ -25,6 +28,8 @@ __all__ = [
     "json_body",
     "merge_extra",
     "opt_int",
+    "refuse_fields",
+    "response_format_type",
     "status_from_code",
     "tool_call_id",
 ]
@@ -124,3 +129,21 @@ def merge_extra(body: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any
         else:
             body[key] = value
     return body
+
+
+def refuse_fields(request: ChatCompletionRequest, provider: str, *fields: str) -> None:
+    """Raise :class:`~metallm.UnsupportedFeatureError` naming the first of ``fields`` set.
+
+    A field the provider cannot honour is refused before any I/O, never silently dropped.
+    """
+    for name in fields:
+        if getattr(request, name) is not None:
+            raise UnsupportedFeatureError(provider, name)
+
+
+def response_format_type(value: ResponseFormat | Mapping[str, Any] | None) -> str | None:
+    """The ``type`` of a ``response_format`` given as a model or a raw dict (``None``: unset)."""
+    if value is None:
+        return None
+    kind = value.type if isinstance(value, ResponseFormat) else value.get("type")
+    return None if kind is None else str(kind)

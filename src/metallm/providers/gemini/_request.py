@@ -39,6 +39,7 @@ import re
 from typing import Any
 
 from ...errors import InvalidRequestError, UnsupportedFeatureError
+from ...provider import refuse_fields
 from ...types import ChatCompletionRequest, ImagePart, Message, ResponseFormat, Role, TextPart
 
 __all__ = ["SKIP_SIGNATURE", "THINKING_BUDGETS", "build_body"]
@@ -190,10 +191,7 @@ def _tool_config(choice: str | dict[str, Any], provider: str) -> dict[str, Any]:
 
 def build_body(request: ChatCompletionRequest, *, provider: str) -> dict[str, Any]:
     """The request body as a dict (see the module docstring for the rules)."""
-    if request.user is not None:
-        raise UnsupportedFeatureError(provider, "user")
-    if request.metadata is not None:
-        raise UnsupportedFeatureError(provider, "metadata")
+    refuse_fields(request, provider, "user", "metadata")
     system, contents = _contents(request, provider)
     body: dict[str, Any] = {"contents": contents}
     if system:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import InvalidRequestError, UnsupportedFeatureError
-from ...provider import USER_AGENT, merge_extra
+from ...errors import InvalidRequestError
+from ...provider import USER_AGENT, merge_extra, refuse_fields
 from ...types import (
     ChatCompletionRequest,
     ContentPart,
@@ -110,8 +110,7 @@ def build_body(
     request: ChatCompletionRequest, *, provider: str, max_tokens_field: str, stream: bool
 ) -> dict[str, Any]:
     """The request body as a dict (see the module docstring for the rules)."""
-    if request.top_k is not None:
-        raise UnsupportedFeatureError(provider, "top_k")
+    refuse_fields(request, provider, "top_k")
     body: dict[str, Any] = {
         "model": request.model,
         "messages": [_message(m) for m in request.messages],
