@@ -31,6 +31,7 @@ from metallm.provider import (
     HTTPProvider,
     HTTPRequest,
     HTTPResponse,
+    LRUCache,
     StreamDecoder,
     arguments_text,
     as_int,
@@ -447,3 +448,14 @@ def test_refuse_fields_and_response_format_type() -> None:
     assert response_format_type(ResponseFormat(type="json_object")) == "json_object"
     assert response_format_type({"type": "text"}) == "text"
     assert response_format_type({}) is None
+
+
+def test_lru_cache_is_bounded_and_refreshed_by_use() -> None:
+    cache: LRUCache[str, int] = LRUCache(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1  # "a" is now the newest
+    cache.put("c", 3)
+    assert (cache.get("a"), cache.get("b"), cache.get("c"), len(cache)) == (1, None, 3, 2)
+    cache.put("c", 4)
+    assert cache.get("c") == 4 and len(cache) == 2

@@ -26,7 +26,8 @@ third-party codec would be, so whatever a built-in needs is public here rather t
 * helpers every codec needs: :func:`json_body`, :func:`encode_json`, :func:`as_int`,
   :func:`opt_int`, :func:`arguments_text`, :func:`tool_call_id`, :func:`status_from_code`,
   :func:`refuse_fields`, :func:`response_format_type`, :func:`merge_extra`,
-  :func:`error_fields`, :data:`USER_AGENT`;
+  :func:`error_fields`, :data:`USER_AGENT`, and :class:`LRUCache` (a bounded, locked map for
+  what a codec remembers between calls, such as thinking signatures);
 * the incremental :class:`SSEDecoder` and :class:`NDJSONDecoder`, the HTTP value types, and
   :func:`error_from_response` / :func:`invalid_body_error` for error and garbled replies.
 """
@@ -45,6 +46,7 @@ from ._build import (
     new_function_delta,
     new_tool_call_delta,
 )
+from ._cache import LRUCache
 from ._codec import HTTPCodec, merge_headers
 from ._construct import construct, constructor
 from ._decoder import NDJSON, SSE, EventDecoder, Framing
@@ -79,6 +81,7 @@ __all__ = [
     "HTTPProvider",
     "HTTPRequest",
     "HTTPResponse",
+    "LRUCache",
     "NDJSONDecoder",
     "Provider",
     "ProviderSettings",

@@ -10,19 +10,17 @@ Thinking signatures. Anthropic only accepts thinking sent back (needed when a th
 tool-use turn continues) with the signature it issued, and the unified ``Message`` has no
 field for it (``metallm.types`` is shared and stays provider-neutral). The codec therefore
 remembers, per provider instance, the signed thinking blocks of the replies it parsed, keyed by
-their joined reasoning text (a bounded LRU of :data:`SIGNATURE_CACHE_SIZE` entries, guarded by
-a lock since one codec serves every thread). An assistant message whose ``reasoning_content``
-matches is sent back with those exact blocks; unknown reasoning (another process, an edited
-text, an evicted entry) is not sent, since an unsigned thinking block would be rejected.
+their joined reasoning text (the kit's :class:`~metallm.provider.LRUCache` of
+:data:`SIGNATURE_CACHE_SIZE` entries, locked since one codec serves every thread). An assistant
+message whose ``reasoning_content`` matches is sent back with those exact blocks; unknown
+reasoning (another process, an edited text, an evicted entry) is not sent, since an unsigned
+thinking block would be rejected.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 from ...errors import APIError, ConfigurationError
-from ...provider import HTTPCodec, HTTPRequest, HTTPResponse, ProviderSettings
+from ...provider import HTTPCodec, HTTPRequest, HTTPResponse, LRUCache, ProviderSettings
 from ...types import ChatCompletionRequest, ChatCompletionResponse
 from ._request import build_body
 from ._response import ThinkingBlocks, parse_message
@@ -39,34 +37,6 @@ __all__ = [
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
 SIGNATURE_CACHE_SIZE = 256
-
-
-class _ThinkingMemory:
-    """Reasoning text -> the signed thinking blocks it came from; a small thread-safe LRU."""
-
-    __slots__ = ("_entries", "_lock", "_size")
-
-    def __init__(self, size: int) -> None:
-        self._entries: OrderedDict[str, ThinkingBlocks] = OrderedDict()
-        self._lock = threading.Lock()
-        self._size = size
-
-    def remember(self, blocks: ThinkingBlocks) -> None:
-        key = "".join(b.get("thinking", "") for b in blocks if b.get("type") == "thinking")
-        if not key:
-            return
-        with self._lock:
-            self._entries[key] = [dict(b) for b in blocks]
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-    def lookup(self, reasoning: str) -> ThinkingBlocks | None:
-        with self._lock:
-            blocks = self._entries.get(reasoning)
-            if blocks is not None:
-                self._entries.move_to_end(reasoning)
-            return blocks
 
 
 class AnthropicProvider(HTTPCodec):
@@ -92,7 +62,7 @@ class AnthropicProvider(HTTPCodec):
             user_headers=extra.get("headers"),
         )
         self._url = f"{self.base_url}/v1/messages"
-        self._thinking = _ThinkingMemory(SIGNATURE_CACHE_SIZE)
+        self._thinking: LRUCache[str, ThinkingBlocks] = LRUCache(SIGNATURE_CACHE_SIZE)
 
     def auth_headers(self) -> dict[str, str]:
         """Anthropic takes the key as ``x-api-key``."""
@@ -100,21 +70,25 @@ class AnthropicProvider(HTTPCodec):
 
     def build_request(self, request: ChatCompletionRequest, *, stream: bool) -> HTTPRequest:
         """The HTTP request for ``request``; unsupported fields raise before any I/O."""
-        body = build_body(
-            request, provider=self.name, stream=stream, thinking=self._thinking.lookup
-        )
+        body = build_body(request, provider=self.name, stream=stream, thinking=self._thinking.get)
         return self.http_request(self._url, body, stream=stream)
 
     def parse_response(self, response: HTTPResponse) -> ChatCompletionResponse:
         """A success reply as a unified response; raises ``ResponseValidationError`` if garbled."""
         parsed, signed = parse_message(self.name, response, self.secrets())
         if signed:
-            self._thinking.remember(signed)
+            self._remember(signed)
         return parsed
 
     def stream_decoder(self, request: ChatCompletionRequest) -> AnthropicStreamDecoder:
         """A fresh incremental decoder for one streamed reply."""
-        return AnthropicStreamDecoder(self.name, self.secrets(), self._thinking.remember)
+        return AnthropicStreamDecoder(self.name, self.secrets(), self._remember)
+
+    def _remember(self, blocks: ThinkingBlocks) -> None:
+        """Keep a reply's signed thinking blocks under their joined reasoning text."""
+        key = "".join(b.get("thinking", "") for b in blocks if b.get("type") == "thinking")
+        if key:
+            self._thinking.put(key, [dict(b) for b in blocks])
 
     def parse_error(self, response: HTTPResponse) -> APIError:
         """The typed error for an error reply, with the key redacted.

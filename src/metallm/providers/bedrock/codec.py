@@ -17,14 +17,13 @@ provider's :meth:`secrets`, redacted from every error; neither appears in ``repr
 
 Thinking signatures: Bedrock (Anthropic models) only accepts reasoning sent back with the
 signature it issued, and the unified ``Message`` has no field for it, so the codec remembers
-the signatures of the replies it parsed, keyed by reasoning text (a bounded, locked LRU).
+the signatures of the replies it parsed, keyed by reasoning text (the kit's bounded, locked
+:class:`~metallm.provider.LRUCache`).
 """
 
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
 from typing import Any
 from urllib.parse import quote
 
@@ -33,6 +32,7 @@ from metallm.provider import (
     HTTPCodec,
     HTTPRequest,
     HTTPResponse,
+    LRUCache,
     ProviderSettings,
     error_from_response,
 )
@@ -47,26 +47,6 @@ __all__ = ["DEFAULT_ENDPOINT", "SIGNATURE_CACHE_SIZE", "BedrockProvider", "creat
 DEFAULT_ENDPOINT = "https://bedrock-runtime.{region}.amazonaws.com"
 SIGNATURE_CACHE_SIZE = 256
 _SERVICE = "bedrock"
-
-
-class _Signatures:
-    """Reasoning text -> its signature; a small thread-safe LRU."""
-
-    def __init__(self, size: int) -> None:
-        self._entries: OrderedDict[str, str] = OrderedDict()
-        self._lock = threading.Lock()
-        self._size = size
-
-    def remember(self, text: str, signature: str) -> None:
-        with self._lock:
-            self._entries[text] = signature
-            self._entries.move_to_end(text)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-    def lookup(self, text: str) -> str | None:
-        with self._lock:
-            return self._entries.get(text)
 
 
 class BedrockProvider(HTTPCodec):
@@ -129,7 +109,7 @@ class BedrockProvider(HTTPCodec):
             raise ConfigurationError("bedrock: no region: pass region=... or set AWS_REGION")
         self._region = str(region)
         super().__init__(None, endpoint_url or DEFAULT_ENDPOINT.format(region=self._region))
-        self._signatures = _Signatures(SIGNATURE_CACHE_SIZE)
+        self._signatures: LRUCache[str, str] = LRUCache(SIGNATURE_CACHE_SIZE)
 
     @property
     def region(self) -> str:
@@ -147,7 +127,7 @@ class BedrockProvider(HTTPCodec):
 
     def build_request(self, request: ChatCompletionRequest, *, stream: bool) -> HTTPRequest:
         """The signed HTTP request for ``request``; unsupported fields raise before any I/O."""
-        body = build_body(request, provider=self.name, signature=self._signatures.lookup)
+        body = build_body(request, provider=self.name, signature=self._signatures.get)
         content = self.encode(body)
         action = "converse-stream" if stream else "converse"
         url = f"{self.base_url}/model/{quote(request.model, safe='')}/{action}"
@@ -165,14 +145,12 @@ class BedrockProvider(HTTPCodec):
         """A success reply as a unified response; raises ``ResponseValidationError`` if garbled."""
         parsed, signed = parse_converse(self.name, response, self.secrets())
         for text, signature in signed:
-            self._signatures.remember(text, signature)
+            self._signatures.put(text, signature)
         return parsed
 
     def stream_decoder(self, request: ChatCompletionRequest) -> BedrockStreamDecoder:
         """A fresh incremental event-stream decoder for one streamed reply."""
-        return BedrockStreamDecoder(
-            self.name, request.model, self.secrets(), self._signatures.remember
-        )
+        return BedrockStreamDecoder(self.name, request.model, self.secrets(), self._signatures.put)
 
     def parse_error(self, response: HTTPResponse) -> APIError:
         """The typed error: ``{"message"}`` body, type from ``x-amzn-errortype``."""
