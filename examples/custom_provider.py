@@ -6,25 +6,29 @@ Two kinds, both injected without touching metallm:
    (here none: a deterministic local "model"), and metallm adds retries, hooks and streams.
 2. ``GatewayCodec`` implements ``HTTPProvider``: a sans-IO codec for an OpenAI-compatible
    gateway. It only builds requests and parses bytes; metallm supplies the transport, retries
-   and telemetry. It is registered by name with ``metallm.provider.register``.
+   and telemetry. It is built on the codec kit the built-in providers use too: ``HTTPCodec``
+   (name, base URL, secrets, headers, JSON bodies, error parsing) and ``EventDecoder`` (the
+   stream skeleton: end marker, JSON checks, error events). It is registered by name with
+   ``metallm.provider.register``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import metallm
 from metallm import ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
 from metallm.provider import (
+    EventDecoder,
+    HTTPCodec,
     HTTPRequest,
     HTTPResponse,
     ProviderSettings,
     ProviderSpec,
-    SSEDecoder,
-    error_from_response,
+    json_body,
     register,
 )
 
@@ -85,47 +89,27 @@ class EchoBotProvider:
         pass
 
 
-class _GatewayStream:
-    """Incremental decoder: SSE bytes in, unified chunks out."""
+class _GatewayStream(EventDecoder):
+    """Incremental decoder: SSE bytes in, unified chunks out, ``[DONE]`` at the end."""
 
-    def __init__(self) -> None:
-        self._sse = SSEDecoder()
-        self._done = False
+    __slots__ = ()
+    end_marker = end_data = "[DONE]"
 
-    def _chunks(self, events: list[metallm.provider.SSEEvent]) -> list[ChatCompletionChunk]:
-        out = []
-        for event in events:
-            if event.data == "[DONE]":
-                self._done = True
-            elif not self._done:
-                out.append(ChatCompletionChunk.model_validate(json.loads(event.data)))
-        return out
-
-    def feed(self, data: bytes) -> list[ChatCompletionChunk]:
-        return self._chunks(self._sse.feed(data))
-
-    def close(self) -> list[ChatCompletionChunk]:
-        chunks = self._chunks(self._sse.close())
-        if not self._done:
-            raise metallm.StreamError("gateway stream ended early", provider="gateway")
-        return chunks
+    def on_event(self, name: str, obj: dict[str, Any]) -> ChatCompletionChunk | None:
+        return ChatCompletionChunk.model_validate(obj)
 
 
-class GatewayCodec:
+class GatewayCodec(HTTPCodec):
     """A sans-IO codec for an OpenAI-compatible gateway that wants an ``x-gateway-key`` header."""
-
-    def __init__(self, settings: ProviderSettings) -> None:
-        self._key = settings.api_key or ""
-        self._base_url = settings.base_url
 
     name = "gateway"
 
-    @property
-    def base_url(self) -> str:
-        return self._base_url
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(settings.api_key, settings.base_url)
 
-    def secrets(self) -> tuple[str, ...]:
-        return (self._key,)
+    def auth_headers(self) -> dict[str, str]:
+        key = self._api_key or ""
+        return {"x-gateway-key": key, "authorization": f"Bearer {key}"}
 
     def build_request(self, request: ChatCompletionRequest, *, stream: bool) -> HTTPRequest:
         body = {
@@ -133,23 +117,13 @@ class GatewayCodec:
             "messages": [{"role": m.role.value, "content": m.text()} for m in request.messages],
             **({"stream": True, "stream_options": {"include_usage": True}} if stream else {}),
         }
-        headers = {
-            "x-gateway-key": self._key,
-            "authorization": f"Bearer {self._key}",
-            "content-type": "application/json",
-        }
-        return HTTPRequest(
-            "POST", f"{self._base_url}/chat/completions", headers, json.dumps(body).encode()
-        )
+        return self.http_request(f"{self.base_url}/chat/completions", body, stream=stream)
 
     def parse_response(self, response: HTTPResponse) -> ChatCompletionResponse:
-        return ChatCompletionResponse.model_validate(json.loads(response.content))
+        return ChatCompletionResponse.model_validate(json_body(self.name, response))
 
     def stream_decoder(self, request: ChatCompletionRequest) -> _GatewayStream:
-        return _GatewayStream()
-
-    def parse_error(self, response: HTTPResponse) -> metallm.APIError:
-        return error_from_response(self.name, response, secrets=self.secrets())
+        return _GatewayStream(self.name, self.secrets())
 
 
 def main() -> None:

@@ -422,9 +422,12 @@ def test_client_capture_argument_overrides_env(
 
 def test_system_instructions_apart_for_providers_that_take_them_apart(otel: Telemetry) -> None:
     hook = otel.hook(capture_content="SPAN_ONLY")
+    # The fact comes from the provider (its codec), as a client passes it on.
+    apart = metallm.Client(provider="anthropic", api_key=KEY, hooks=[])._exchange.system_apart
+    assert apart is True
     info = metallm.LLMCallInfo.start(
         "anthropic", "claude", streaming=False, is_async=False,
-        redact=lambda text: text.replace(KEY, "[REDACTED]"),
+        redact=lambda text: text.replace(KEY, "[REDACTED]"), system_instructions_apart=apart,
     )  # fmt: skip
     req = _content_request()
     hook.before_request(info, req)

@@ -12,7 +12,11 @@ Every public type, error and helper is importable from here; providers plug in t
 hooks (:mod:`metallm.hooks`). Importing metallm loads no provider codec, OTel SDK or exporter.
 """
 
-from . import models, provider
+from . import (
+    _builtins,  # noqa: F401  (importing it registers the built-in providers)
+    models,
+    provider,
+)
 from .client import AsyncClient, Client
 from .config import ClientConfig, ProviderName
 from .embeddings import Embedding, EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage

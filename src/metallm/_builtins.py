@@ -1,15 +1,17 @@
-"""Registration of the built-in providers, through the same registry third parties use.
+"""The built-in providers' specs, registered through the same registry third parties use.
 
-Codec modules are named by string and imported only when a client first uses them, so
-``import metallm`` pays nothing for providers it never calls.
+Importing this module registers them (``metallm/__init__.py`` does, so ``import metallm`` is
+enough); the registry itself never imports it, so the two do not import each other. A spec is
+a plain value: its factory and Ollama's host normaliser are ``"module:attribute"`` strings, so
+no codec module is imported until a client first uses that provider, and ``import metallm``
+pays nothing for providers it never calls.
 """
 
 from __future__ import annotations
 
 from .provider import ProviderSpec, register
-from .provider._registry import _specs
 
-__all__ = ["BUILTIN_SPECS", "ensure_registered"]
+__all__ = ["BUILTIN_SPECS"]
 
 BUILTIN_SPECS: tuple[ProviderSpec, ...] = (
     ProviderSpec(
@@ -58,9 +60,5 @@ BUILTIN_SPECS: tuple[ProviderSpec, ...] = (
     ),
 )
 
-
-def ensure_registered() -> None:
-    """Register every built-in spec not yet registered (idempotent, cheap)."""
-    for spec in BUILTIN_SPECS:
-        if spec.name not in _specs:
-            register(spec, replace=True)
+for _spec in BUILTIN_SPECS:
+    register(_spec, replace=True)

@@ -40,7 +40,6 @@ from typing import Any, TypeVar
 from ._accumulate import finalize_response
 from ._actions import Attempt, Flow, Parallel, Sleep
 from ._call import Call
-from ._construct import construct
 from .embeddings import (
     Embedding,
     EmbeddingsRequest,
@@ -50,7 +49,7 @@ from .embeddings import (
 )
 from .errors import UnsupportedFeatureError, redact
 from .hooks import AnyRequest, HookChain, LLMCallInfo, Operation, SubRequest
-from .provider import HTTPProvider
+from .provider import HTTPProvider, construct
 from .retry import RetryPolicy
 from .types import ChatCompletionRequest, ChatCompletionResponse
 

@@ -6,24 +6,82 @@ telemetry; and :class:`Provider` / :class:`AsyncProvider`, the Go design's inter
 providers that bring their own I/O. Either kind is injected with
 ``metallm.Client(custom_provider=...)`` or registered by name with :func:`register`.
 
-Codec helpers a third party needs are here too: the incremental :class:`SSEDecoder` and
-:class:`NDJSONDecoder`, the HTTP value types, and :func:`error_from_response`.
+The codec kit. The built-in codecs (``metallm.providers.*``) are written with nothing but this
+module, :mod:`metallm.types`, :mod:`metallm.errors` and :mod:`metallm.models`, exactly as a
+third-party codec would be, so whatever a built-in needs is public here rather than copied:
+
+* :class:`HTTPCodec`, the codec shell: name, base URL, secrets and a ``repr`` without them,
+  headers (the user's from ``extra["headers"]`` merged case-insensitively, :func:`merge_headers`),
+  plain vs streamed ``accept``, JSON bodies, the default error parser, and the provider facts
+  telemetry reads (``semconv_name``, ``system_instructions_apart``);
+* :class:`EventDecoder`, the stream-decoder skeleton over a :class:`Framing` (:data:`SSE` or
+  :data:`NDJSON`): end marker, JSON checks, error events, redacted garbled-event errors;
+* :func:`construct` / :func:`constructor`, building already-checked pydantic models at the
+  cost of a dict, which is what keeps a decoder's per-chunk cost low;
+* builders of unified results that apply the invariants once: :func:`make_usage` (total = prompt +
+  completion), :func:`make_tool_call`, :func:`make_assistant_message`, :func:`make_choice`,
+  :func:`make_completion`, and the stream constructors :data:`new_chunk`,
+  :data:`new_chunk_choice`, :data:`new_delta`, :data:`new_tool_call_delta`,
+  :data:`new_function_delta`;
+* helpers every codec needs: :func:`json_body`, :func:`encode_json`, :func:`as_int`,
+  :func:`opt_int`, :func:`arguments_text`, :func:`tool_call_id`, :func:`status_from_code`,
+  :func:`refuse_fields`, :func:`response_format_type`, :func:`merge_extra`,
+  :func:`error_fields`, :data:`USER_AGENT`, and :class:`LRUCache` (a bounded, locked map for
+  what a codec remembers between calls, such as thinking signatures);
+* the incremental :class:`SSEDecoder` and :class:`NDJSONDecoder`, the HTTP value types, and
+  :func:`error_from_response` / :func:`invalid_body_error` for error and garbled replies.
 """
 
 from .._ndjson import NDJSONDecoder
 from .._sse import SSEDecoder, SSEEvent
-from ._errors import error_from_response, invalid_body_error, parse_retry_after
+from ._build import (
+    make_assistant_message,
+    make_choice,
+    make_completion,
+    make_tool_call,
+    make_usage,
+    new_chunk,
+    new_chunk_choice,
+    new_delta,
+    new_function_delta,
+    new_tool_call_delta,
+)
+from ._cache import LRUCache
+from ._codec import HTTPCodec, merge_headers
+from ._construct import construct, constructor
+from ._decoder import NDJSON, SSE, EventDecoder, Framing
+from ._errors import error_fields, error_from_response, invalid_body_error, parse_retry_after
+from ._helpers import (
+    USER_AGENT,
+    arguments_text,
+    as_int,
+    encode_json,
+    json_body,
+    merge_extra,
+    opt_int,
+    refuse_fields,
+    response_format_type,
+    status_from_code,
+    tool_call_id,
+)
 from ._http import HTTPRequest, HTTPResponse, server_address_port
 from ._protocols import AsyncProvider, EmbeddingsCodec, HTTPProvider, Provider, StreamDecoder
 from ._registry import AnyProvider, ProviderSettings, ProviderSpec, available, get_spec, register
 
 __all__ = [
+    "NDJSON",
+    "SSE",
+    "USER_AGENT",
     "AnyProvider",
     "AsyncProvider",
     "EmbeddingsCodec",
+    "EventDecoder",
+    "Framing",
+    "HTTPCodec",
     "HTTPProvider",
     "HTTPRequest",
     "HTTPResponse",
+    "LRUCache",
     "NDJSONDecoder",
     "Provider",
     "ProviderSettings",
@@ -31,11 +89,35 @@ __all__ = [
     "SSEDecoder",
     "SSEEvent",
     "StreamDecoder",
+    "arguments_text",
+    "as_int",
     "available",
+    "construct",
+    "constructor",
+    "encode_json",
+    "error_fields",
     "error_from_response",
     "get_spec",
     "invalid_body_error",
+    "json_body",
+    "make_assistant_message",
+    "make_choice",
+    "make_completion",
+    "make_tool_call",
+    "make_usage",
+    "merge_extra",
+    "merge_headers",
+    "new_chunk",
+    "new_chunk_choice",
+    "new_delta",
+    "new_function_delta",
+    "new_tool_call_delta",
+    "opt_int",
     "parse_retry_after",
+    "refuse_fields",
     "register",
+    "response_format_type",
     "server_address_port",
+    "status_from_code",
+    "tool_call_id",
 ]

@@ -45,9 +45,21 @@ class StreamDecoder(Protocol):
 class HTTPProvider(Protocol):
     """A pure request builder and response parser for one provider's HTTP wire format.
 
-    ``name`` is the ``gen_ai.provider.name`` value. ``build_request`` validates the request
-    (raising :class:`~metallm.InvalidRequestError` or :class:`~metallm.UnsupportedFeatureError`)
-    before any I/O. ``secrets`` lists the strings (keys) that must never leave the library.
+    ``name`` is the provider's name (errors and responses carry it). ``build_request``
+    validates the request (raising :class:`~metallm.InvalidRequestError` or
+    :class:`~metallm.UnsupportedFeatureError`) before any I/O. ``secrets`` lists the strings
+    (keys) that must never leave the library. :class:`~metallm.provider.HTTPCodec` is a base
+    class that implements all but the wire format.
+
+    Optional attributes, read with a default when a codec lacks them (they are not protocol
+    members, so a codec without them still satisfies the protocol):
+
+    * ``semconv_name: str``: the ``gen_ai.provider.name`` telemetry reports (default:
+      ``name``); e.g. ``x_ai`` for xAI, ``aws.bedrock``, ``gcp.vertex_ai`` for Gemini on
+      Vertex AI;
+    * ``system_instructions_apart: bool``: whether the provider takes system prompts apart
+      from the history (default ``False``; Anthropic, Gemini and Bedrock do), so telemetry
+      reports them as ``gen_ai.system_instructions``.
     """
 
     @property

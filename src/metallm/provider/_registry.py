@@ -2,9 +2,11 @@
 
 A :class:`ProviderSpec` names a provider, says which environment variables hold its key and
 base URL, and gives a factory that builds the provider from :class:`ProviderSettings`.
-Built-in specs are registered lazily (their codec modules are imported only when used, which
-keeps ``import metallm`` fast); third-party packages can register through the
-``metallm.providers`` entry-point group, whose entries load to a ``ProviderSpec``.
+The registry knows no provider by name: the built-in specs are registered by
+``metallm._builtins`` when ``metallm`` is imported (plain values whose factories are
+``"module:attribute"`` strings, so no codec module is imported until a client uses it), and
+third-party packages register with :func:`register` or through the ``metallm.providers``
+entry-point group, whose entries load to a ``ProviderSpec``.
 """
 
 from __future__ import annotations
@@ -139,16 +141,8 @@ def _load_entry_points() -> None:
         _specs.setdefault(spec.name, spec)
 
 
-def _ensure_builtins() -> None:
-    if "openai" not in _specs:
-        from .._builtins import ensure_registered
-
-        ensure_registered()
-
-
 def get_spec(name: str) -> ProviderSpec:
     """The spec registered under ``name``, looking at entry points once if needed."""
-    _ensure_builtins()
     spec = _specs.get(name)
     if spec is None:
         with _lock:
@@ -162,7 +156,6 @@ def get_spec(name: str) -> ProviderSpec:
 
 def available() -> list[str]:
     """Names of every registered provider, entry points included."""
-    _ensure_builtins()
     with _lock:
         _load_entry_points()
     return sorted(_specs)

@@ -4,9 +4,8 @@ Shared by the embeddings codecs of OpenAI/xAI, Gemini and Ollama (Bedrock keeps 
 interface and has its own few lines): every wire format ends in lists of numbers, or OpenAI's
 base64 little-endian float32, and a 2,048 x 1,536 reply holds three million of them. So the
 checks here are per vector and run in C (``set(map(type, vector))``, ``array.frombytes``),
-never per float in Python or pydantic, and the models are built with the fast constructor.
-This module is the one place these codecs import ``metallm._construct`` (it is moving into
-:mod:`metallm.provider`; the merge changes this import only).
+never per float in Python or pydantic, and the models are built with the kit's fast
+constructor (:func:`metallm.provider.constructor`).
 
 A JSON integer in a vector (Go servers such as Ollama write ``0`` for a zero float32) becomes
 a float, so a response always holds floats; anything else (strings, nulls, booleans, nested
@@ -21,8 +20,8 @@ import sys
 from array import array
 from typing import Any
 
-from .._construct import constructor
 from ..embeddings import Embedding, EmbeddingsResponse, EmbeddingsUsage
+from ..provider import constructor
 
 __all__ = ["base64_vector", "count", "embeddings_response", "float_vector"]
 

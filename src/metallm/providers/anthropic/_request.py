@@ -30,7 +30,8 @@ from typing import Any
 
 from ...errors import InvalidRequestError, UnsupportedFeatureError
 from ...models import model_info
-from ...types import ChatCompletionRequest, ContentPart, ImagePart, Message, ResponseFormat, Role
+from ...provider import refuse_fields, response_format_type
+from ...types import ChatCompletionRequest, ContentPart, ImagePart, Message, Role
 
 __all__ = ["THINKING_BUDGETS", "ThinkingLookup", "build_body", "default_max_tokens"]
 
@@ -169,14 +170,12 @@ def _tool_choice(provider: str, choice: str | dict[str, Any]) -> dict[str, Any]:
 def _check_unsupported(provider: str, request: ChatCompletionRequest) -> None:
     if request.n is not None and request.n > 1:
         raise UnsupportedFeatureError(provider, "n")
-    for name in ("seed", "frequency_penalty", "presence_penalty"):
-        if getattr(request, name) is not None:
-            raise UnsupportedFeatureError(provider, name)
-    fmt = request.response_format
-    if fmt is not None:
-        kind = fmt.type if isinstance(fmt, ResponseFormat) else fmt.get("type")
-        if kind != "text":
-            raise UnsupportedFeatureError(provider, "response_format")
+    refuse_fields(request, provider, "seed", "frequency_penalty", "presence_penalty")
+    if (
+        request.response_format is not None
+        and response_format_type(request.response_format) != "text"
+    ):
+        raise UnsupportedFeatureError(provider, "response_format")
     if request.metadata and set(request.metadata) - {"user_id"}:
         raise UnsupportedFeatureError(provider, "metadata")
 

@@ -19,29 +19,27 @@ Anthropic sends no ``created`` timestamp, so responses and chunks carry ``create
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ..._construct import construct
-from ...provider import invalid_body_error as invalid_body
-from ...provider._http import HTTPResponse
-from ...types import (
-    ChatCompletionResponse,
-    Choice,
-    FinishReason,
-    FunctionCall,
-    Message,
-    Role,
-    ToolCall,
-    Usage,
+from ...provider import (
+    HTTPResponse,
+    arguments_text,
+    as_int,
+    invalid_body_error,
+    json_body,
+    make_assistant_message,
+    make_choice,
+    make_completion,
+    make_tool_call,
+    make_usage,
+    tool_call_id,
 )
+from ...types import ChatCompletionResponse, FinishReason, ToolCall, Usage
 
 __all__ = [
     "STOP_REASONS",
     "ThinkingBlocks",
-    "arguments_text",
     "finish_reason",
-    "invalid_body",
     "parse_message",
     "parse_usage",
     "tool_id",
@@ -62,16 +60,6 @@ ThinkingBlocks = list[dict[str, Any]]
 """Signed ``thinking`` / ``redacted_thinking`` blocks, kept to send back verbatim."""
 
 
-def _count(value: Any) -> int:
-    if type(value) is int:
-        return value
-    if value is None:
-        return 0
-    if isinstance(value, (bool, str)):
-        raise ValueError(f"not a token count: {value!r}")
-    return int(value)
-
-
 def parse_usage(raw: dict[str, Any], output: dict[str, Any] | None = None) -> Usage:
     """Normalised usage from ``message.usage`` (input side) and, for streams, the
     ``message_delta`` usage (``output``), whose counts win where present."""
@@ -80,18 +68,13 @@ def parse_usage(raw: dict[str, Any], output: dict[str, Any] | None = None) -> Us
     )
     read = merged.get("cache_read_input_tokens")
     write = merged.get("cache_creation_input_tokens")
-    prompt = _count(merged.get("input_tokens")) + _count(read) + _count(write)
-    completion = _count(merged.get("output_tokens"))
-    return construct(
-        Usage,
-        {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-            "cached_tokens": None if read is None else _count(read),
-            "cache_write_tokens": None if write is None else _count(write),
-            "reasoning_tokens": None,
-        },
+    prompt = as_int(merged.get("input_tokens")) + as_int(read) + as_int(write)
+    completion = as_int(merged.get("output_tokens"))
+    return make_usage(
+        prompt,
+        completion,
+        cached_tokens=None if read is None else as_int(read),
+        cache_write_tokens=None if write is None else as_int(write),
     )
 
 
@@ -102,33 +85,23 @@ def finish_reason(reason: Any) -> FinishReason | None:
     return STOP_REASONS.get(reason, "stop")
 
 
-def arguments_text(value: Any) -> str:
-    """A ``tool_use`` input as JSON text (Anthropic's own spacing)."""
-    if isinstance(value, str):
-        return value
-    return json.dumps({} if value is None else value, ensure_ascii=False)
-
-
 def tool_id(raw: Any, ordinal: int) -> str:
     """The tool call's id, or the stable ``toolu_<n>`` both parsers synthesise without one."""
-    return str(raw) if raw else f"toolu_{ordinal}"
+    return tool_call_id(raw, ordinal, prefix="toolu")
 
 
 def parse_message(
     provider: str, response: HTTPResponse, secrets: tuple[str, ...] = ()
 ) -> tuple[ChatCompletionResponse, ThinkingBlocks]:
     """A ``message`` body as a unified response, plus its signed thinking blocks."""
-    try:
-        obj = json.loads(response.content)
-    except ValueError:
-        raise invalid_body(provider, response, "response body is not JSON", secrets) from None
+    obj = json_body(provider, response, secrets)
     if not isinstance(obj, dict) or not isinstance(obj.get("content"), list):
-        raise invalid_body(provider, response, "response has no 'content' list", secrets)
+        raise invalid_body_error(provider, response, "response has no 'content' list", secrets)
     try:
         return _build(provider, obj)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         why = f"malformed message ({type(exc).__name__}: {exc})"
-        raise invalid_body(provider, response, why, secrets) from exc
+        raise invalid_body_error(provider, response, why, secrets) from exc
 
 
 def _build(provider: str, obj: dict[str, Any]) -> tuple[ChatCompletionResponse, ThinkingBlocks]:
@@ -149,50 +122,26 @@ def _build(provider: str, obj: dict[str, Any]) -> tuple[ChatCompletionResponse, 
         elif kind == "redacted_thinking":
             signed.append({"type": "redacted_thinking", "data": block.get("data", "")})
         elif kind == "tool_use":
-            function = construct(
-                FunctionCall,
-                {
-                    "name": str(block.get("name") or ""),
-                    "arguments": arguments_text(block.get("input")),
-                },
-            )
             calls.append(
-                construct(
-                    ToolCall,
-                    {
-                        "id": tool_id(block.get("id"), len(calls)),
-                        "type": "function",
-                        "function": function,
-                    },
+                make_tool_call(
+                    tool_id(block.get("id"), len(calls)),
+                    str(block.get("name") or ""),
+                    arguments_text(block.get("input")),
                 )
             )
     content = "".join(texts)
     finish = "tool_calls" if calls else finish_reason(obj.get("stop_reason"))
-    message = construct(
-        Message,
-        {
-            "role": Role.ASSISTANT,
-            "content": None if calls and not content else content,
-            "name": None,
-            "tool_calls": calls or None,
-            "tool_call_id": None,
-            "reasoning_content": "".join(reasoning) if reasoning else None,
-        },
+    message = make_assistant_message(
+        None if calls and not content else content,
+        calls,
+        "".join(reasoning) if reasoning else None,
     )
     usage = obj.get("usage")
-    response = construct(
-        ChatCompletionResponse,
-        {
-            "id": str(obj.get("id") or ""),
-            "object": "chat.completion",
-            "created": 0,
-            "model": str(obj.get("model") or ""),
-            "provider": provider,
-            "choices": [
-                construct(Choice, {"index": 0, "message": message, "finish_reason": finish})
-            ],
-            "usage": parse_usage(usage) if isinstance(usage, dict) else None,
-            "system_fingerprint": None,
-        },
+    response = make_completion(
+        provider,
+        [make_choice(0, message, finish)],
+        id=str(obj.get("id") or ""),
+        model=str(obj.get("model") or ""),
+        usage=parse_usage(usage) if isinstance(usage, dict) else None,
     )
     return response, signed

@@ -1,13 +1,13 @@
 """The incremental decoder for Anthropic Messages Server-Sent Event streams.
 
-Bytes go through :class:`metallm._sse.SSEDecoder`; each ``data:`` payload is one event,
+An :class:`metallm.provider.EventDecoder` over SSE; each ``data:`` payload is one event,
 dispatched on its ``type``: ``message_start`` (id, model, input usage) opens the stream with a
 role chunk; ``content_block_start``/``_delta``/``_stop`` carry text (``text_delta``), thinking
 (``thinking_delta``, kept out of ``content``), thinking signatures (``signature_delta``, kept
 for sending thinking back) and tool calls (a ``tool_use`` head, then ``input_json_delta``
 argument fragments); ``message_delta`` brings the stop reason and output usage, emitted as
 one chunk with the whole normalised usage; ``message_stop`` is the end marker, without which
-:meth:`AnthropicStreamDecoder.close` raises :class:`~metallm.errors.StreamError`. ``ping`` and
+``close`` raises :class:`~metallm.errors.StreamError`. ``ping`` and
 unknown events are skipped; an ``error`` event raises the matching
 :class:`~metallm.errors.APIError` subclass.
 
@@ -18,35 +18,26 @@ Per content delta the work is one ``json.loads`` and three small model construct
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..._construct import constructor
-from ..._sse import SSEDecoder, SSEEvent
-from ...errors import APIError, StreamError, error_class_for_status, excerpt, redact
-from ...provider._errors import error_fields
-from ...types import (
-    ChatCompletionChunk,
-    ChunkChoice,
-    Delta,
-    FunctionCallDelta,
-    Role,
-    ToolCallDelta,
-    Usage,
+from ...errors import APIError
+from ...provider import (
+    EventDecoder,
+    arguments_text,
+    new_chunk,
+    new_chunk_choice,
+    new_delta,
+    new_function_delta,
+    new_tool_call_delta,
 )
-from ._response import ThinkingBlocks, arguments_text, finish_reason, parse_usage, tool_id
+from ...types import ChatCompletionChunk, Role, ToolCallDelta, Usage
+from ._response import ThinkingBlocks, finish_reason, parse_usage, tool_id
 
 __all__ = ["AnthropicStreamDecoder"]
 
 _log = logging.getLogger("metallm")
-_loads = json.loads
-_new_chunk = constructor(ChatCompletionChunk)
-_new_choice = constructor(ChunkChoice)
-_new_delta = constructor(Delta)
-_new_tool_call = constructor(ToolCallDelta)
-_new_function = constructor(FunctionCallDelta)
 _TYPE_STATUS = {
     "invalid_request_error": 400,
     "authentication_error": 401,
@@ -60,7 +51,7 @@ _TYPE_STATUS = {
 """Anthropic error types -> the HTTP status they stand for (error events carry no status)."""
 
 
-class AnthropicStreamDecoder:
+class AnthropicStreamDecoder(EventDecoder):
     """Turns an Anthropic SSE body into unified chunks; one instance per stream.
 
     ``on_thinking`` is called once, at ``message_stop``, with the signed thinking blocks the
@@ -69,17 +60,15 @@ class AnthropicStreamDecoder:
 
     __slots__ = (
         "_blocks",
-        "_done",
         "_id",
         "_input_usage",
         "_model",
         "_on_thinking",
-        "_provider",
-        "_secrets",
         "_signed",
-        "_sse",
         "_tools",
     )
+
+    end_marker = "message_stop"
 
     def __init__(
         self,
@@ -87,11 +76,8 @@ class AnthropicStreamDecoder:
         secrets: tuple[str, ...] = (),
         on_thinking: Callable[[ThinkingBlocks], None] | None = None,
     ) -> None:
-        self._provider = provider
-        self._secrets = secrets
+        super().__init__(provider, secrets)
         self._on_thinking = on_thinking
-        self._sse = SSEDecoder()
-        self._done = False
         self._id = ""
         self._model = ""
         self._input_usage: dict[str, Any] = {}
@@ -100,59 +86,25 @@ class AnthropicStreamDecoder:
         self._tools = 0
         self._signed: ThinkingBlocks = []
 
-    @property
-    def done(self) -> bool:
-        """Whether the ``message_stop`` end marker has arrived."""
-        return self._done
+    def is_error(self, name: str, obj: dict[str, Any]) -> bool:
+        """Anthropic's error events have type ``error`` (and SSE event type ``error``)."""
+        return name == "error" or obj.get("type") == "error"
 
-    def feed(self, data: bytes) -> list[ChatCompletionChunk]:
-        """The chunks completed by ``data``; raises an ``APIError`` for an error event."""
-        if self._done:
-            return []
-        events = self._sse.feed(data)
-        return self._events(events) if events else []
+    def error_status(self, type: str | None, code: str | None) -> int | None:
+        """Error events carry no status: the one Anthropic's error type stands for."""
+        return _TYPE_STATUS.get(type or "")
 
-    def close(self) -> list[ChatCompletionChunk]:
-        """End of body: flush the last event; ``StreamError`` if ``message_stop`` never came."""
-        if self._done:
-            return []
-        try:
-            chunks = self._events(self._sse.close())
-        except StreamError as exc:
-            raise StreamError(
-                f"stream ended before message_stop, inside an event ({exc.message})",
-                provider=self._provider,
-            ) from exc
-        if not self._done:
-            raise StreamError("stream ended before message_stop", provider=self._provider)
-        return chunks
+    def error_event(self, obj: dict[str, Any], payload: str | bytes) -> APIError:
+        """The kit's typed error, with the ``request_id`` the event carries."""
+        error = super().error_event(obj, payload)
+        body = error.body
+        request_id = body.get("request_id") if isinstance(body, dict) else None
+        error.request_id = request_id if isinstance(request_id, str) else None
+        return error
 
-    def _events(self, events: list[SSEEvent]) -> list[ChatCompletionChunk]:
-        chunks: list[ChatCompletionChunk] = []
-        for name, payload, _, _ in events:
-            if self._done:
-                break
-            try:
-                obj = _loads(payload)
-            except ValueError:
-                if not payload.strip():
-                    continue
-                raise self._garbled("stream event is not JSON", payload) from None
-            if type(obj) is not dict:
-                raise self._garbled("stream event is not a JSON object", payload)
-            kind = obj.get("type")
-            if kind == "error" or name == "error":
-                raise self._error(obj, payload)
-            try:
-                chunk = self._event(kind, obj)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                why = f"malformed stream event ({type(exc).__name__}: {exc})"
-                raise self._garbled(why, payload) from exc
-            if chunk is not None:
-                chunks.append(chunk)
-        return chunks
-
-    def _event(self, kind: Any, obj: dict[str, Any]) -> ChatCompletionChunk | None:
+    def on_event(self, name: str, obj: dict[str, Any]) -> ChatCompletionChunk | None:
+        """The chunk (if any) for one event, dispatched on its ``type``."""
+        kind = obj.get("type")
         if kind == "content_block_delta":
             return self._delta(obj["index"], obj["delta"])
         if kind == "content_block_start":
@@ -183,12 +135,12 @@ class AnthropicStreamDecoder:
             ordinal = self._tools
             self._tools += 1
             self._blocks[index] = ["tool_use", ordinal, block.get("input"), False, "", ""]
-            head = _new_tool_call(
+            head = new_tool_call_delta(
                 {
                     "index": ordinal,
                     "id": tool_id(block.get("id"), ordinal),
                     "type": "function",
-                    "function": _new_function(
+                    "function": new_function_delta(
                         {"name": str(block.get("name") or ""), "arguments": None}
                     ),
                 }
@@ -241,12 +193,12 @@ class AnthropicStreamDecoder:
         return None
 
     def _arguments(self, ordinal: int, text: str) -> ChatCompletionChunk:
-        call = _new_tool_call(
+        call = new_tool_call_delta(
             {
                 "index": ordinal,
                 "id": None,
                 "type": None,
-                "function": _new_function({"name": None, "arguments": text}),
+                "function": new_function_delta({"name": None, "arguments": text}),
             }
         )
         return self._chunk(None, None, [call], None)
@@ -270,7 +222,7 @@ class AnthropicStreamDecoder:
         role: Role | None = None,
         usage: Usage | None = None,
     ) -> ChatCompletionChunk:
-        delta = _new_delta(
+        delta = new_delta(
             {
                 "role": role,
                 "content": content,
@@ -278,8 +230,8 @@ class AnthropicStreamDecoder:
                 "tool_calls": tool_calls,
             }
         )
-        choice = _new_choice({"index": 0, "delta": delta, "finish_reason": finish})
-        return _new_chunk(
+        choice = new_chunk_choice({"index": 0, "delta": delta, "finish_reason": finish})
+        return new_chunk(
             {
                 "id": self._id,
                 "object": "chat.completion.chunk",
@@ -289,26 +241,4 @@ class AnthropicStreamDecoder:
                 "usage": usage,
                 "system_fingerprint": None,
             }
-        )
-
-    def _garbled(self, why: str, payload: str) -> StreamError:
-        text = f"{why}: {excerpt(payload)}"
-        return StreamError(redact(text, self._secrets), provider=self._provider)
-
-    def _error(self, obj: dict[str, Any], payload: str) -> APIError:
-        if any(s and s in payload for s in self._secrets):
-            obj = _loads(redact(payload, self._secrets))
-        message, etype, code = error_fields(obj)
-        message = redact(message or "error event in stream", self._secrets)
-        status = _TYPE_STATUS.get(etype or "")
-        cls = error_class_for_status(status, type=etype, code=code, message=message)
-        request_id = obj.get("request_id")
-        return cls(
-            message,
-            provider=self._provider,
-            status_code=None,
-            type=etype,
-            code=code,
-            request_id=request_id if isinstance(request_id, str) else None,
-            body=obj,
         )

@@ -35,16 +35,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from metallm import (
+from metallm.embeddings import (
     Embedding,
     EmbeddingsRequest,
     EmbeddingsResponse,
     EmbeddingsUsage,
-    InvalidRequestError,
-    ResponseValidationError,
-    UnsupportedFeatureError,
+    check_embeddings_reply,
 )
-from metallm.embeddings import check_embeddings_reply
+from metallm.errors import InvalidRequestError, ResponseValidationError, UnsupportedFeatureError
 from metallm.provider import HTTPResponse, invalid_body_error
 
 __all__ = [

@@ -18,16 +18,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from metallm import (
-    ChatCompletionRequest,
-    ImagePart,
-    InvalidRequestError,
-    Message,
-    ResponseFormat,
-    Role,
-    TextPart,
-    UnsupportedFeatureError,
-)
+from metallm.errors import InvalidRequestError, UnsupportedFeatureError
+from metallm.provider import refuse_fields, response_format_type
+from metallm.types import ChatCompletionRequest, ImagePart, Message, Role, TextPart
 
 __all__ = ["THINKING_BUDGETS", "build_body"]
 
@@ -105,14 +98,10 @@ def build_body(
 def _check_unsupported(request: ChatCompletionRequest, provider: str) -> None:
     if request.n is not None and request.n != 1:
         raise UnsupportedFeatureError(provider, "n > 1")
-    for name in ("seed", "frequency_penalty", "presence_penalty", "user"):
-        if getattr(request, name) is not None:
-            raise UnsupportedFeatureError(provider, name)
-    fmt = request.response_format
-    if fmt is not None:
-        kind = fmt.type if isinstance(fmt, ResponseFormat) else fmt.get("type")
-        if kind != "text":
-            raise UnsupportedFeatureError(provider, f"response_format={kind!r}")
+    refuse_fields(request, provider, "seed", "frequency_penalty", "presence_penalty", "user")
+    kind = response_format_type(request.response_format)
+    if request.response_format is not None and kind != "text":
+        raise UnsupportedFeatureError(provider, f"response_format={kind!r}")
 
 
 def _texts(message: Message, provider: str) -> list[str]:

@@ -19,22 +19,23 @@ import json
 import logging
 from typing import Any
 
-from metallm import (
-    ChatCompletionResponse,
-    Choice,
-    FunctionCall,
-    Message,
-    ResponseValidationError,
-    Role,
-    ToolCall,
-    Usage,
+from metallm.errors import ResponseValidationError, excerpt, redact
+from metallm.provider import (
+    HTTPResponse,
+    arguments_text,
+    make_assistant_message,
+    make_choice,
+    make_completion,
+    make_tool_call,
+    make_usage,
+    tool_call_id,
 )
-from metallm.provider import HTTPResponse
+from metallm.types import ChatCompletionResponse, FinishReason, ToolCall, Usage
 
-__all__ = ["excerpt", "finish_reason", "parse_converse", "parse_usage", "redact", "tool_id"]
+__all__ = ["finish_reason", "parse_converse", "parse_usage", "tool_id"]
 
 _log = logging.getLogger("metallm")
-_FINISH = {
+_FINISH: dict[str, FinishReason] = {
     "end_turn": "stop",
     "stop_sequence": "stop",
     "max_tokens": "length",
@@ -45,22 +46,7 @@ _FINISH = {
 }
 
 
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every secret replaced by ``[REDACTED]``."""
-    for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, "[REDACTED]")
-    return text
-
-
-def excerpt(body: bytes | str, limit: int = 300) -> str:
-    """A short single-line head of a body, for error messages."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def finish_reason(stop_reason: Any) -> str | None:
+def finish_reason(stop_reason: Any) -> FinishReason | None:
     """Converse ``stopReason`` -> unified finish reason (unknown values: ``stop``)."""
     if stop_reason is None:
         return None
@@ -73,7 +59,7 @@ def finish_reason(stop_reason: Any) -> str | None:
 
 def tool_id(given: Any, ordinal: int) -> str:
     """The tool call's id, or a stable one from its position when Bedrock sent none."""
-    return given if isinstance(given, str) and given else f"tooluse_metallm_{ordinal}"
+    return tool_call_id(given, ordinal, prefix="tooluse_metallm")
 
 
 def parse_usage(usage: Any) -> Usage | None:
@@ -84,10 +70,9 @@ def parse_usage(usage: Any) -> Usage | None:
     write = usage.get("cacheWriteInputTokens")
     prompt = int(usage.get("inputTokens") or 0) + int(read or 0) + int(write or 0)
     completion = int(usage.get("outputTokens") or 0)
-    return Usage(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        total_tokens=prompt + completion,
+    return make_usage(
+        prompt,
+        completion,
         cached_tokens=None if read is None else int(read),
         cache_write_tokens=None if write is None else int(write),
     )
@@ -127,12 +112,10 @@ def _build(
             texts.append(str(block["text"]))
         elif "toolUse" in block:
             use = block["toolUse"]
-            args = use.get("input")
-            arguments = json.dumps({} if args is None else args, ensure_ascii=False)
+            arguments = arguments_text(use.get("input"))
             calls.append(
-                ToolCall(
-                    id=tool_id(use.get("toolUseId"), len(calls)),
-                    function=FunctionCall(name=str(use["name"]), arguments=arguments),
+                make_tool_call(
+                    tool_id(use.get("toolUseId"), len(calls)), str(use["name"]), arguments
                 )
             )
         elif "reasoningContent" in block:
@@ -146,17 +129,15 @@ def _build(
     finish = finish_reason(body.get("stopReason"))
     if calls:
         finish = "tool_calls"
-    msg = Message(
-        role=Role.ASSISTANT,
-        content="".join(texts) if texts or not calls else None,
-        tool_calls=calls or None,
-        reasoning_content="".join(reasoning) if reasoning else None,
+    msg = make_assistant_message(
+        "".join(texts) if texts or not calls else None,
+        calls,
+        "".join(reasoning) if reasoning else None,
     )
-    parsed = ChatCompletionResponse(
+    parsed = make_completion(
+        provider,
+        [make_choice(0, msg, finish)],
         id=request_id,
-        model="",
-        provider=provider,
-        choices=[Choice(index=0, message=msg, finish_reason=finish)],  # type: ignore[arg-type]
         usage=parse_usage(body.get("usage")),
     )
     return parsed, signed

@@ -10,40 +10,36 @@ input gets ``{}``), ``messageStop`` (finish reason) and ``metadata`` (usage, the
 unknown events are skipped (debug log). ``exception`` (and ``error``) messages raise the typed
 :class:`~metallm.APIError`. A stream that ends without ``messageStop`` and ``metadata``, or in
 the middle of a frame, raises :class:`~metallm.StreamError` on close; a bad frame (CRC, length)
-raises it on feed.
+raises it on feed. It is an :class:`metallm.provider.EventDecoder` over its own framing
+(:data:`EVENT_STREAM`): ``feed`` and ``close`` read frames, and the kit does the rest (JSON
+checks, redacted errors for garbled payloads, the "ended before" error).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from metallm import (
-    APIError,
-    ChatCompletionChunk,
-    ChunkChoice,
-    Delta,
-    FunctionCallDelta,
-    Role,
-    StreamError,
-    ToolCallDelta,
-    Usage,
+from metallm.errors import APIError, StreamError, redact
+from metallm.provider import (
+    EventDecoder,
+    Framing,
+    HTTPResponse,
+    error_from_response,
+    new_chunk,
+    new_chunk_choice,
+    new_delta,
+    new_function_delta,
+    new_tool_call_delta,
 )
-from metallm.provider import HTTPResponse, error_from_response
+from metallm.types import ChatCompletionChunk, ChunkChoice, Role, ToolCallDelta, Usage
 
-from ._response import excerpt, finish_reason, parse_usage, redact, tool_id
+from ._response import finish_reason, parse_usage, tool_id
 
-__all__ = ["EXCEPTION_STATUS", "BedrockStreamDecoder"]
+__all__ = ["EVENT_STREAM", "EXCEPTION_STATUS", "BedrockStreamDecoder"]
 
 _log = logging.getLogger("metallm")
-_loads = json.loads
-_new_chunk = ChatCompletionChunk.model_construct
-_new_choice = ChunkChoice.model_construct
-_new_delta = Delta.model_construct
-_new_call = ToolCallDelta.model_construct
-_new_function = FunctionCallDelta.model_construct
 
 EXCEPTION_STATUS = {
     "validationexception": 400,
@@ -64,22 +60,33 @@ HTTP 424, count as server errors; a quota exceeded as a rate limit). Also used f
 whose status the class table does not know."""
 
 
-class BedrockStreamDecoder:
+def _event_stream_buffer() -> Any:
+    from botocore.eventstream import EventStreamBuffer  # type: ignore[import-untyped]
+
+    return EventStreamBuffer()
+
+
+EVENT_STREAM = Framing("aws-event-stream", "event payload", "inside a frame", _event_stream_buffer)
+"""AWS event-stream framing (botocore's ``EventStreamBuffer``, imported when a decoder is
+made); the decoder's own ``feed`` and ``close`` read its frames."""
+
+
+class BedrockStreamDecoder(EventDecoder):
     """Turns a ConverseStream body into unified chunks; one instance per stream."""
 
     __slots__ = (
-        "_buffer",
         "_consumed",
         "_fed",
         "_metadata",
         "_model",
         "_on_signed",
-        "_provider",
         "_reasoning",
-        "_secrets",
         "_stopped",
         "_tools",
     )
+
+    framing = EVENT_STREAM
+    malformed = "malformed stream event"
 
     def __init__(
         self,
@@ -88,12 +95,8 @@ class BedrockStreamDecoder:
         secrets: tuple[str, ...] = (),
         on_signed: Callable[[str, str], None] | None = None,
     ) -> None:
-        from botocore.eventstream import EventStreamBuffer  # type: ignore[import-untyped]
-
-        self._buffer = EventStreamBuffer()
-        self._provider = provider
+        super().__init__(provider, secrets)
         self._model = model
-        self._secrets = secrets
         self._on_signed = on_signed
         self._fed = 0
         self._consumed = 0
@@ -108,22 +111,25 @@ class BedrockStreamDecoder:
         """Whether both ``messageStop`` and ``metadata`` have arrived."""
         return self._stopped and self._metadata
 
+    @property
+    def end_marker(self) -> str:  # type: ignore[override]
+        """The missing end event, as messages name it."""
+        return "messageStop" if not self._stopped else "metadata"
+
     def feed(self, data: bytes) -> list[ChatCompletionChunk]:
         """The chunks completed by ``data``; an exception frame raises its ``APIError``."""
         if not data:
             return []
         self._fed += len(data)
-        self._buffer.add_data(data)
+        self._frames.add_data(data)
         chunks: list[ChatCompletionChunk] = []
         try:
-            for message in self._buffer:
+            for message in self._frames:
                 self._consumed += message.prelude.total_length
                 chunk = self._message(message.headers, message.payload)
                 if chunk is not None:
                     chunks.append(chunk)
-        except APIError:
-            raise
-        except StreamError:
+        except (APIError, StreamError):
             raise
         except Exception as exc:  # botocore ParserError subclasses: bad CRC, lengths
             raise StreamError(
@@ -140,57 +146,53 @@ class BedrockStreamDecoder:
                 provider=self._provider,
             )
         if not self.done:
-            missing = "messageStop" if not self._stopped else "metadata"
-            raise StreamError(f"stream ended before {missing}", provider=self._provider)
+            raise self.ended_early()
         return []
 
     def _message(self, headers: dict[str, Any], payload: bytes) -> ChatCompletionChunk | None:
         kind = headers.get(":message-type")
         if kind in {"exception", "error"}:
             raise self._exception(headers, payload)
-        try:
-            obj = _loads(payload)
-        except ValueError:
-            raise self._garbled("event payload is not JSON", payload) from None
-        if type(obj) is not dict:
-            raise self._garbled("event payload is not a JSON object", payload)
-        try:
-            return self._event(headers.get(":event-type"), obj)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            why = f"malformed stream event ({type(exc).__name__}: {exc})"
-            raise self._garbled(why, payload) from exc
+        return self.decode_one(str(headers.get(":event-type") or ""), payload)
 
-    def _event(self, event: Any, obj: dict[str, Any]) -> ChatCompletionChunk | None:
-        if event == "contentBlockDelta":
+    def is_error(self, name: str, obj: dict[str, Any]) -> bool:
+        """Errors come as exception frames (see ``_message``), never as event payloads."""
+        return False
+
+    def on_event(self, name: str, obj: dict[str, Any]) -> ChatCompletionChunk | None:
+        """The chunk (if any) for one ConverseStream event, dispatched on its type."""
+        if name == "contentBlockDelta":
             return self._delta(int(obj["contentBlockIndex"]), obj["delta"])
-        if event == "contentBlockStart":
+        if name == "contentBlockStart":
             use = obj["start"].get("toolUse")
             if use is None:
                 return None
             ordinal = len(self._tools)
             self._tools[int(obj["contentBlockIndex"])] = [ordinal, False]
-            head = _new_call(
-                index=ordinal,
-                id=tool_id(use.get("toolUseId"), ordinal),
-                type="function",
-                function=_new_function(name=str(use["name"]), arguments=None),
+            head = new_tool_call_delta(
+                {
+                    "index": ordinal,
+                    "id": tool_id(use.get("toolUseId"), ordinal),
+                    "type": "function",
+                    "function": new_function_delta({"name": str(use["name"]), "arguments": None}),
+                }
             )
             return self._chunk(tool_calls=[head])
-        if event == "contentBlockStop":
+        if name == "contentBlockStop":
             return self._block_stop(int(obj["contentBlockIndex"]))
-        if event == "messageStart":
+        if name == "messageStart":
             return self._chunk(role=Role.ASSISTANT)
-        if event == "messageStop":
+        if name == "messageStop":
             self._stopped = True
             finish = finish_reason(obj.get("stopReason"))
             if self._tools:
                 finish = "tool_calls"
             return self._chunk(finish=finish)
-        if event == "metadata":
+        if name == "metadata":
             self._metadata = True
             usage = parse_usage(obj.get("usage"))
             return self._chunk(usage=usage) if usage is not None else None
-        _log.debug("bedrock stream: skipping unknown event type %r", event)
+        _log.debug("bedrock stream: skipping unknown event type %r", name)
         return None
 
     def _delta(self, index: int, delta: dict[str, Any]) -> ChatCompletionChunk | None:
@@ -227,8 +229,9 @@ class BedrockStreamDecoder:
         return None
 
     def _arguments(self, ordinal: int, text: str) -> ChatCompletionChunk:
-        call = _new_call(
-            index=ordinal, id=None, type=None, function=_new_function(name=None, arguments=text)
+        function = new_function_delta({"name": None, "arguments": text})
+        call = new_tool_call_delta(
+            {"index": ordinal, "id": None, "type": None, "function": function}
         )
         return self._chunk(tool_calls=[call])
 
@@ -242,25 +245,28 @@ class BedrockStreamDecoder:
         role: Role | None = None,
         usage: Usage | None = None,
     ) -> ChatCompletionChunk:
-        delta = _new_delta(
-            role=role, content=content, reasoning_content=reasoning, tool_calls=tool_calls
+        choices: list[ChunkChoice] = []
+        if usage is None:
+            delta = new_delta(
+                {
+                    "role": role,
+                    "content": content,
+                    "reasoning_content": reasoning,
+                    "tool_calls": tool_calls,
+                }
+            )
+            choices.append(new_chunk_choice({"index": 0, "delta": delta, "finish_reason": finish}))
+        return new_chunk(
+            {
+                "id": "",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": self._model,
+                "choices": choices,
+                "usage": usage,
+                "system_fingerprint": None,
+            }
         )
-        choices = (
-            [] if usage is not None else [_new_choice(index=0, delta=delta, finish_reason=finish)]
-        )
-        return _new_chunk(
-            id="",
-            object="chat.completion.chunk",
-            created=0,
-            model=self._model,
-            choices=choices,
-            usage=usage,
-            system_fingerprint=None,
-        )
-
-    def _garbled(self, why: str, payload: bytes) -> StreamError:
-        text = redact(f"{why}: {excerpt(payload)}", self._secrets)
-        return StreamError(text, provider=self._provider)
 
     def _exception(self, headers: dict[str, Any], payload: bytes) -> APIError:
         """The typed error of an exception frame, classed by the status its type stands for."""

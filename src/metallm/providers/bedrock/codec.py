@@ -2,8 +2,10 @@
 
 :class:`BedrockProvider` implements :class:`metallm.provider.HTTPProvider` for
 ``POST {endpoint}/model/{modelId}/converse`` and ``/converse-stream``. It imports nothing
-private from metallm (``metallm`` and ``metallm.provider`` only): it is the
-proof that a third party can write a provider with the public API. botocore is imported when
+private from metallm (only ``metallm.provider``, ``metallm.types`` and ``metallm.errors``, the
+codec kit's :class:`~metallm.provider.HTTPCodec` and
+:class:`~metallm.provider.EventDecoder` included): it is the proof that a third party can write
+a provider with the public API. botocore is imported when
 the provider is constructed, for SigV4 (``botocore.auth.SigV4Auth``, service ``bedrock``) and
 credentials (explicit keys, else botocore's default chain: environment, profile, SSO,
 instance role...), and by the stream decoder for event-stream framing.
@@ -15,27 +17,27 @@ provider's :meth:`secrets`, redacted from every error; neither appears in ``repr
 
 Thinking signatures: Bedrock (Anthropic models) only accepts reasoning sent back with the
 signature it issued, and the unified ``Message`` has no field for it, so the codec remembers
-the signatures of the replies it parsed, keyed by reasoning text (a bounded, locked LRU).
+the signatures of the replies it parsed, keyed by reasoning text (the kit's bounded, locked
+:class:`~metallm.provider.LRUCache`).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import threading
-from collections import OrderedDict
 from typing import Any
 from urllib.parse import quote
 
-from metallm import (
-    APIError,
-    ChatCompletionRequest,
-    ChatCompletionResponse,
-    ConfigurationError,
-    EmbeddingsRequest,
-    EmbeddingsResponse,
+from metallm.embeddings import EmbeddingsRequest, EmbeddingsResponse
+from metallm.errors import APIError, ConfigurationError
+from metallm.provider import (
+    HTTPCodec,
+    HTTPRequest,
+    HTTPResponse,
+    LRUCache,
+    ProviderSettings,
+    error_from_response,
 )
-from metallm.provider import HTTPRequest, HTTPResponse, ProviderSettings, error_from_response
+from metallm.types import ChatCompletionRequest, ChatCompletionResponse
 
 from ._embeddings import TITAN_LIMIT, batch_limit, build_embeddings_body, parse_embeddings_reply
 from ._request import build_body
@@ -49,27 +51,7 @@ SIGNATURE_CACHE_SIZE = 256
 _SERVICE = "bedrock"
 
 
-class _Signatures:
-    """Reasoning text -> its signature; a small thread-safe LRU."""
-
-    def __init__(self, size: int) -> None:
-        self._entries: OrderedDict[str, str] = OrderedDict()
-        self._lock = threading.Lock()
-        self._size = size
-
-    def remember(self, text: str, signature: str) -> None:
-        with self._lock:
-            self._entries[text] = signature
-            self._entries.move_to_end(text)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-    def lookup(self, text: str) -> str | None:
-        with self._lock:
-            return self._entries.get(text)
-
-
-class BedrockProvider:
+class BedrockProvider(HTTPCodec):
     """Bedrock Converse as a sans-IO codec; inject with ``Client(custom_provider=...)``.
 
     ``region`` (else ``AWS_REGION``/``AWS_DEFAULT_REGION``, else the botocore profile's region)
@@ -78,7 +60,11 @@ class BedrockProvider:
     else botocore's default chain (resolved here, refreshed per request when they expire).
     """
 
-    provider_name = "bedrock"
+    name = "bedrock"
+    semconv_name = "aws.bedrock"
+    system_instructions_apart = True
+    user_agent = ""  # the signed headers are exactly content-type and accept
+    stream_accept = "application/vnd.amazon.eventstream"
 
     def __init__(
         self,
@@ -124,19 +110,8 @@ class BedrockProvider:
         if not region:
             raise ConfigurationError("bedrock: no region: pass region=... or set AWS_REGION")
         self._region = str(region)
-        endpoint = endpoint_url or DEFAULT_ENDPOINT.format(region=self._region)
-        self._base_url = endpoint.rstrip("/")
-        self._signatures = _Signatures(SIGNATURE_CACHE_SIZE)
-
-    @property
-    def name(self) -> str:
-        """The provider name, ``bedrock`` (the registry name)."""
-        return self.provider_name
-
-    @property
-    def base_url(self) -> str:
-        """The endpoint root, without a trailing slash."""
-        return self._base_url
+        super().__init__(None, endpoint_url or DEFAULT_ENDPOINT.format(region=self._region))
+        self._signatures: LRUCache[str, str] = LRUCache(SIGNATURE_CACHE_SIZE)
 
     @property
     def region(self) -> str:
@@ -148,17 +123,17 @@ class BedrockProvider:
         creds = self._credentials
         return tuple(s for s in (creds.secret_key, creds.token) if s)
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(region={self._region!r}, base_url={self._base_url!r})"
+    def repr_fields(self) -> dict[str, object]:
+        """The region and endpoint (never a credential)."""
+        return {"region": self._region, "base_url": self.base_url}
 
     def build_request(self, request: ChatCompletionRequest, *, stream: bool) -> HTTPRequest:
         """The signed HTTP request for ``request``; unsupported fields raise before any I/O."""
-        body = build_body(request, provider=self.name, signature=self._signatures.lookup)
-        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        body = build_body(request, provider=self.name, signature=self._signatures.get)
+        content = self.encode(body)
         action = "converse-stream" if stream else "converse"
-        url = f"{self._base_url}/model/{quote(request.model, safe='')}/{action}"
-        accept = "application/vnd.amazon.eventstream" if stream else "application/json"
-        headers = {"content-type": "application/json", "accept": accept}
+        url = f"{self.base_url}/model/{quote(request.model, safe='')}/{action}"
+        headers = self.headers(stream=stream)
         return HTTPRequest("POST", url, self.sign("POST", url, headers, content), content)
 
     def sign(self, method: str, url: str, headers: dict[str, str], body: bytes) -> dict[str, str]:
@@ -172,14 +147,12 @@ class BedrockProvider:
         """A success reply as a unified response; raises ``ResponseValidationError`` if garbled."""
         parsed, signed = parse_converse(self.name, response, self.secrets())
         for text, signature in signed:
-            self._signatures.remember(text, signature)
+            self._signatures.put(text, signature)
         return parsed
 
     def stream_decoder(self, request: ChatCompletionRequest) -> BedrockStreamDecoder:
         """A fresh incremental event-stream decoder for one streamed reply."""
-        return BedrockStreamDecoder(
-            self.name, request.model, self.secrets(), self._signatures.remember
-        )
+        return BedrockStreamDecoder(self.name, request.model, self.secrets(), self._signatures.put)
 
     def parse_error(self, response: HTTPResponse) -> APIError:
         """The typed error: ``{"message"}`` body, type from ``x-amzn-errortype``."""
@@ -212,8 +185,8 @@ class BedrockProvider:
     def build_embeddings_request(self, request: EmbeddingsRequest) -> HTTPRequest:
         """One batch as a signed InvokeModel request; unsupported models raise before I/O."""
         body = build_embeddings_body(request, provider=self.name)
-        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-        url = f"{self._base_url}/model/{quote(request.model, safe='')}/invoke"
+        content = self.encode(body)
+        url = f"{self.base_url}/model/{quote(request.model, safe='')}/invoke"
         headers = {"content-type": "application/json", "accept": "application/json"}
         return HTTPRequest("POST", url, self.sign("POST", url, headers, content), content)
 

@@ -39,9 +39,10 @@ import re
 from typing import Any
 
 from ...errors import InvalidRequestError, UnsupportedFeatureError
+from ...provider import refuse_fields
 from ...types import ChatCompletionRequest, ImagePart, Message, ResponseFormat, Role, TextPart
 
-__all__ = ["SKIP_SIGNATURE", "THINKING_BUDGETS", "build_body", "encode_body"]
+__all__ = ["SKIP_SIGNATURE", "THINKING_BUDGETS", "build_body"]
 
 SKIP_SIGNATURE = "skip_thought_signature_validator"
 """Google's documented stand-in ``thoughtSignature`` for replayed calls that lost theirs."""
@@ -190,10 +191,7 @@ def _tool_config(choice: str | dict[str, Any], provider: str) -> dict[str, Any]:
 
 def build_body(request: ChatCompletionRequest, *, provider: str) -> dict[str, Any]:
     """The request body as a dict (see the module docstring for the rules)."""
-    if request.user is not None:
-        raise UnsupportedFeatureError(provider, "user")
-    if request.metadata is not None:
-        raise UnsupportedFeatureError(provider, "metadata")
+    refuse_fields(request, provider, "user", "metadata")
     system, contents = _contents(request, provider)
     body: dict[str, Any] = {"contents": contents}
     if system:
@@ -246,8 +244,3 @@ def build_body(request: ChatCompletionRequest, *, provider: str) -> dict[str, An
     if config:
         body["generationConfig"] = config
     return body
-
-
-def encode_body(body: dict[str, Any]) -> bytes:
-    """Compact UTF-8 JSON, the bytes sent."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()

@@ -22,29 +22,26 @@ Shared by the non-streaming parser and the stream decoder, so both normalise the
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ..._construct import construct
 from ...errors import APIError, AuthenticationError
-from ...provider import invalid_body_error as invalid_body
-from ...provider._http import HTTPResponse
-from ...types import (
-    ChatCompletionResponse,
-    Choice,
-    FinishReason,
-    FunctionCall,
-    Message,
-    Role,
-    ToolCall,
-    Usage,
+from ...provider import (
+    HTTPResponse,
+    arguments_text,
+    invalid_body_error,
+    json_body,
+    make_assistant_message,
+    make_choice,
+    make_completion,
+    make_tool_call,
+    make_usage,
+    tool_call_id,
 )
+from ...types import ChatCompletionResponse, Choice, FinishReason, ToolCall, Usage
 
 __all__ = [
     "FINISH_REASONS",
-    "call_id",
     "finish_reason",
-    "invalid_body",
     "parse_generate_response",
     "parse_usage",
     "refine_error",
@@ -89,22 +86,12 @@ def parse_usage(raw: dict[str, Any]) -> Usage:
     cached = raw.get("cachedContentTokenCount")
     prompt = _count(raw.get("promptTokenCount")) + _count(raw.get("toolUsePromptTokenCount"))
     completion = _count(raw.get("candidatesTokenCount")) + _count(thoughts)
-    return construct(
-        Usage,
-        {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-            "cached_tokens": None if cached is None else _count(cached),
-            "cache_write_tokens": None,
-            "reasoning_tokens": None if thoughts is None else _count(thoughts),
-        },
+    return make_usage(
+        prompt,
+        completion,
+        cached_tokens=None if cached is None else _count(cached),
+        reasoning_tokens=None if thoughts is None else _count(thoughts),
     )
-
-
-def call_id(raw_id: Any, candidate: int, position: int) -> str:
-    """The tool call id: Gemini's own when it sent one, else ``call_<candidate>_<position>``."""
-    return str(raw_id) if raw_id else f"call_{candidate}_{position}"
 
 
 def _choice(raw: dict[str, Any], position: int) -> Choice:
@@ -121,53 +108,26 @@ def _choice(raw: dict[str, Any], position: int) -> Choice:
         fc = part.get("functionCall")
         if isinstance(fc, dict):
             name = fc.get("name")
-            function = construct(
-                FunctionCall,
-                {
-                    "name": name if isinstance(name, str) else "",
-                    "arguments": json.dumps(fc.get("args") or {}, ensure_ascii=False),
-                },
-            )
             calls.append(
-                construct(
-                    ToolCall,
-                    {
-                        "id": call_id(fc.get("id"), index, len(calls)),
-                        "type": "function",
-                        "function": function,
-                    },
+                make_tool_call(
+                    tool_call_id(fc.get("id"), index, len(calls)),
+                    name if isinstance(name, str) else "",
+                    arguments_text(fc.get("args") or {}),
                 )
             )
     finish = finish_reason(raw.get("finishReason"))
     if calls:
         finish = "tool_calls"
-    message = construct(
-        Message,
-        {
-            "role": Role.ASSISTANT,
-            "content": "".join(texts) if texts or not calls else None,
-            "name": None,
-            "tool_calls": calls or None,
-            "tool_call_id": None,
-            "reasoning_content": "".join(thoughts) if thoughts else None,
-        },
+    message = make_assistant_message(
+        "".join(texts) if texts or not calls else None,
+        calls,
+        "".join(thoughts) if thoughts else None,
     )
-    return construct(Choice, {"index": index, "message": message, "finish_reason": finish})
+    return make_choice(index, message, finish)
 
 
 def _blocked_choice() -> Choice:
-    message = construct(
-        Message,
-        {
-            "role": Role.ASSISTANT,
-            "content": "",
-            "name": None,
-            "tool_calls": None,
-            "tool_call_id": None,
-            "reasoning_content": None,
-        },
-    )
-    return construct(Choice, {"index": 0, "message": message, "finish_reason": "content_filter"})
+    return make_choice(0, make_assistant_message(""), "content_filter")
 
 
 def parse_generate_response(
@@ -175,36 +135,27 @@ def parse_generate_response(
 ) -> ChatCompletionResponse:
     """A ``GenerateContentResponse`` body as a unified response; anything else raises
     :class:`~metallm.errors.ResponseValidationError` with the status and a body excerpt."""
-    try:
-        obj = json.loads(response.content)
-    except ValueError:
-        raise invalid_body(provider, response, "response body is not JSON", secrets) from None
+    obj = json_body(provider, response, secrets)
     if not isinstance(obj, dict):
-        raise invalid_body(provider, response, "response is not a JSON object", secrets)
+        raise invalid_body_error(provider, response, "response is not a JSON object", secrets)
     candidates = obj.get("candidates")
     feedback = obj.get("promptFeedback")
     blocked = isinstance(feedback, dict) and feedback.get("blockReason") is not None
     if not isinstance(candidates, list) and not blocked:
-        raise invalid_body(provider, response, "response has no 'candidates' list", secrets)
+        raise invalid_body_error(provider, response, "response has no 'candidates' list", secrets)
     try:
         usage = obj.get("usageMetadata")
         choices = [_choice(c, i) for i, c in enumerate(candidates or ())]
-        return construct(
-            ChatCompletionResponse,
-            {
-                "id": str(obj.get("responseId") or ""),
-                "object": "chat.completion",
-                "created": 0,
-                "model": str(obj.get("modelVersion") or ""),
-                "provider": provider,
-                "choices": choices or ([_blocked_choice()] if blocked else []),
-                "usage": parse_usage(usage) if isinstance(usage, dict) else None,
-                "system_fingerprint": None,
-            },
+        return make_completion(
+            provider,
+            choices or ([_blocked_choice()] if blocked else []),
+            id=str(obj.get("responseId") or ""),
+            model=str(obj.get("modelVersion") or ""),
+            usage=parse_usage(usage) if isinstance(usage, dict) else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         why = f"malformed generateContent response ({type(exc).__name__}: {exc})"
-        raise invalid_body(provider, response, why, secrets) from exc
+        raise invalid_body_error(provider, response, why, secrets) from exc
 
 
 _AUTH_REASONS = {"API_KEY_INVALID", "API_KEY_EXPIRED", "ACCESS_TOKEN_EXPIRED"}

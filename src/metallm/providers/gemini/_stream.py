@@ -4,7 +4,9 @@ Each ``data:`` event is a whole ``GenerateContentResponse`` holding the *new* pa
 candidate (text, thought text, complete ``functionCall`` parts) and the *running*
 ``usageMetadata``. Gemini sends no ``[DONE]``: the stream is complete when every candidate it
 mentioned has sent a ``finishReason`` (or the prompt was blocked); a body that ends before that
-raises :class:`~metallm.errors.StreamError` from :meth:`GeminiStreamDecoder.close`.
+raises :class:`~metallm.errors.StreamError` from :meth:`GeminiStreamDecoder.close`. It is an
+:class:`metallm.provider.EventDecoder` over SSE whose ``feed`` and ``close`` add what Gemini
+needs (no end marker of its own, a plain JSON error body, a final usage-only chunk).
 
 Usage is cumulative, so a chunk carries ``usage`` only from the first finishing event on; if
 a later usage figure was not delivered on the last chunk, ``close`` adds a usage-only chunk, so
@@ -20,31 +22,26 @@ import json
 import logging
 from typing import Any
 
-from ..._construct import constructor
-from ..._sse import SSEDecoder
-from ...errors import APIError, StreamError, error_class_for_status, excerpt, redact
-from ...provider._errors import error_fields
-from ...types import (
-    ChatCompletionChunk,
-    ChunkChoice,
-    Delta,
-    FinishReason,
-    FunctionCallDelta,
-    Role,
-    ToolCallDelta,
+from ...errors import APIError, error_class_for_status, redact
+from ...provider import (
+    EventDecoder,
+    arguments_text,
+    error_fields,
+    new_chunk,
+    new_chunk_choice,
+    new_delta,
+    new_function_delta,
+    new_tool_call_delta,
+    status_from_code,
+    tool_call_id,
 )
-from ._response import call_id, finish_reason, parse_usage, refine_error
+from ...types import ChatCompletionChunk, ChunkChoice, Delta, FinishReason, Role, ToolCallDelta
+from ._response import finish_reason, parse_usage, refine_error
 
 __all__ = ["GeminiStreamDecoder", "error_from_object"]
 
 _log = logging.getLogger("metallm")
 _loads = json.loads
-_dumps = json.JSONEncoder(ensure_ascii=False).encode
-_new_chunk = constructor(ChatCompletionChunk)
-_new_choice = constructor(ChunkChoice)
-_new_delta = constructor(Delta)
-_new_tool_call = constructor(ToolCallDelta)
-_new_function = constructor(FunctionCallDelta)
 _HEAD_LIMIT = 65536
 
 
@@ -56,32 +53,34 @@ def error_from_object(provider: str, obj: Any, secrets: tuple[str, ...]) -> APIE
             obj = _loads(redact(text, secrets))  # the body rides on the error: scrub it too
     message, etype, code = error_fields(obj)
     message = redact(message or "error event in stream", secrets)
-    status = int(code) if code and code.isdigit() and 100 <= int(code) <= 599 else None
+    status = status_from_code(code, lowest=100)
     cls = error_class_for_status(status, type=etype, code=code, message=message)
     error = cls(message, provider=provider, status_code=status, type=etype, code=code, body=obj)
     return refine_error(error)
 
 
-class GeminiStreamDecoder:
-    """Turns a Gemini SSE body into unified chunks; one instance per stream."""
+class GeminiStreamDecoder(EventDecoder):
+    """Turns a Gemini SSE body into unified chunks; one instance per stream.
+
+    Unlike the other decoders it reads on after ``done`` (usage may follow the last finish
+    reason), keeps the body's head until an event arrives (a plain JSON error served as an
+    event stream), and may end with a usage-only chunk.
+    """
 
     __slots__ = (
         "_calls",
         "_events_seen",
         "_finished",
         "_head",
-        "_provider",
-        "_secrets",
         "_seen",
-        "_sse",
         "_usage",
         "_usage_sent",
     )
 
+    end_marker = "a finishReason"
+
     def __init__(self, provider: str, secrets: tuple[str, ...] = ()) -> None:
-        self._provider = provider
-        self._secrets = secrets
-        self._sse = SSEDecoder()
+        super().__init__(provider, secrets)
         self._events_seen = False
         self._head = b""  # the body's start, kept until an event arrives (a plain JSON error)
         self._seen: set[int] = set()
@@ -99,34 +98,27 @@ class GeminiStreamDecoder:
         """The chunks completed by ``data``; raises an ``APIError`` for an error event."""
         if not self._events_seen and len(self._head) < _HEAD_LIMIT:
             self._head += data
-        events = self._sse.feed(data)
+        events = self._frames.feed(data)
         if not events:
             return []
         self._events_seen = True
         self._head = b""
-        chunks: list[ChatCompletionChunk] = []
-        for event in events:
-            chunk = self._event(event.data)
-            if chunk is not None:
-                chunks.append(chunk)
-        return chunks
+        return self.decode(events)
 
     def close(self) -> list[ChatCompletionChunk]:
         """End of body: flush the last event; raise ``StreamError`` if it was not complete."""
-        chunks: list[ChatCompletionChunk] = []
-        for event in self._sse.close():
+        events = self._frames.close()
+        if events:
             self._events_seen = True
-            chunk = self._event(event.data)
-            if chunk is not None:
-                chunks.append(chunk)
+        chunks = self.decode_last(events)
         if not self._events_seen and self._head.strip():
             self._plain_body()
         if not self.done:
-            raise StreamError("stream ended before a finishReason", provider=self._provider)
+            raise self.ended_early()
         if not self._usage_sent and self._usage is not None:
             self._usage_sent = True
             chunks.append(
-                _new_chunk(
+                new_chunk(
                     {
                         "id": "",
                         "object": "chat.completion.chunk",
@@ -151,30 +143,18 @@ class GeminiStreamDecoder:
             obj = obj[0]
         if isinstance(obj, dict) and obj.get("error") is not None:
             raise error_from_object(self._provider, obj, self._secrets)
-        raise self._garbled("stream body has no server-sent events", text)
+        raise self.garbled("stream body has no server-sent events", text)
 
-    def _garbled(self, why: str, payload: str) -> StreamError:
-        text = f"{why}: {excerpt(redact(payload, self._secrets))}"
-        return StreamError(text, provider=self._provider)
+    def is_error(self, name: str, obj: dict[str, Any]) -> bool:
+        """Gemini's error events are ``{"error": {...}}`` objects."""
+        return obj.get("error") is not None
 
-    def _event(self, payload: str) -> ChatCompletionChunk | None:
-        try:
-            obj = _loads(payload)
-        except ValueError:
-            if not payload.strip():
-                return None
-            raise self._garbled("stream event is not JSON", payload) from None
-        if type(obj) is not dict:
-            raise self._garbled("stream event is not a JSON object", payload)
-        if obj.get("error") is not None:
-            raise error_from_object(self._provider, obj, self._secrets)
-        try:
-            return self._chunk(obj)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            why = f"malformed stream event ({type(exc).__name__}: {exc})"
-            raise self._garbled(why, payload) from exc
+    def error_event(self, obj: dict[str, Any], payload: str | bytes) -> APIError:
+        """The typed error, classed by the HTTP status in ``code`` and refined by reason."""
+        return error_from_object(self._provider, obj, self._secrets)
 
-    def _chunk(self, obj: dict[str, Any]) -> ChatCompletionChunk | None:
+    def on_event(self, name: str, obj: dict[str, Any]) -> ChatCompletionChunk | None:
+        """A chunk per ``GenerateContentResponse`` (candidates' new parts, running usage)."""
         raw_candidates = obj.get("candidates")
         raw_usage = obj.get("usageMetadata")
         choices: list[ChunkChoice] = []
@@ -191,7 +171,7 @@ class GeminiStreamDecoder:
                 self._finished.add(0)
                 finished = True
                 choices.append(
-                    _new_choice(
+                    new_chunk_choice(
                         {
                             "index": 0,
                             "delta": _delta(None, None, None),
@@ -211,7 +191,7 @@ class GeminiStreamDecoder:
                 self._usage_sent = True
         response_id = obj.get("responseId")
         model = obj.get("modelVersion")
-        return _new_chunk(
+        return new_chunk(
             {
                 "id": response_id if type(response_id) is str else "",
                 "object": "chat.completion.chunk",
@@ -250,19 +230,22 @@ class GeminiStreamDecoder:
         if finish is not None:
             self._finished.add(index)
         delta = _delta(Role.ASSISTANT if first else None, text, thought, tools)
-        return _new_choice({"index": index, "delta": delta, "finish_reason": finish})
+        return new_chunk_choice({"index": index, "delta": delta, "finish_reason": finish})
 
     def _tool_call(self, fc: dict[str, Any], candidate: int) -> ToolCallDelta:
         position = self._calls.get(candidate, 0)
         self._calls[candidate] = position + 1
         name = fc.get("name")
-        function = _new_function(
-            {"name": name if type(name) is str else "", "arguments": _dumps(fc.get("args") or {})}
+        function = new_function_delta(
+            {
+                "name": name if type(name) is str else "",
+                "arguments": arguments_text(fc.get("args") or {}),
+            }
         )
-        return _new_tool_call(
+        return new_tool_call_delta(
             {
                 "index": position,
-                "id": call_id(fc.get("id"), candidate, position),
+                "id": tool_call_id(fc.get("id"), candidate, position),
                 "type": "function",
                 "function": function,
             }
@@ -275,6 +258,6 @@ def _delta(
     reasoning: str | None,
     tools: list[ToolCallDelta] | None = None,
 ) -> Delta:
-    return _new_delta(
+    return new_delta(
         {"role": role, "content": content, "reasoning_content": reasoning, "tool_calls": tools}
     )

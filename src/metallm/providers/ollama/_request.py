@@ -23,6 +23,7 @@ import json
 from typing import Any
 
 from ...errors import InvalidRequestError, UnsupportedFeatureError
+from ...provider import refuse_fields
 from ...types import ChatCompletionRequest, ImagePart, Message, ResponseFormat, Role, TextPart
 
 __all__ = ["build_body"]
@@ -150,10 +151,7 @@ def _check(request: ChatCompletionRequest, provider: str) -> None:
         raise UnsupportedFeatureError(provider, "n > 1")
     if request.tool_choice is not None and request.tool_choice != "auto":
         raise UnsupportedFeatureError(provider, "tool_choice")
-    if request.user is not None:
-        raise UnsupportedFeatureError(provider, "user")
-    if request.metadata is not None:
-        raise UnsupportedFeatureError(provider, "metadata")
+    refuse_fields(request, provider, "user", "metadata")
 
 
 def build_body(request: ChatCompletionRequest, *, provider: str, stream: bool) -> dict[str, Any]:

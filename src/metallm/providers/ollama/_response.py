@@ -20,24 +20,24 @@ both give equal results for the same exchange:
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import datetime, timezone
 from typing import Any
 
-from ..._construct import construct
-from ...provider._http import HTTPResponse
-from ...types import (
-    ChatCompletionResponse,
-    Choice,
-    FinishReason,
-    FunctionCall,
-    Message,
-    Role,
-    ToolCall,
-    Usage,
+from ...provider import (
+    HTTPResponse,
+    arguments_text,
+    as_int,
+    invalid_body_error,
+    json_body,
+    make_assistant_message,
+    make_choice,
+    make_completion,
+    make_tool_call,
+    make_usage,
+    tool_call_id,
 )
-from ..openai._response import arguments_text, as_int, invalid_body
+from ...types import ChatCompletionResponse, FinishReason, ToolCall, Usage
 
 __all__ = [
     "created_epoch",
@@ -45,7 +45,6 @@ __all__ = [
     "parse_completion",
     "parse_usage",
     "reply_id",
-    "tool_call_id",
     "tool_calls",
 ]
 
@@ -76,12 +75,6 @@ def reply_id(model: Any, created_at: Any) -> str:
     return "ollama-" + hashlib.blake2b(seed, digest_size=12).hexdigest()
 
 
-def tool_call_id(raw: dict[str, Any], choice: int, position: int) -> str:
-    """The call's own ``id`` when Ollama sent one, else ``call_<choice>_<position>``."""
-    given = raw.get("id")
-    return str(given) if given else f"call_{choice}_{position}"
-
-
 def finish_reason(done_reason: Any, has_tool_calls: bool) -> FinishReason:
     """The unified finish reason of a finished reply."""
     if has_tool_calls:
@@ -95,17 +88,7 @@ def parse_usage(obj: dict[str, Any]) -> Usage | None:
         return None
     prompt = as_int(obj.get("prompt_eval_count"))
     completion = as_int(obj.get("eval_count"))
-    return construct(
-        Usage,
-        {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-            "cached_tokens": None,
-            "cache_write_tokens": None,
-            "reasoning_tokens": None,
-        },
-    )
+    return make_usage(prompt, completion)
 
 
 def tool_calls(raw: Any, choice: int, start: int) -> list[ToolCall]:
@@ -119,21 +102,11 @@ def tool_calls(raw: Any, choice: int, start: int) -> list[ToolCall]:
         fn = item.get("function") or {}
         name = fn.get("name")
         arguments = fn.get("arguments")
-        function = construct(
-            FunctionCall,
-            {
-                "name": name if isinstance(name, str) else "",
-                "arguments": "{}" if arguments is None else arguments_text(arguments),
-            },
-        )
         calls.append(
-            construct(
-                ToolCall,
-                {
-                    "id": tool_call_id(item, choice, start + offset),
-                    "type": "function",
-                    "function": function,
-                },
+            make_tool_call(
+                tool_call_id(item.get("id"), choice, start + offset),
+                name if isinstance(name, str) else "",
+                arguments_text(arguments),
             )
         )
     return calls
@@ -152,16 +125,13 @@ def parse_completion(
 ) -> ChatCompletionResponse:
     """A non-streamed ``/api/chat`` body as a unified response; anything else is a
     :class:`~metallm.errors.ResponseValidationError` with a body excerpt."""
-    try:
-        obj = json.loads(response.content)
-    except ValueError:
-        raise invalid_body(provider, response, "response body is not JSON", secrets) from None
+    obj = json_body(provider, response, secrets)
     if not isinstance(obj, dict) or not isinstance(obj.get("message"), dict):
-        raise invalid_body(provider, response, "response has no 'message' object", secrets)
+        raise invalid_body_error(provider, response, "response has no 'message' object", secrets)
     try:
         return _completion(provider, obj)
     except (TypeError, ValueError, AttributeError) as exc:
-        raise invalid_body(
+        raise invalid_body_error(
             provider, response, f"malformed chat reply ({type(exc).__name__}: {exc})", secrets
         ) from exc
 
@@ -172,30 +142,15 @@ def _completion(provider: str, obj: dict[str, Any]) -> ChatCompletionResponse:
     content = _text(message.get("content"), "content")
     if content is None and not calls:
         content = ""
-    msg = construct(
-        Message,
-        {
-            "role": Role.ASSISTANT,
-            "content": content,
-            "name": None,
-            "tool_calls": calls or None,
-            "tool_call_id": None,
-            "reasoning_content": _text(message.get("thinking"), "thinking"),
-        },
-    )
+    msg = make_assistant_message(content, calls, _text(message.get("thinking"), "thinking"))
     finish = finish_reason(obj.get("done_reason"), bool(calls)) if obj.get("done", True) else None
     model = obj.get("model")
     created_at = obj.get("created_at")
-    return construct(
-        ChatCompletionResponse,
-        {
-            "id": reply_id(model, created_at),
-            "object": "chat.completion",
-            "created": created_epoch(created_at),
-            "model": str(model or ""),
-            "provider": provider,
-            "choices": [construct(Choice, {"index": 0, "message": msg, "finish_reason": finish})],
-            "usage": parse_usage(obj),
-            "system_fingerprint": None,
-        },
+    return make_completion(
+        provider,
+        [make_choice(0, msg, finish)],
+        id=reply_id(model, created_at),
+        created=created_epoch(created_at),
+        model=str(model or ""),
+        usage=parse_usage(obj),
     )

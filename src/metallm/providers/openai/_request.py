@@ -12,10 +12,10 @@ and the headers.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ...errors import InvalidRequestError, UnsupportedFeatureError
+from ...errors import InvalidRequestError
+from ...provider import USER_AGENT, merge_extra, refuse_fields
 from ...types import (
     ChatCompletionRequest,
     ContentPart,
@@ -27,10 +27,7 @@ from ...types import (
     ToolCall,
 )
 
-__all__ = ["USER_AGENT", "build_body", "encode_body"]
-
-USER_AGENT = "metallm/0.1.0"
-"""The ``user-agent`` sent with every request."""
+__all__ = ["USER_AGENT", "build_body"]
 
 _SCALARS = (
     "temperature",
@@ -113,8 +110,7 @@ def build_body(
     request: ChatCompletionRequest, *, provider: str, max_tokens_field: str, stream: bool
 ) -> dict[str, Any]:
     """The request body as a dict (see the module docstring for the rules)."""
-    if request.top_k is not None:
-        raise UnsupportedFeatureError(provider, "top_k")
+    refuse_fields(request, provider, "top_k")
     body: dict[str, Any] = {
         "model": request.model,
         "messages": [_message(m) for m in request.messages],
@@ -132,14 +128,4 @@ def build_body(
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
-    for key, value in request.extra.items():
-        if value is None:
-            body.pop(key, None)
-        else:
-            body[key] = value
-    return body
-
-
-def encode_body(body: dict[str, Any]) -> bytes:
-    """Compact UTF-8 JSON, the bytes sent."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return merge_extra(body, request.extra)

@@ -20,28 +20,26 @@ Usage semantics found in the corpus (``shared/corpus``):
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ..._construct import construct
-from ...provider import invalid_body_error as invalid_body
-from ...provider._http import HTTPResponse
-from ...types import (
-    ChatCompletionResponse,
-    Choice,
-    FinishReason,
-    FunctionCall,
-    Message,
-    Role,
-    ToolCall,
-    Usage,
+from ...provider import (
+    HTTPResponse,
+    arguments_text,
+    as_int,
+    invalid_body_error,
+    json_body,
+    make_assistant_message,
+    make_choice,
+    make_completion,
+    make_tool_call,
+    make_usage,
+    opt_int,
+    tool_call_id,
 )
+from ...types import ChatCompletionResponse, Choice, FinishReason, ToolCall, Usage
 
 __all__ = [
     "FINISH_REASONS",
-    "arguments_text",
-    "as_int",
-    "invalid_body",
     "parse_completion",
     "parse_usage",
     "reasoning_of",
@@ -58,21 +56,6 @@ FINISH_REASONS: dict[str, FinishReason] = {
 """Provider finish reasons with a unified meaning; anything else becomes ``"stop"``."""
 
 
-def as_int(value: Any) -> int:
-    """A token count or timestamp as an ``int``; ``None`` is 0, garbage raises ``ValueError``."""
-    if type(value) is int:
-        return value
-    if value is None:
-        return 0
-    if isinstance(value, (bool, str)):
-        raise ValueError(f"not a number: {value!r}")
-    return int(value)
-
-
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else as_int(value)
-
-
 def parse_usage(raw: dict[str, Any]) -> Usage:
     """Normalised usage from an OpenAI-shaped ``usage`` object (see the module docstring).
 
@@ -82,31 +65,14 @@ def parse_usage(raw: dict[str, Any]) -> Usage:
     prompt = as_int(raw.get("prompt_tokens"))
     completion = as_int(raw.get("completion_tokens"))
     details = raw.get("prompt_tokens_details")
-    cached = _opt_int(details.get("cached_tokens")) if isinstance(details, dict) else None
+    cached = opt_int(details.get("cached_tokens")) if isinstance(details, dict) else None
     details = raw.get("completion_tokens_details")
-    reasoning = _opt_int(details.get("reasoning_tokens")) if isinstance(details, dict) else None
+    reasoning = opt_int(details.get("reasoning_tokens")) if isinstance(details, dict) else None
     if reasoning:
         total = raw.get("total_tokens")
         if type(total) is int and total - prompt - completion == reasoning:
             completion += reasoning  # xAI: completion_tokens excluded reasoning
-    return construct(
-        Usage,
-        {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-            "cached_tokens": cached,
-            "cache_write_tokens": None,
-            "reasoning_tokens": reasoning,
-        },
-    )
-
-
-def arguments_text(arguments: Any) -> str:
-    """Tool-call arguments as JSON text; objects (sent by some compatible servers) serialised."""
-    if isinstance(arguments, str):
-        return arguments
-    return json.dumps(arguments, ensure_ascii=False)
+    return make_usage(prompt, completion, cached_tokens=cached, reasoning_tokens=reasoning)
 
 
 def text_of(content: Any) -> str | None:
@@ -141,21 +107,11 @@ def _tool_calls(message: dict[str, Any], choice_index: int) -> list[ToolCall] | 
         call_id = item.get("id")
         name = fn.get("name")
         arguments = fn.get("arguments")
-        function = construct(
-            FunctionCall,
-            {
-                "name": name if isinstance(name, str) else "",
-                "arguments": "{}" if arguments is None else arguments_text(arguments),
-            },
-        )
         calls.append(
-            construct(
-                ToolCall,
-                {
-                    "id": str(call_id) if call_id else f"call_{choice_index}_{position}",
-                    "type": "function",
-                    "function": function,
-                },
+            make_tool_call(
+                tool_call_id(call_id, choice_index, position),
+                name if isinstance(name, str) else "",
+                arguments_text(arguments),
             )
         )
     return calls or None
@@ -174,18 +130,8 @@ def _choice(raw: dict[str, Any], position: int) -> Choice:
     tool_calls = _tool_calls(message, index)
     if tool_calls:
         finish = "tool_calls"
-    msg = construct(
-        Message,
-        {
-            "role": Role.ASSISTANT,
-            "content": content,
-            "name": None,
-            "tool_calls": tool_calls,
-            "tool_call_id": None,
-            "reasoning_content": reasoning_of(message),
-        },
-    )
-    return construct(Choice, {"index": index, "message": msg, "finish_reason": finish})
+    msg = make_assistant_message(content, tool_calls, reasoning_of(message))
+    return make_choice(index, msg, finish)
 
 
 def parse_completion(
@@ -193,29 +139,23 @@ def parse_completion(
 ) -> ChatCompletionResponse:
     """A ``chat.completion`` body as a unified response; anything else is a
     :class:`~metallm.errors.ResponseValidationError` carrying status and a body excerpt."""
-    try:
-        obj = json.loads(response.content)
-    except ValueError:
-        raise invalid_body(provider, response, "response body is not JSON", secrets) from None
+    obj = json_body(provider, response, secrets)
     if not isinstance(obj, dict) or not isinstance(obj.get("choices"), list):
-        raise invalid_body(provider, response, "response has no 'choices' list", secrets)
+        raise invalid_body_error(provider, response, "response has no 'choices' list", secrets)
     try:
         usage = obj.get("usage")
         fingerprint = obj.get("system_fingerprint")
-        return construct(
-            ChatCompletionResponse,
-            {
-                "id": str(obj.get("id") or ""),
-                "object": str(obj.get("object") or "chat.completion"),
-                "created": as_int(obj.get("created")),
-                "model": str(obj.get("model") or ""),
-                "provider": provider,
-                "choices": [_choice(c, i) for i, c in enumerate(obj["choices"])],
-                "usage": parse_usage(usage) if isinstance(usage, dict) else None,
-                "system_fingerprint": fingerprint if isinstance(fingerprint, str) else None,
-            },
+        return make_completion(
+            provider,
+            id=str(obj.get("id") or ""),
+            object=str(obj.get("object") or "chat.completion"),
+            created=as_int(obj.get("created")),
+            model=str(obj.get("model") or ""),
+            choices=[_choice(c, i) for i, c in enumerate(obj["choices"])],
+            usage=parse_usage(usage) if isinstance(usage, dict) else None,
+            system_fingerprint=fingerprint if isinstance(fingerprint, str) else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise invalid_body(
+        raise invalid_body_error(
             provider, response, f"malformed chat completion ({type(exc).__name__}: {exc})", secrets
         ) from exc

@@ -1,44 +1,37 @@
 """The incremental decoder for OpenAI-shaped Server-Sent Event streams (OpenAI, xAI, compatibles).
 
-Bytes go through :class:`metallm._sse.SSEDecoder`; each ``data:`` payload is a
+An :class:`metallm.provider.EventDecoder` over SSE: each ``data:`` payload is a
 ``chat.completion.chunk`` object, an ``{"error": ...}`` object (raised as the matching
-:class:`~metallm.errors.APIError` subclass), or ``[DONE]``, the end marker: a body that ends
-without it raises :class:`~metallm.errors.StreamError` from :meth:`OpenAIStreamDecoder.close`.
+:class:`~metallm.errors.APIError` subclass by the kit), or ``[DONE]``, the end marker: a body
+that ends without it raises :class:`~metallm.errors.StreamError` from ``close``.
 
 This is the per-chunk hot path of every OpenAI-shaped stream, so it reads the dicts directly
-and builds models with :func:`._construct.constructor` instead of validating; the work per
-content chunk is a handful of dict lookups and three small object constructions.
+and builds models with the kit's stream constructors (:data:`metallm.provider.new_chunk` and
+its siblings) instead of validating; the work per content chunk is a handful of dict lookups
+and three small object constructions.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ..._construct import constructor
-from ..._sse import SSEDecoder, SSEEvent
-from ...errors import APIError, StreamError, error_class_for_status, excerpt, redact
-from ...provider._errors import error_fields
-from ...types import (
-    ChatCompletionChunk,
-    ChunkChoice,
-    Delta,
-    FinishReason,
-    FunctionCallDelta,
-    Role,
-    ToolCallDelta,
+from ...provider import (
+    EventDecoder,
+    arguments_text,
+    as_int,
+    new_chunk,
+    new_chunk_choice,
+    new_delta,
+    new_function_delta,
+    new_tool_call_delta,
+    tool_call_id,
 )
-from ._response import FINISH_REASONS, arguments_text, as_int, parse_usage, reasoning_of, text_of
+from ...types import ChatCompletionChunk, ChunkChoice, FinishReason, Role, ToolCallDelta
+from ._response import FINISH_REASONS, parse_usage, reasoning_of, text_of
 
 __all__ = ["OpenAIStreamDecoder"]
 
 _ROLES: dict[Any, Role] = {r.value: r for r in Role}
-_loads = json.loads
-_new_chunk = constructor(ChatCompletionChunk)
-_new_choice = constructor(ChunkChoice)
-_new_delta = constructor(Delta)
-_new_tool_call = constructor(ToolCallDelta)
-_new_function = constructor(FunctionCallDelta)
 _EMPTY_DELTA: dict[str, Any] = {
     "role": None,
     "content": None,
@@ -47,7 +40,7 @@ _EMPTY_DELTA: dict[str, Any] = {
 }
 
 
-class OpenAIStreamDecoder:
+class OpenAIStreamDecoder(EventDecoder):
     """Turns an OpenAI-shaped SSE body into unified chunks; one instance per stream.
 
     Besides decoding, it keeps the little state normalisation needs across chunks: a tool
@@ -58,86 +51,22 @@ class OpenAIStreamDecoder:
     the accumulator, which sees the whole choice.
     """
 
-    __slots__ = ("_done", "_provider", "_refused", "_secrets", "_sse", "_tools_seen")
+    __slots__ = ("_refused", "_tools_seen")
+
+    end_marker = "[DONE]"
+    end_data = "[DONE]"
+    malformed = "malformed stream chunk"
 
     def __init__(self, provider: str, secrets: tuple[str, ...] = ()) -> None:
-        self._provider = provider
-        self._secrets = secrets
-        self._sse = SSEDecoder()
-        self._done = False
+        super().__init__(provider, secrets)
         self._refused: set[int] = set()
         self._tools_seen: set[tuple[int, int]] = set()
 
-    @property
-    def done(self) -> bool:
-        """Whether the ``[DONE]`` end marker has arrived."""
-        return self._done
-
-    def feed(self, data: bytes) -> list[ChatCompletionChunk]:
-        """The chunks completed by ``data``; raises an ``APIError`` for an error event."""
-        if self._done:
-            return []
-        events = self._sse.feed(data)
-        return self._events(events) if events else []
-
-    def close(self) -> list[ChatCompletionChunk]:
-        """End of body: flush the last event; raise ``StreamError`` if ``[DONE]`` never came."""
-        if self._done:
-            return []
-        try:
-            chunks = self._events(self._sse.close())
-        except StreamError as exc:  # the body was cut inside its last event
-            raise StreamError(
-                f"stream ended before [DONE], inside an event ({exc.message})",
-                provider=self._provider,
-            ) from exc
-        if not self._done:
-            raise StreamError("stream ended before [DONE]", provider=self._provider)
-        return chunks
-
-    def _events(self, events: list[SSEEvent]) -> list[ChatCompletionChunk]:
-        chunks: list[ChatCompletionChunk] = []
-        for name, payload, _, _ in events:
-            if payload == "[DONE]":
-                self._done = True
-                break
-            try:
-                obj = _loads(payload)
-            except ValueError:
-                if not payload.strip():
-                    continue  # an empty data field: nothing to decode
-                raise self._garbled("stream event is not JSON", payload) from None
-            if type(obj) is not dict:
-                raise self._garbled("stream event is not a JSON object", payload)
-            if obj.get("error") is not None or name == "error":
-                raise self._error(obj, payload)
-            if "choices" not in obj and "usage" not in obj:
-                continue  # keep-alive or unknown event: carries nothing for the response
-            try:
-                chunks.append(self._chunk(obj))
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                why = f"malformed stream chunk ({type(exc).__name__}: {exc})"
-                raise self._garbled(why, payload) from exc
-        return chunks
-
-    def _garbled(self, why: str, payload: str) -> StreamError:
-        text = f"{why}: {excerpt(payload)}"
-        return StreamError(redact(text, self._secrets), provider=self._provider)
-
-    def _error(self, obj: dict[str, Any], payload: str) -> APIError:
-        if any(s and s in payload for s in self._secrets):
-            obj = _loads(redact(payload, self._secrets))
-        message, etype, code = error_fields(obj)
-        message = redact(message or "error event in stream", self._secrets)
-        # Some compatible servers put the HTTP status they meant in "code" (e.g. 429).
-        status = int(code) if code and code.isdigit() and 400 <= int(code) <= 599 else None
-        cls = error_class_for_status(status, type=etype, code=code, message=message)
-        return cls(
-            message, provider=self._provider, status_code=None, type=etype, code=code, body=obj
-        )
-
-    def _chunk(self, obj: dict[str, Any]) -> ChatCompletionChunk:
-        # The hot path: plain gets and type checks inlined, models built by ``constructor``.
+    def on_event(self, name: str, obj: dict[str, Any]) -> ChatCompletionChunk | None:
+        """A ``chat.completion.chunk``; keep-alives and unknown events are skipped."""
+        if "choices" not in obj and "usage" not in obj:
+            return None  # keep-alive or unknown event: carries nothing for the response
+        # The hot path: plain gets and type checks inlined, models built by the kit's constructors.
         raw_choices = obj.get("choices")
         choices: list[ChunkChoice]
         if not raw_choices:
@@ -152,7 +81,7 @@ class OpenAIStreamDecoder:
         model = obj.get("model")
         created = obj.get("created")
         fingerprint = obj.get("system_fingerprint")
-        return _new_chunk(
+        return new_chunk(
             {
                 "id": chunk_id if type(chunk_id) is str else str(chunk_id or ""),
                 "object": "chat.completion.chunk",
@@ -189,7 +118,7 @@ class OpenAIStreamDecoder:
                     tool_calls = [{"index": 0, "function": legacy}]
             elif content is not None and type(content) is not str:
                 content = text_of(content)
-            delta = _new_delta(
+            delta = new_delta(
                 {
                     "role": None if role is None else _ROLES.get(role, Role.ASSISTANT),
                     "content": content,
@@ -198,14 +127,14 @@ class OpenAIStreamDecoder:
                 },
             )
         else:
-            delta = _new_delta(dict(_EMPTY_DELTA))
+            delta = new_delta(dict(_EMPTY_DELTA))
         reason = raw.get("finish_reason")
         finish: FinishReason | None = None
         if reason is not None:
             finish = FINISH_REASONS.get(reason, "stop")
             if self._refused and index in self._refused:
                 finish = "content_filter"
-        return _new_choice({"index": index, "delta": delta, "finish_reason": finish})
+        return new_chunk_choice({"index": index, "delta": delta, "finish_reason": finish})
 
     def _tool_calls(self, raw: list[dict[str, Any]], choice: int) -> list[ToolCallDelta]:
         out: list[ToolCallDelta] = []
@@ -219,7 +148,7 @@ class OpenAIStreamDecoder:
             if fn is not None:
                 name = fn.get("name")
                 arguments = fn.get("arguments")
-                function = _new_function(
+                function = new_function_delta(
                     {
                         "name": name,
                         "arguments": None if arguments is None else arguments_text(arguments),
@@ -231,12 +160,12 @@ class OpenAIStreamDecoder:
                 call_id = str(call_id)
                 seen.add(key)
             elif name and key not in seen:
-                call_id = f"call_{choice}_{tool_index}"  # same id the non-stream parser gives
+                call_id = tool_call_id(None, choice, tool_index)  # as the non-stream parser
                 seen.add(key)
             else:
                 call_id = None
             out.append(
-                _new_tool_call(
+                new_tool_call_delta(
                     {
                         "index": tool_index,
                         "id": call_id,

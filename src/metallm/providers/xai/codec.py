@@ -1,15 +1,16 @@
 """The xAI (Grok) provider: xAI's OpenAI-compatible Chat Completions API.
 
 Everything is inherited from :class:`~metallm.providers.openai.OpenAIProvider`; xAI differs
-only in its name, its default endpoint, taking ``max_tokens`` (not ``max_completion_tokens``)
-and having no OpenAI organization/project headers. Its replies carry reasoning text as
-``reasoning_content`` (message and stream deltas) and report ``completion_tokens`` without
-the reasoning tokens; the shared parser handles both (see ``openai/_response.py``).
+only in its name (``x_ai`` in telemetry), its default endpoint, taking ``max_tokens`` (not
+``max_completion_tokens``) and having no OpenAI organization/project headers. Its replies
+carry reasoning text as ``reasoning_content`` (message and stream deltas) and report
+``completion_tokens`` without the reasoning tokens; the shared parser handles both (see
+``openai/_response.py``).
 """
 
 from __future__ import annotations
 
-from ...provider._registry import ProviderSettings
+from ...provider import ProviderSettings
 from ..openai.codec import OpenAIProvider
 
 __all__ = ["DEFAULT_BASE_URL", "XAIProvider", "create"]
@@ -21,7 +22,8 @@ class XAIProvider(OpenAIProvider):
     """xAI Chat Completions as a sans-IO codec (``settings.extra`` as for OpenAI, minus
     ``organization``/``project``)."""
 
-    provider_name = "xai"
+    name = "xai"
+    semconv_name = "x_ai"
     default_base_url = DEFAULT_BASE_URL
     max_tokens_field = "max_tokens"
     sends_openai_headers = False

@@ -1,12 +1,16 @@
 """Building already-checked pydantic models at the cost of a dict: the codecs' hot path.
 
+Public as :func:`metallm.provider.construct` / :func:`metallm.provider.constructor`, part of
+the codec kit, since every codec (built-in or not) builds its chunks and responses this way.
+
 ``Model.model_construct(**fields)`` skips validation but still walks every field to fill
 defaults, which costs about as much as ``json.loads`` of a whole stream chunk. A codec that
 builds a model from values it has already checked can do better: :func:`construct` sets the
 instance state directly (``__dict__``, the fields-set, no extra, no private state), which is
 exactly what ``model_construct`` produces when *every* field is given. Callers must therefore
-pass every field of the model, each with the right type; ``tests/test_codec_openai.py`` checks
-the result against ``model_construct`` and against validated models.
+pass every field of the model, each with the right type; the codec tests
+(``tests/providers/openai/test_openai_codec.py``) check the result against ``model_construct``
+and against validated models.
 
 If a future pydantic stores instance state differently, :func:`construct` falls back to
 ``model_construct``, so it is never wrong, only slower.

@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 import pytest
+from test_bedrock_codec import AKID, SECRET, verify_sigv4
 
 import metallm
 import metallm.testing.wire_bedrock  # registers the renderer
@@ -24,7 +25,6 @@ from metallm.providers.bedrock import BedrockProvider
 from metallm.testing.corpus import corpus_files, load_corpus_entry
 from metallm.testing.fake_server import FakeLLMServer
 from metallm.testing.script import ScriptedReply, ScriptedToolCall, ScriptedUsage
-from test_codec_bedrock import AKID, SECRET, verify_sigv4
 
 FAST = metallm.RetryPolicy(initial_backoff=0.01, max_backoff=0.2)
 MODEL = "us.anthropic.claude-3-7-sonnet-20250219-v1:0"

@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 import pytest
+from test_anthropic_codec import ERRORS, EXPECTED, recorded_blocks
 
 import metallm
 import metallm.testing.wire_anthropic
@@ -24,7 +25,6 @@ from metallm.providers.anthropic import AnthropicProvider
 from metallm.testing.corpus import corpus_files, load_corpus_entry
 from metallm.testing.fake_server import FakeLLMServer
 from metallm.testing.script import ScriptedReply, ScriptedToolCall, ScriptedUsage
-from test_codec_anthropic import ERRORS, EXPECTED, recorded_blocks
 
 KEY = "sk-test-ant-SECRET-0123456789abcdef"
 FAST = metallm.RetryPolicy(initial_backoff=0.01, max_backoff=0.2)

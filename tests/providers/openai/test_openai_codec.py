@@ -19,7 +19,6 @@ from pydantic import BaseModel
 
 import metallm.providers
 from _codec_helpers import corpus_entries, decode_pieces, entry_id, require_entry, split_at
-from metallm._construct import construct
 from metallm.errors import (
     APIError,
     AuthenticationError,
@@ -38,6 +37,7 @@ from metallm.provider import (
     ProviderSettings,
     ProviderSpec,
     StreamDecoder,
+    construct,
 )
 from metallm.providers.openai import OpenAIProvider, create
 from metallm.providers.openai._request import USER_AGENT
