@@ -25,7 +25,7 @@ third-party codec would be, so whatever a built-in needs is public here rather t
   :data:`new_function_delta`;
 * helpers every codec needs: :func:`json_body`, :func:`encode_json`, :func:`as_int`,
   :func:`opt_int`, :func:`arguments_text`, :func:`tool_call_id`, :func:`status_from_code`,
-  :func:`refuse_fields`, :func:`response_format_type`, :func:`merge_extra`,
+  :func:`refuse_fields`, :func:`response_format_type`, :func:`merge_extra`, :func:`json_object`,
   :func:`error_fields`, :data:`USER_AGENT`, and :class:`LRUCache` (a bounded, locked map for
   what a codec remembers between calls, such as thinking signatures);
 * the incremental :class:`SSEDecoder` and :class:`NDJSONDecoder`, the HTTP value types, and
@@ -57,6 +57,7 @@ from ._helpers import (
     as_int,
     encode_json,
     json_body,
+    json_object,
     merge_extra,
     opt_int,
     refuse_fields,
@@ -100,6 +101,7 @@ __all__ = [
     "get_spec",
     "invalid_body_error",
     "json_body",
+    "json_object",
     "make_assistant_message",
     "make_choice",
     "make_completion",

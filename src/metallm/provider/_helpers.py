@@ -26,6 +26,7 @@ __all__ = [
     "as_int",
     "encode_json",
     "json_body",
+    "json_object",
     "merge_extra",
     "opt_int",
     "refuse_fields",
@@ -116,6 +117,20 @@ def status_from_code(code: str | None, *, lowest: int = 400) -> int | None:
         if lowest <= status <= 599:
             return status
     return None
+
+
+def json_object(
+    provider: str, response: HTTPResponse, secrets: tuple[str, ...], what: str
+) -> dict[str, Any]:
+    """A success reply's body as a JSON object; else ``ResponseValidationError`` saying
+    ``"{what} is not JSON"`` or ``"... is not a JSON object"`` (status, redacted excerpt)."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        raise invalid_body_error(provider, response, f"{what} is not JSON", secrets) from None
+    if type(body) is not dict:
+        raise invalid_body_error(provider, response, f"{what} is not a JSON object", secrets)
+    return body
 
 
 def merge_extra(body: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

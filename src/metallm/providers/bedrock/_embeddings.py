@@ -32,7 +32,6 @@ with ``model_construct`` (a batch holds at most 96 vectors, so speed is not at s
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from metallm.embeddings import (
@@ -43,7 +42,7 @@ from metallm.embeddings import (
     check_embeddings_reply,
 )
 from metallm.errors import InvalidRequestError, ResponseValidationError, UnsupportedFeatureError
-from metallm.provider import HTTPResponse, invalid_body_error
+from metallm.provider import HTTPResponse, invalid_body_error, json_object, merge_extra
 
 __all__ = [
     "COHERE_LIMIT",
@@ -117,11 +116,7 @@ def build_embeddings_body(request: EmbeddingsRequest, *, provider: str) -> dict[
             raise UnsupportedFeatureError(
                 provider, "embedding_types without 'float' (metallm returns float vectors)"
             )
-    for key, value in request.extra.items():
-        if value is None:
-            body.pop(key, None)
-        else:
-            body[key] = value
+    merge_extra(body, request.extra)
     return body
 
 
@@ -142,12 +137,7 @@ def parse_embeddings_reply(
     def invalid(why: str) -> ResponseValidationError:
         return invalid_body_error(provider, response, why, secrets)
 
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        raise invalid("embeddings reply is not JSON") from None
-    if type(body) is not dict:
-        raise invalid("embeddings reply is not a JSON object")
+    body = json_object(provider, response, secrets, "embeddings reply")
     tokens: Any
     if "embedding" in body:  # Titan
         items: Any = [body["embedding"]]

@@ -40,7 +40,6 @@ not sent.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -51,7 +50,7 @@ from ...errors import (
     ResponseValidationError,
     UnsupportedFeatureError,
 )
-from ...provider import HTTPResponse, invalid_body_error
+from ...provider import HTTPResponse, invalid_body_error, json_object
 from .._vectors import count, embeddings_response, float_vector
 
 __all__ = [
@@ -188,12 +187,7 @@ def parse_embeddings_reply(
     def invalid(why: str) -> ResponseValidationError:
         return invalid_body_error(provider, response, why, secrets)
 
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        raise invalid("embeddings reply is not JSON") from None
-    if type(body) is not dict:
-        raise invalid("embeddings reply is not a JSON object")
+    body = json_object(provider, response, secrets, "embeddings reply")
     vectors: list[tuple[int, list[float]]] = []
     prompt = 0
     if "predictions" in body:

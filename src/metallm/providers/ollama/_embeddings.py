@@ -20,12 +20,11 @@ The reference documents no limit on the number of inputs per request; metallm se
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ...embeddings import EmbeddingsRequest, EmbeddingsResponse, check_embeddings_reply
 from ...errors import InvalidRequestError, ResponseValidationError, UnsupportedFeatureError
-from ...provider import HTTPResponse, invalid_body_error
+from ...provider import HTTPResponse, invalid_body_error, json_object, merge_extra
 from .._vectors import count, embeddings_response, float_vector
 
 __all__ = ["MAX_EMBEDDINGS_INPUTS", "build_embeddings_body", "parse_embeddings_reply"]
@@ -46,11 +45,7 @@ def build_embeddings_body(request: EmbeddingsRequest, *, provider: str) -> dict[
     body: dict[str, Any] = {"model": request.model, "input": request.input}
     if request.dimensions is not None:
         body["dimensions"] = request.dimensions
-    for key, value in request.extra.items():
-        if value is None:
-            body.pop(key, None)
-        else:
-            body[key] = value
+    merge_extra(body, request.extra)
     return body
 
 
@@ -62,12 +57,7 @@ def parse_embeddings_reply(
     def invalid(why: str) -> ResponseValidationError:
         return invalid_body_error(provider, response, why, secrets)
 
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        raise invalid("embeddings reply is not JSON") from None
-    if type(body) is not dict:
-        raise invalid("embeddings reply is not a JSON object")
+    body = json_object(provider, response, secrets, "embeddings reply")
     items = body.get("embeddings")
     if type(items) is not list:
         raise invalid("embeddings reply has no 'embeddings' list")

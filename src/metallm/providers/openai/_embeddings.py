@@ -20,12 +20,11 @@ then reads float vectors).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ...embeddings import EmbeddingsRequest, EmbeddingsResponse, check_embeddings_reply
 from ...errors import InvalidRequestError, ResponseValidationError
-from ...provider import HTTPResponse, invalid_body_error
+from ...provider import HTTPResponse, invalid_body_error, json_object, merge_extra
 from .._vectors import base64_vector, count, embeddings_response, float_vector
 
 __all__ = ["MAX_EMBEDDINGS_INPUTS", "build_embeddings_body", "parse_embeddings_reply"]
@@ -50,11 +49,7 @@ def build_embeddings_body(
     if request.user is not None:
         body["user"] = request.user
     body["encoding_format"] = request.encoding_format or "base64"
-    for key, value in request.extra.items():
-        if value is None:
-            body.pop(key, None)
-        else:
-            body[key] = value
+    merge_extra(body, request.extra)
     return body
 
 
@@ -66,12 +61,7 @@ def parse_embeddings_reply(
     def invalid(why: str) -> ResponseValidationError:
         return invalid_body_error(provider, response, why, secrets)
 
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        raise invalid("embeddings reply is not JSON") from None
-    if type(body) is not dict:
-        raise invalid("embeddings reply is not a JSON object")
+    body = json_object(provider, response, secrets, "embeddings reply")
     data = body.get("data")
     if type(data) is not list:
         raise invalid("embeddings reply has no 'data' list")
