@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import enum
-from functools import cache
 from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -81,20 +80,31 @@ class _Input(_Model):
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
 
-@cache
-def _nested(cls: type[_Input], name: str) -> tuple[type[_Input], ...]:
-    """The input types a field holds (empty when it also takes a free-form dict)."""
-    found: list[type[_Input]] = []
-    stack = [cls.model_fields[name].annotation]
-    while stack:
-        annotation = stack.pop()
-        if get_origin(annotation) is dict or annotation is dict:
-            return ()  # e.g. response_format={...}: a raw wire-format value is allowed
-        if isinstance(annotation, type) and issubclass(annotation, _Input):
-            found.append(annotation)
-        else:
-            stack.extend(get_args(annotation))
-    return tuple(found)
+_SHAPES: dict[type[_Input], tuple[frozenset[str], dict[str, tuple[type[_Input], ...]]]] = {}
+
+
+def _shape(cls: type[_Input]) -> tuple[frozenset[str], dict[str, tuple[type[_Input], ...]]]:
+    """A type's field names, and the fields holding input types (none that take a free-form
+    dict: ``response_format={...}`` may be a raw wire-format value). Computed once per type."""
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        nested: dict[str, tuple[type[_Input], ...]] = {}
+        for name, info in cls.model_fields.items():
+            found: list[type[_Input]] = []
+            stack = [info.annotation]
+            while stack:
+                annotation = stack.pop()
+                if get_origin(annotation) is dict or annotation is dict:
+                    found = []
+                    break
+                if isinstance(annotation, type) and issubclass(annotation, _Input):
+                    found.append(annotation)
+                else:
+                    stack.extend(get_args(annotation))
+            if found:
+                nested[name] = tuple(found)
+        shape = _SHAPES[cls] = (frozenset(cls.model_fields), nested)
+    return shape
 
 
 def _pick(candidates: tuple[type[_Input], ...], item: dict[str, Any]) -> type[_Input] | None:
@@ -109,24 +119,30 @@ def _pick(candidates: tuple[type[_Input], ...], item: dict[str, Any]) -> type[_I
 
 def reject_unknown_fields(cls: type[_Input], data: dict[str, Any], where: str = "") -> None:
     """Raise :class:`~metallm.InvalidRequestError` for the first unknown key in ``data``
-    (nested messages, parts and tools included), naming the closest known field."""
-    fields = cls.model_fields
-    for key, value in data.items():
-        if key not in fields:
-            close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise InvalidRequestError(
-                f"unknown field {where + str(key)!r} of {cls.__name__}{hint} (known: "
-                f"{', '.join(fields)}; provider-specific fields go in extra=)"
-            )
-        candidates = _nested(cls, key) if isinstance(value, (dict, list)) else ()
-        if not candidates:
-            continue
-        items = value if isinstance(value, list) else [value]
-        for i, item in enumerate(items):
-            if isinstance(item, dict) and (target := _pick(candidates, item)) is not None:
-                path = f"{key}[{i}]." if isinstance(value, list) else f"{key}."
-                reject_unknown_fields(target, item, where + path)
+    (nested messages, parts and tools included), naming the closest known field.
+
+    On the hot path (every call made with keyword arguments) this is a set comparison per
+    dict: the slow naming work runs only once something is unknown.
+    """
+    known, nested = _shape(cls)
+    if not known.issuperset(data):
+        key = next(k for k in data if k not in known)
+        close = difflib.get_close_matches(str(key), list(cls.model_fields), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise InvalidRequestError(
+            f"unknown field {where + str(key)!r} of {cls.__name__}{hint} (known: "
+            f"{', '.join(cls.model_fields)}; provider-specific fields go in extra=)"
+        )
+    for key, candidates in nested.items():
+        value = data.get(key)
+        if type(value) is dict:
+            target = _pick(candidates, value)
+            if target is not None:
+                reject_unknown_fields(target, value, f"{where}{key}.")
+        elif type(value) is list:
+            for i, item in enumerate(value):
+                if type(item) is dict and (target := _pick(candidates, item)) is not None:
+                    reject_unknown_fields(target, item, f"{where}{key}[{i}].")
 
 
 class TextPart(_Input):
