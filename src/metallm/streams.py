@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from types import TracebackType
 from typing import Any
 
 from ._call import StreamTracker
@@ -106,10 +105,7 @@ class ChatCompletionStream:
         return self
 
     def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
         if exc is not None:
             self._tracker.end("error", exc)
@@ -201,10 +197,7 @@ class AsyncChatCompletionStream:
         return self
 
     async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
         if exc is not None:
             self._tracker.end("error", exc)

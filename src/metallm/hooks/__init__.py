@@ -10,7 +10,15 @@
 The OpenTelemetry hook, the default, lives in :mod:`metallm.otel`.
 """
 
-from ._chain import AnyRequest, AnyResponse, BaseHook, ChunkIterator, HookChain, ObservabilityHook
+from ._chain import (
+    AnyRequest,
+    AnyResponse,
+    BaseHook,
+    ChunkIterator,
+    Failure,
+    HookChain,
+    ObservabilityHook,
+)
 from ._info import LLMCallInfo, Operation, StreamEndReason, SubRequest, clock
 from .logging_hook import LOG_FIELDS, LoggingHook
 from .metrics_collector import LatencyStats, MetricsCollector, ModelStats
@@ -21,6 +29,7 @@ __all__ = [
     "AnyResponse",
     "BaseHook",
     "ChunkIterator",
+    "Failure",
     "HookChain",
     "LLMCallInfo",
     "LatencyStats",

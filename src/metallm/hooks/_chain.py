@@ -40,6 +40,7 @@ __all__ = [
     "AnyResponse",
     "BaseHook",
     "ChunkIterator",
+    "Failure",
     "HookChain",
     "LLMCallInfo",
     "ObservabilityHook",
@@ -52,6 +53,8 @@ ChunkIterator = Iterator[ChatCompletionChunk] | AsyncIterator[ChatCompletionChun
 AnyRequest = ChatCompletionRequest | EmbeddingsRequest
 """The request a hook is shown: the call's operation decides which."""
 AnyResponse = ChatCompletionResponse | EmbeddingsResponse
+Failure = BaseException | None
+"""What a call ended with when it failed (None: it did not)."""
 
 
 @runtime_checkable
@@ -64,11 +67,7 @@ class ObservabilityHook(Protocol):
     def before_request(self, info: LLMCallInfo, request: AnyRequest) -> None: ...
 
     def after_response(
-        self,
-        info: LLMCallInfo,
-        request: AnyRequest,
-        response: AnyResponse | None,
-        error: BaseException | None,
+        self, info: LLMCallInfo, request: AnyRequest, response: AnyResponse | None, error: Failure
     ) -> None: ...
 
     def wrap_stream(
@@ -87,11 +86,7 @@ class BaseHook:
         """Called once before the first attempt."""
 
     def after_response(
-        self,
-        info: LLMCallInfo,
-        request: AnyRequest,
-        response: AnyResponse | None,
-        error: BaseException | None,
+        self, info: LLMCallInfo, request: AnyRequest, response: AnyResponse | None, error: Failure
     ) -> None:
         """Called exactly once when the call ends."""
 
@@ -156,11 +151,7 @@ class HookChain:
         self._each(self._before, info, request)
 
     def after_response(
-        self,
-        info: LLMCallInfo,
-        request: AnyRequest,
-        response: AnyResponse | None,
-        error: BaseException | None,
+        self, info: LLMCallInfo, request: AnyRequest, response: AnyResponse | None, error: Failure
     ) -> None:
         """Call every ``after_response``."""
         self._each(self._after, info, request, response, error)

@@ -17,7 +17,7 @@ import logging
 from typing import Any
 
 from ..logs import ContextLogger, logger_from_context
-from ._chain import AnyRequest, AnyResponse, BaseHook, LLMCallInfo
+from ._chain import AnyRequest, AnyResponse, BaseHook, Failure, LLMCallInfo
 
 __all__ = ["LOG_FIELDS", "LoggingHook"]
 
@@ -110,11 +110,7 @@ class LoggingHook(BaseHook):
         )
 
     def after_response(
-        self,
-        info: LLMCallInfo,
-        request: AnyRequest,
-        response: AnyResponse | None,
-        error: BaseException | None,
+        self, info: LLMCallInfo, request: AnyRequest, response: AnyResponse | None, error: Failure
     ) -> None:
         """Write the call's record: ``level`` on success or early close, else ``error_level``."""
         duration = info.elapsed

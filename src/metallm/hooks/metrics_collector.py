@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ._chain import AnyRequest, AnyResponse, BaseHook, LLMCallInfo
+from ._chain import AnyRequest, AnyResponse, BaseHook, Failure, LLMCallInfo
 
 __all__ = ["LatencyStats", "MetricsCollector", "ModelStats"]
 
@@ -129,11 +129,7 @@ class MetricsCollector(BaseHook):
         return f"MetricsCollector(window={self.window}, keys={len(self._series)})"
 
     def after_response(
-        self,
-        info: LLMCallInfo,
-        request: AnyRequest,
-        response: AnyResponse | None,
-        error: BaseException | None,
+        self, info: LLMCallInfo, request: AnyRequest, response: AnyResponse | None, error: Failure
     ) -> None:
         """Record one finished call: duration ``info.elapsed``, tokens from ``response``."""
         duration = info.elapsed

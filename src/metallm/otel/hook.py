@@ -27,7 +27,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from ..embeddings import EmbeddingsRequest, EmbeddingsResponse
 from ..errors import APIError
-from ..hooks import AnyRequest, AnyResponse, LLMCallInfo, SubRequest
+from ..hooks import AnyRequest, AnyResponse, Failure, LLMCallInfo, SubRequest
 from ..retry import RetryEvent
 from ..types import ChatCompletionRequest, ChatCompletionResponse
 from . import attributes as A
@@ -188,11 +188,7 @@ class OTelHook:
     # -- end ----------------------------------------------------------------------------------
 
     def after_response(
-        self,
-        info: LLMCallInfo,
-        request: AnyRequest,
-        response: AnyResponse | None,
-        error: BaseException | None,
+        self, info: LLMCallInfo, request: AnyRequest, response: AnyResponse | None, error: Failure
     ) -> None:
         """End the span (once) and record the metrics."""
         state: _CallState | None = info.state.pop(self, None)

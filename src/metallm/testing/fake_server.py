@@ -20,7 +20,6 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from metallm.testing import (
@@ -154,10 +153,7 @@ class FakeLLMServer:
         return self.start()
 
     def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
         self.stop()
 
