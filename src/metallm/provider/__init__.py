@@ -25,7 +25,8 @@ third-party codec would be, so whatever a built-in needs is public here rather t
   :data:`new_function_delta`;
 * helpers every codec needs: :func:`json_body`, :func:`encode_json`, :func:`as_int`,
   :func:`opt_int`, :func:`arguments_text`, :func:`tool_call_id`, :func:`status_from_code`,
-  :func:`refuse_fields`, :func:`response_format_type`, :func:`merge_extra`, :func:`json_object`,
+  :func:`refuse_fields`, :func:`response_format_type`, :func:`merge_extra`,
+  :func:`json_object`, :func:`invalid_reply`,
   :func:`error_fields`, :data:`USER_AGENT`, and :class:`LRUCache` (a bounded, locked map for
   what a codec remembers between calls, such as thinking signatures);
 * the incremental :class:`SSEDecoder` and :class:`NDJSONDecoder`, the HTTP value types, and
@@ -56,6 +57,7 @@ from ._helpers import (
     arguments_text,
     as_int,
     encode_json,
+    invalid_reply,
     json_body,
     json_object,
     merge_extra,
@@ -100,6 +102,7 @@ __all__ = [
     "error_from_response",
     "get_spec",
     "invalid_body_error",
+    "invalid_reply",
     "json_body",
     "json_object",
     "make_assistant_message",

@@ -12,10 +12,10 @@ third-party codecs do them the same way instead of each keeping a copy.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import UnsupportedFeatureError
+from ..errors import ResponseValidationError, UnsupportedFeatureError
 from ..types import ChatCompletionRequest, ResponseFormat
 from ._errors import invalid_body_error
 from ._http import HTTPResponse
@@ -25,6 +25,7 @@ __all__ = [
     "arguments_text",
     "as_int",
     "encode_json",
+    "invalid_reply",
     "json_body",
     "json_object",
     "merge_extra",
@@ -117,6 +118,14 @@ def status_from_code(code: str | None, *, lowest: int = 400) -> int | None:
         if lowest <= status <= 599:
             return status
     return None
+
+
+def invalid_reply(
+    provider: str, response: HTTPResponse, secrets: tuple[str, ...] = ()
+) -> Callable[[str], ResponseValidationError]:
+    """``invalid(why)``: the error for this garbled success reply (a parser's one-liner for
+    :func:`~metallm.provider.invalid_body_error` with its provider, reply and secrets bound)."""
+    return lambda why: invalid_body_error(provider, response, why, secrets)
 
 
 def json_object(

@@ -41,8 +41,13 @@ from metallm.embeddings import (
     EmbeddingsUsage,
     check_embeddings_reply,
 )
-from metallm.errors import InvalidRequestError, ResponseValidationError, UnsupportedFeatureError
-from metallm.provider import HTTPResponse, invalid_body_error, json_object, merge_extra
+from metallm.errors import InvalidRequestError, UnsupportedFeatureError
+from metallm.provider import (
+    HTTPResponse,
+    invalid_reply,
+    json_object,
+    merge_extra,
+)
 
 __all__ = [
     "COHERE_LIMIT",
@@ -134,8 +139,7 @@ def parse_embeddings_reply(
 ) -> EmbeddingsResponse:
     """A Titan or Cohere InvokeModel success reply as floats in input order; garbled raises."""
 
-    def invalid(why: str) -> ResponseValidationError:
-        return invalid_body_error(provider, response, why, secrets)
+    invalid = invalid_reply(provider, response, secrets)
 
     body = json_object(provider, response, secrets, "embeddings reply")
     tokens: Any

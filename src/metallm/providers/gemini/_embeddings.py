@@ -50,7 +50,7 @@ from ...errors import (
     ResponseValidationError,
     UnsupportedFeatureError,
 )
-from ...provider import HTTPResponse, invalid_body_error, json_object
+from ...provider import HTTPResponse, invalid_reply, json_object
 from .._vectors import count, embeddings_response, float_vector
 
 __all__ = [
@@ -184,8 +184,7 @@ def parse_embeddings_reply(
     neither, so 0/0.
     """
 
-    def invalid(why: str) -> ResponseValidationError:
-        return invalid_body_error(provider, response, why, secrets)
+    invalid = invalid_reply(provider, response, secrets)
 
     body = json_object(provider, response, secrets, "embeddings reply")
     vectors: list[tuple[int, list[float]]] = []

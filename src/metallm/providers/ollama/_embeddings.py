@@ -23,8 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...embeddings import EmbeddingsRequest, EmbeddingsResponse, check_embeddings_reply
-from ...errors import InvalidRequestError, ResponseValidationError, UnsupportedFeatureError
-from ...provider import HTTPResponse, invalid_body_error, json_object, merge_extra
+from ...errors import InvalidRequestError, UnsupportedFeatureError
+from ...provider import HTTPResponse, invalid_reply, json_object, merge_extra
 from .._vectors import count, embeddings_response, float_vector
 
 __all__ = ["MAX_EMBEDDINGS_INPUTS", "build_embeddings_body", "parse_embeddings_reply"]
@@ -54,8 +54,7 @@ def parse_embeddings_reply(
 ) -> EmbeddingsResponse:
     """An ``/api/embed`` success reply as floats in input order; garbled replies raise."""
 
-    def invalid(why: str) -> ResponseValidationError:
-        return invalid_body_error(provider, response, why, secrets)
+    invalid = invalid_reply(provider, response, secrets)
 
     body = json_object(provider, response, secrets, "embeddings reply")
     items = body.get("embeddings")

@@ -23,8 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...embeddings import EmbeddingsRequest, EmbeddingsResponse, check_embeddings_reply
-from ...errors import InvalidRequestError, ResponseValidationError
-from ...provider import HTTPResponse, invalid_body_error, json_object, merge_extra
+from ...errors import InvalidRequestError
+from ...provider import HTTPResponse, invalid_reply, json_object, merge_extra
 from .._vectors import base64_vector, count, embeddings_response, float_vector
 
 __all__ = ["MAX_EMBEDDINGS_INPUTS", "build_embeddings_body", "parse_embeddings_reply"]
@@ -58,8 +58,7 @@ def parse_embeddings_reply(
 ) -> EmbeddingsResponse:
     """A ``/embeddings`` success reply as floats, in input order; garbled replies raise."""
 
-    def invalid(why: str) -> ResponseValidationError:
-        return invalid_body_error(provider, response, why, secrets)
+    invalid = invalid_reply(provider, response, secrets)
 
     body = json_object(provider, response, secrets, "embeddings reply")
     data = body.get("data")
