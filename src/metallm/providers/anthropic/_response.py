@@ -21,19 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...provider import (
-    HTTPResponse,
-    arguments_text,
-    as_int,
-    invalid_body_error,
-    json_body,
-    make_assistant_message,
-    make_choice,
-    make_completion,
-    make_tool_call,
-    make_usage,
-    tool_call_id,
-)
+import metallm.provider as kit
+
 from ...types import ChatCompletionResponse, FinishReason, ToolCall, Usage
 
 __all__ = [
@@ -68,13 +57,13 @@ def parse_usage(raw: dict[str, Any], output: dict[str, Any] | None = None) -> Us
     )
     read = merged.get("cache_read_input_tokens")
     write = merged.get("cache_creation_input_tokens")
-    prompt = as_int(merged.get("input_tokens")) + as_int(read) + as_int(write)
-    completion = as_int(merged.get("output_tokens"))
-    return make_usage(
+    prompt = kit.as_int(merged.get("input_tokens")) + kit.as_int(read) + kit.as_int(write)
+    completion = kit.as_int(merged.get("output_tokens"))
+    return kit.make_usage(
         prompt,
         completion,
-        cached_tokens=None if read is None else as_int(read),
-        cache_write_tokens=None if write is None else as_int(write),
+        cached_tokens=None if read is None else kit.as_int(read),
+        cache_write_tokens=None if write is None else kit.as_int(write),
     )
 
 
@@ -87,21 +76,21 @@ def finish_reason(reason: Any) -> FinishReason | None:
 
 def tool_id(raw: Any, ordinal: int) -> str:
     """The tool call's id, or the stable ``toolu_<n>`` both parsers synthesise without one."""
-    return tool_call_id(raw, ordinal, prefix="toolu")
+    return kit.tool_call_id(raw, ordinal, prefix="toolu")
 
 
 def parse_message(
-    provider: str, response: HTTPResponse, secrets: tuple[str, ...] = ()
+    provider: str, response: kit.HTTPResponse, secrets: tuple[str, ...] = ()
 ) -> tuple[ChatCompletionResponse, ThinkingBlocks]:
     """A ``message`` body as a unified response, plus its signed thinking blocks."""
-    obj = json_body(provider, response, secrets)
+    obj = kit.json_body(provider, response, secrets)
     if not isinstance(obj, dict) or not isinstance(obj.get("content"), list):
-        raise invalid_body_error(provider, response, "response has no 'content' list", secrets)
+        raise kit.invalid_body_error(provider, response, "response has no 'content' list", secrets)
     try:
         return _build(provider, obj)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         why = f"malformed message ({type(exc).__name__}: {exc})"
-        raise invalid_body_error(provider, response, why, secrets) from exc
+        raise kit.invalid_body_error(provider, response, why, secrets) from exc
 
 
 def _build(provider: str, obj: dict[str, Any]) -> tuple[ChatCompletionResponse, ThinkingBlocks]:
@@ -123,23 +112,23 @@ def _build(provider: str, obj: dict[str, Any]) -> tuple[ChatCompletionResponse, 
             signed.append({"type": "redacted_thinking", "data": block.get("data", "")})
         elif kind == "tool_use":
             calls.append(
-                make_tool_call(
+                kit.make_tool_call(
                     tool_id(block.get("id"), len(calls)),
                     str(block.get("name") or ""),
-                    arguments_text(block.get("input")),
+                    kit.arguments_text(block.get("input")),
                 )
             )
     content = "".join(texts)
     finish = "tool_calls" if calls else finish_reason(obj.get("stop_reason"))
-    message = make_assistant_message(
+    message = kit.make_assistant_message(
         None if calls and not content else content,
         calls,
         "".join(reasoning) if reasoning else None,
     )
     usage = obj.get("usage")
-    response = make_completion(
+    response = kit.make_completion(
         provider,
-        [make_choice(0, message, finish)],
+        [kit.make_choice(0, message, finish)],
         id=str(obj.get("id") or ""),
         model=str(obj.get("model") or ""),
         usage=parse_usage(usage) if isinstance(usage, dict) else None,

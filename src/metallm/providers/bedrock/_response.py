@@ -19,17 +19,8 @@ import json
 import logging
 from typing import Any
 
+import metallm.provider as kit
 from metallm.errors import ResponseValidationError, excerpt, redact
-from metallm.provider import (
-    HTTPResponse,
-    arguments_text,
-    make_assistant_message,
-    make_choice,
-    make_completion,
-    make_tool_call,
-    make_usage,
-    tool_call_id,
-)
 from metallm.types import ChatCompletionResponse, FinishReason, ToolCall, Usage
 
 __all__ = ["finish_reason", "parse_converse", "parse_usage", "tool_id"]
@@ -59,7 +50,7 @@ def finish_reason(stop_reason: Any) -> FinishReason | None:
 
 def tool_id(given: Any, ordinal: int) -> str:
     """The tool call's id, or a stable one from its position when Bedrock sent none."""
-    return tool_call_id(given, ordinal, prefix="tooluse_metallm")
+    return kit.tool_call_id(given, ordinal, prefix="tooluse_metallm")
 
 
 def parse_usage(usage: Any) -> Usage | None:
@@ -70,7 +61,7 @@ def parse_usage(usage: Any) -> Usage | None:
     write = usage.get("cacheWriteInputTokens")
     prompt = int(usage.get("inputTokens") or 0) + int(read or 0) + int(write or 0)
     completion = int(usage.get("outputTokens") or 0)
-    return make_usage(
+    return kit.make_usage(
         prompt,
         completion,
         cached_tokens=None if read is None else int(read),
@@ -79,7 +70,7 @@ def parse_usage(usage: Any) -> Usage | None:
 
 
 def parse_converse(
-    provider: str, response: HTTPResponse, secrets: tuple[str, ...]
+    provider: str, response: kit.HTTPResponse, secrets: tuple[str, ...]
 ) -> tuple[ChatCompletionResponse, list[tuple[str, str]]]:
     """The unified response, and the ``(reasoning text, signature)`` pairs it carried."""
     try:
@@ -112,9 +103,9 @@ def _build(
             texts.append(str(block["text"]))
         elif "toolUse" in block:
             use = block["toolUse"]
-            arguments = arguments_text(use.get("input"))
+            arguments = kit.arguments_text(use.get("input"))
             calls.append(
-                make_tool_call(
+                kit.make_tool_call(
                     tool_id(use.get("toolUseId"), len(calls)), str(use["name"]), arguments
                 )
             )
@@ -129,14 +120,14 @@ def _build(
     finish = finish_reason(body.get("stopReason"))
     if calls:
         finish = "tool_calls"
-    msg = make_assistant_message(
+    msg = kit.make_assistant_message(
         "".join(texts) if texts or not calls else None,
         calls,
         "".join(reasoning) if reasoning else None,
     )
-    parsed = make_completion(
+    parsed = kit.make_completion(
         provider,
-        [make_choice(0, msg, finish)],
+        [kit.make_choice(0, msg, finish)],
         id=request_id,
         usage=parse_usage(body.get("usage")),
     )

@@ -24,19 +24,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import metallm.provider as kit
+
 from ...errors import APIError, AuthenticationError
-from ...provider import (
-    HTTPResponse,
-    arguments_text,
-    invalid_body_error,
-    json_body,
-    make_assistant_message,
-    make_choice,
-    make_completion,
-    make_tool_call,
-    make_usage,
-    tool_call_id,
-)
 from ...types import ChatCompletionResponse, Choice, FinishReason, ToolCall, Usage
 
 __all__ = [
@@ -86,7 +76,7 @@ def parse_usage(raw: dict[str, Any]) -> Usage:
     cached = raw.get("cachedContentTokenCount")
     prompt = _count(raw.get("promptTokenCount")) + _count(raw.get("toolUsePromptTokenCount"))
     completion = _count(raw.get("candidatesTokenCount")) + _count(thoughts)
-    return make_usage(
+    return kit.make_usage(
         prompt,
         completion,
         cached_tokens=None if cached is None else _count(cached),
@@ -109,44 +99,46 @@ def _choice(raw: dict[str, Any], position: int) -> Choice:
         if isinstance(fc, dict):
             name = fc.get("name")
             calls.append(
-                make_tool_call(
-                    tool_call_id(fc.get("id"), index, len(calls)),
+                kit.make_tool_call(
+                    kit.tool_call_id(fc.get("id"), index, len(calls)),
                     name if isinstance(name, str) else "",
-                    arguments_text(fc.get("args") or {}),
+                    kit.arguments_text(fc.get("args") or {}),
                 )
             )
     finish = finish_reason(raw.get("finishReason"))
     if calls:
         finish = "tool_calls"
-    message = make_assistant_message(
+    message = kit.make_assistant_message(
         "".join(texts) if texts or not calls else None,
         calls,
         "".join(thoughts) if thoughts else None,
     )
-    return make_choice(index, message, finish)
+    return kit.make_choice(index, message, finish)
 
 
 def _blocked_choice() -> Choice:
-    return make_choice(0, make_assistant_message(""), "content_filter")
+    return kit.make_choice(0, kit.make_assistant_message(""), "content_filter")
 
 
 def parse_generate_response(
-    provider: str, response: HTTPResponse, secrets: tuple[str, ...] = ()
+    provider: str, response: kit.HTTPResponse, secrets: tuple[str, ...] = ()
 ) -> ChatCompletionResponse:
     """A ``GenerateContentResponse`` body as a unified response; anything else raises
     :class:`~metallm.errors.ResponseValidationError` with the status and a body excerpt."""
-    obj = json_body(provider, response, secrets)
+    obj = kit.json_body(provider, response, secrets)
     if not isinstance(obj, dict):
-        raise invalid_body_error(provider, response, "response is not a JSON object", secrets)
+        raise kit.invalid_body_error(provider, response, "response is not a JSON object", secrets)
     candidates = obj.get("candidates")
     feedback = obj.get("promptFeedback")
     blocked = isinstance(feedback, dict) and feedback.get("blockReason") is not None
     if not isinstance(candidates, list) and not blocked:
-        raise invalid_body_error(provider, response, "response has no 'candidates' list", secrets)
+        raise kit.invalid_body_error(
+            provider, response, "response has no 'candidates' list", secrets
+        )
     try:
         usage = obj.get("usageMetadata")
         choices = [_choice(c, i) for i, c in enumerate(candidates or ())]
-        return make_completion(
+        return kit.make_completion(
             provider,
             choices or ([_blocked_choice()] if blocked else []),
             id=str(obj.get("responseId") or ""),
@@ -155,7 +147,7 @@ def parse_generate_response(
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         why = f"malformed generateContent response ({type(exc).__name__}: {exc})"
-        raise invalid_body_error(provider, response, why, secrets) from exc
+        raise kit.invalid_body_error(provider, response, why, secrets) from exc
 
 
 _AUTH_REASONS = {"API_KEY_INVALID", "API_KEY_EXPIRED", "ACCESS_TOKEN_EXPIRED"}

@@ -24,19 +24,8 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from ...provider import (
-    HTTPResponse,
-    arguments_text,
-    as_int,
-    invalid_body_error,
-    json_body,
-    make_assistant_message,
-    make_choice,
-    make_completion,
-    make_tool_call,
-    make_usage,
-    tool_call_id,
-)
+import metallm.provider as kit
+
 from ...types import ChatCompletionResponse, FinishReason, ToolCall, Usage
 
 __all__ = [
@@ -86,9 +75,9 @@ def parse_usage(obj: dict[str, Any]) -> Usage | None:
     """Usage from the counts of a final reply; ``None`` when it reports neither count."""
     if "prompt_eval_count" not in obj and "eval_count" not in obj:
         return None
-    prompt = as_int(obj.get("prompt_eval_count"))
-    completion = as_int(obj.get("eval_count"))
-    return make_usage(prompt, completion)
+    prompt = kit.as_int(obj.get("prompt_eval_count"))
+    completion = kit.as_int(obj.get("eval_count"))
+    return kit.make_usage(prompt, completion)
 
 
 def tool_calls(raw: Any, choice: int, start: int) -> list[ToolCall]:
@@ -103,10 +92,10 @@ def tool_calls(raw: Any, choice: int, start: int) -> list[ToolCall]:
         name = fn.get("name")
         arguments = fn.get("arguments")
         calls.append(
-            make_tool_call(
-                tool_call_id(item.get("id"), choice, start + offset),
+            kit.make_tool_call(
+                kit.tool_call_id(item.get("id"), choice, start + offset),
                 name if isinstance(name, str) else "",
-                arguments_text(arguments),
+                kit.arguments_text(arguments),
             )
         )
     return calls
@@ -121,17 +110,19 @@ def _text(value: Any, field: str) -> str | None:
 
 
 def parse_completion(
-    provider: str, response: HTTPResponse, secrets: tuple[str, ...] = ()
+    provider: str, response: kit.HTTPResponse, secrets: tuple[str, ...] = ()
 ) -> ChatCompletionResponse:
     """A non-streamed ``/api/chat`` body as a unified response; anything else is a
     :class:`~metallm.errors.ResponseValidationError` with a body excerpt."""
-    obj = json_body(provider, response, secrets)
+    obj = kit.json_body(provider, response, secrets)
     if not isinstance(obj, dict) or not isinstance(obj.get("message"), dict):
-        raise invalid_body_error(provider, response, "response has no 'message' object", secrets)
+        raise kit.invalid_body_error(
+            provider, response, "response has no 'message' object", secrets
+        )
     try:
         return _completion(provider, obj)
     except (TypeError, ValueError, AttributeError) as exc:
-        raise invalid_body_error(
+        raise kit.invalid_body_error(
             provider, response, f"malformed chat reply ({type(exc).__name__}: {exc})", secrets
         ) from exc
 
@@ -142,13 +133,13 @@ def _completion(provider: str, obj: dict[str, Any]) -> ChatCompletionResponse:
     content = _text(message.get("content"), "content")
     if content is None and not calls:
         content = ""
-    msg = make_assistant_message(content, calls, _text(message.get("thinking"), "thinking"))
+    msg = kit.make_assistant_message(content, calls, _text(message.get("thinking"), "thinking"))
     finish = finish_reason(obj.get("done_reason"), bool(calls)) if obj.get("done", True) else None
     model = obj.get("model")
     created_at = obj.get("created_at")
-    return make_completion(
+    return kit.make_completion(
         provider,
-        [make_choice(0, msg, finish)],
+        [kit.make_choice(0, msg, finish)],
         id=reply_id(model, created_at),
         created=created_epoch(created_at),
         model=str(model or ""),

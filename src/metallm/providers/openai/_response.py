@@ -22,20 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...provider import (
-    HTTPResponse,
-    arguments_text,
-    as_int,
-    invalid_body_error,
-    json_body,
-    make_assistant_message,
-    make_choice,
-    make_completion,
-    make_tool_call,
-    make_usage,
-    opt_int,
-    tool_call_id,
-)
+import metallm.provider as kit
+
 from ...types import ChatCompletionResponse, Choice, FinishReason, ToolCall, Usage
 
 __all__ = [
@@ -62,17 +50,17 @@ def parse_usage(raw: dict[str, Any]) -> Usage:
     ``cached_tokens`` / ``reasoning_tokens`` are 0 when the provider reported 0, ``None`` when
     it did not report the detail at all.
     """
-    prompt = as_int(raw.get("prompt_tokens"))
-    completion = as_int(raw.get("completion_tokens"))
+    prompt = kit.as_int(raw.get("prompt_tokens"))
+    completion = kit.as_int(raw.get("completion_tokens"))
     details = raw.get("prompt_tokens_details")
-    cached = opt_int(details.get("cached_tokens")) if isinstance(details, dict) else None
+    cached = kit.opt_int(details.get("cached_tokens")) if isinstance(details, dict) else None
     details = raw.get("completion_tokens_details")
-    reasoning = opt_int(details.get("reasoning_tokens")) if isinstance(details, dict) else None
+    reasoning = kit.opt_int(details.get("reasoning_tokens")) if isinstance(details, dict) else None
     if reasoning:
         total = raw.get("total_tokens")
         if type(total) is int and total - prompt - completion == reasoning:
             completion += reasoning  # xAI: completion_tokens excluded reasoning
-    return make_usage(prompt, completion, cached_tokens=cached, reasoning_tokens=reasoning)
+    return kit.make_usage(prompt, completion, cached_tokens=cached, reasoning_tokens=reasoning)
 
 
 def text_of(content: Any) -> str | None:
@@ -108,10 +96,10 @@ def _tool_calls(message: dict[str, Any], choice_index: int) -> list[ToolCall] | 
         name = fn.get("name")
         arguments = fn.get("arguments")
         calls.append(
-            make_tool_call(
-                tool_call_id(call_id, choice_index, position),
+            kit.make_tool_call(
+                kit.tool_call_id(call_id, choice_index, position),
                 name if isinstance(name, str) else "",
-                arguments_text(arguments),
+                kit.arguments_text(arguments),
             )
         )
     return calls or None
@@ -119,7 +107,7 @@ def _tool_calls(message: dict[str, Any], choice_index: int) -> list[ToolCall] | 
 
 def _choice(raw: dict[str, Any], position: int) -> Choice:
     raw_index = raw.get("index")
-    index = position if raw_index is None else as_int(raw_index)
+    index = position if raw_index is None else kit.as_int(raw_index)
     message = raw.get("message") or {}
     content = text_of(message.get("content"))
     reason = raw.get("finish_reason")
@@ -130,32 +118,32 @@ def _choice(raw: dict[str, Any], position: int) -> Choice:
     tool_calls = _tool_calls(message, index)
     if tool_calls:
         finish = "tool_calls"
-    msg = make_assistant_message(content, tool_calls, reasoning_of(message))
-    return make_choice(index, msg, finish)
+    msg = kit.make_assistant_message(content, tool_calls, reasoning_of(message))
+    return kit.make_choice(index, msg, finish)
 
 
 def parse_completion(
-    provider: str, response: HTTPResponse, secrets: tuple[str, ...] = ()
+    provider: str, response: kit.HTTPResponse, secrets: tuple[str, ...] = ()
 ) -> ChatCompletionResponse:
     """A ``chat.completion`` body as a unified response; anything else is a
     :class:`~metallm.errors.ResponseValidationError` carrying status and a body excerpt."""
-    obj = json_body(provider, response, secrets)
+    obj = kit.json_body(provider, response, secrets)
     if not isinstance(obj, dict) or not isinstance(obj.get("choices"), list):
-        raise invalid_body_error(provider, response, "response has no 'choices' list", secrets)
+        raise kit.invalid_body_error(provider, response, "response has no 'choices' list", secrets)
     try:
         usage = obj.get("usage")
         fingerprint = obj.get("system_fingerprint")
-        return make_completion(
+        return kit.make_completion(
             provider,
             id=str(obj.get("id") or ""),
             object=str(obj.get("object") or "chat.completion"),
-            created=as_int(obj.get("created")),
+            created=kit.as_int(obj.get("created")),
             model=str(obj.get("model") or ""),
             choices=[_choice(c, i) for i, c in enumerate(obj["choices"])],
             usage=parse_usage(usage) if isinstance(usage, dict) else None,
             system_fingerprint=fingerprint if isinstance(fingerprint, str) else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise invalid_body_error(
+        raise kit.invalid_body_error(
             provider, response, f"malformed chat completion ({type(exc).__name__}: {exc})", secrets
         ) from exc
