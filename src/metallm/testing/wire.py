@@ -11,6 +11,7 @@ renderer module; the server does not change.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import uuid
@@ -25,6 +26,7 @@ __all__ = [
     "WireRenderer",
     "WireResponse",
     "base_path",
+    "compact_json",
     "find_wire",
     "last_user_text",
     "new_request_id",
@@ -33,6 +35,9 @@ __all__ = [
     "render_raw",
     "unregister_wire",
 ]
+
+compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""Compact JSON text, as providers send it (one encoder for every wire format)."""
 
 
 @dataclass

@@ -21,11 +21,16 @@ import uuid
 from typing import Any
 
 from metallm.testing.script import ScriptedReply, ScriptedUsage, split_text
-from metallm.testing.wire import WireResponse, new_request_id, prompt_words, register_wire
+from metallm.testing.wire import (
+    WireResponse,
+    compact_json,
+    new_request_id,
+    prompt_words,
+    register_wire,
+)
 
 __all__ = ["error_object", "render_anthropic"]
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _STOP_REASONS = {
     "stop": "end_turn",
     "length": "max_tokens",
@@ -54,7 +59,7 @@ def render_anthropic(reply: ScriptedReply, request: Any, path: str) -> WireRespo
     if reply.status >= 400:
         headers.setdefault("content-type", "application/json")
         error_body = {"type": "error", "error": error_object(reply), "request_id": request_id}
-        return WireResponse(reply.status, headers, [_dumps(error_body).encode()], False)
+        return WireResponse(reply.status, headers, [compact_json(error_body).encode()], False)
     usage = reply.resolved_usage(prompt_words(req))
     message_id = reply.id or "msg_fake" + uuid.uuid4().hex[:20]
     calls = _tool_calls(reply)
@@ -82,7 +87,7 @@ def render_anthropic(reply: ScriptedReply, request: Any, path: str) -> WireRespo
         "stop_sequence": None,
         "usage": _usage(usage, output=True),
     }
-    return WireResponse(reply.status, headers, [_dumps(body).encode()], False)
+    return WireResponse(reply.status, headers, [compact_json(body).encode()], False)
 
 
 def error_object(reply: ScriptedReply) -> dict[str, Any]:
@@ -123,7 +128,7 @@ def _usage(usage: ScriptedUsage, *, output: bool, first: bool = False) -> dict[s
 
 
 def _event(name: str, data: dict[str, Any]) -> bytes:
-    return f"event: {name}\ndata: {_dumps(data)}\n\n".encode()
+    return f"event: {name}\ndata: {compact_json(data)}\n\n".encode()
 
 
 def _block(index: int, start: dict[str, Any], deltas: list[dict[str, Any]]) -> list[bytes]:

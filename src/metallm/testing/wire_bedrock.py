@@ -25,11 +25,10 @@ import uuid
 from typing import Any
 
 from metallm.testing.script import ScriptedReply, ScriptedUsage, split_text
-from metallm.testing.wire import WireResponse, prompt_words, register_wire
+from metallm.testing.wire import WireResponse, compact_json, prompt_words, register_wire
 
 __all__ = ["encode_frame", "render_bedrock"]
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _STOP_REASONS = {
     "stop": "end_turn",
     "length": "max_tokens",
@@ -72,7 +71,7 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
         ":content-type": "application/json",
         ":message-type": "event",
     }
-    return encode_frame(headers, _dumps(data).encode())
+    return encode_frame(headers, compact_json(data).encode())
 
 
 def _exception(kind: str, message: str) -> bytes:
@@ -81,7 +80,7 @@ def _exception(kind: str, message: str) -> bytes:
         ":content-type": "application/json",
         ":message-type": "exception",
     }
-    return encode_frame(headers, _dumps({"message": message}).encode())
+    return encode_frame(headers, compact_json({"message": message}).encode())
 
 
 def render_bedrock(reply: ScriptedReply, request: Any, path: str) -> WireResponse:
@@ -93,7 +92,7 @@ def render_bedrock(reply: ScriptedReply, request: Any, path: str) -> WireRespons
         headers.setdefault("content-type", "application/json")
         headers.setdefault("x-amzn-errortype", _error_type(reply) + ":http://internal.amazon.com/")
         body = {"message": _error_message(reply)}
-        return WireResponse(reply.status, headers, [_dumps(body).encode()], False)
+        return WireResponse(reply.status, headers, [compact_json(body).encode()], False)
     usage = reply.resolved_usage(prompt_words(req))
     calls = [
         (c.id or "tooluse_" + uuid.uuid4().hex[:22], c.name, json.loads(c.arguments_json or "{}"))
@@ -116,7 +115,7 @@ def render_bedrock(reply: ScriptedReply, request: Any, path: str) -> WireRespons
         "stopReason": _stop_reason(reply),
         "usage": _usage(usage),
     }
-    return WireResponse(reply.status, headers, [_dumps(out).encode()], False)
+    return WireResponse(reply.status, headers, [compact_json(out).encode()], False)
 
 
 def _error_type(reply: ScriptedReply) -> str:

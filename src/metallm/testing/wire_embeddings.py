@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import math
 import struct
 import uuid
@@ -41,7 +40,7 @@ from urllib.parse import unquote
 
 from metallm.testing import wire_gemini, wire_openai
 from metallm.testing.script import ScriptedReply
-from metallm.testing.wire import WireResponse, new_request_id, register_wire
+from metallm.testing.wire import WireResponse, compact_json, new_request_id, register_wire
 
 __all__ = [
     "DEFAULT_DIMENSIONS",
@@ -56,7 +55,6 @@ __all__ = [
 DEFAULT_DIMENSIONS = 8
 """Vector length when the request does not ask for one."""
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _BEDROCK_ERRORS = {
     400: "ValidationException",
     403: "AccessDeniedException",
@@ -111,7 +109,7 @@ def _base(reply: ScriptedReply, request_id: tuple[str, str] | None) -> dict[str,
 
 
 def _json(status: int, headers: dict[str, str], body: Any) -> WireResponse:
-    return WireResponse(status, headers, [_dumps(body).encode()], False)
+    return WireResponse(status, headers, [compact_json(body).encode()], False)
 
 
 # -- OpenAI / xAI -----------------------------------------------------------------------------

@@ -22,11 +22,10 @@ import uuid
 from typing import Any
 
 from metallm.testing.script import ScriptedReply, ScriptedUsage
-from metallm.testing.wire import WireResponse, prompt_words, register_wire
+from metallm.testing.wire import WireResponse, compact_json, prompt_words, register_wire
 
 __all__ = ["error_object", "render_gemini"]
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _FINISH = {
     "stop": "STOP",
     "length": "MAX_TOKENS",
@@ -120,7 +119,9 @@ def render_gemini(reply: ScriptedReply, request: Any, path: str) -> WireResponse
     headers = {"content-type": "text/event-stream" if stream else "application/json; charset=UTF-8"}
     headers.update({k.lower(): v for k, v in reply.headers.items()})
     if reply.status >= 400:
-        return WireResponse(reply.status, headers, [_dumps(error_object(reply)).encode()], False)
+        return WireResponse(
+            reply.status, headers, [compact_json(error_object(reply)).encode()], False
+        )
     model = _model(reply, path)
     rid = reply.id or uuid.uuid4().hex[:22]
     usage = reply.resolved_usage(prompt_words(req))
@@ -133,7 +134,7 @@ def render_gemini(reply: ScriptedReply, request: Any, path: str) -> WireResponse
             parts.append({"text": reply.content})
         parts.extend(_call_parts(reply))
         body = _response(parts, finish, _usage(usage), model, rid)
-        return WireResponse(reply.status, headers, [_dumps(body).encode()], False)
+        return WireResponse(reply.status, headers, [compact_json(body).encode()], False)
     pieces: list[dict[str, Any]] = [{"text": t, "thought": True} for t in reply.reasoning_deltas()]
     pieces.extend({"text": t} for t in reply.content_deltas())
     pieces.extend(_call_parts(reply))
@@ -146,11 +147,11 @@ def render_gemini(reply: ScriptedReply, request: Any, path: str) -> WireResponse
         body = _response(
             [part], finish if last else None, _usage(usage) if last else running, model, rid
         )
-        events.append(b"data: " + _dumps(body).encode() + b"\n\n")
+        events.append(b"data: " + compact_json(body).encode() + b"\n\n")
     if reply.error_event_after is not None:
         del events[reply.error_event_after :]
         err = error_object(reply, 500 if reply.status < 400 else reply.status)
-        events.append(b"data: " + _dumps(err).encode() + b"\n\n")
+        events.append(b"data: " + compact_json(err).encode() + b"\n\n")
     return WireResponse(reply.status, headers, events, True)
 
 

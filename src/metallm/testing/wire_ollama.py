@@ -27,11 +27,16 @@ from datetime import datetime, timezone
 from typing import Any
 
 from metallm.testing.script import ScriptedReply, ScriptedUsage
-from metallm.testing.wire import WireResponse, new_request_id, prompt_words, register_wire
+from metallm.testing.wire import (
+    WireResponse,
+    compact_json,
+    new_request_id,
+    prompt_words,
+    register_wire,
+)
 
 __all__ = ["render_ollama"]
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _NDJSON = "application/x-ndjson"
 _JSON = "application/json; charset=utf-8"
 
@@ -58,7 +63,7 @@ def render_ollama(reply: ScriptedReply, request: Any, path: str) -> WireResponse
         message["tool_calls"] = _tool_calls(reply, 0, len(reply.tool_calls))
     body = {"model": model, "created_at": created_at, "message": message}
     body.update(_final(reply, usage))
-    return WireResponse(reply.status, headers, [_dumps(body).encode()], False)
+    return WireResponse(reply.status, headers, [compact_json(body).encode()], False)
 
 
 def _timestamp() -> str:
@@ -68,7 +73,7 @@ def _timestamp() -> str:
 
 def _error_line(reply: ScriptedReply) -> bytes:
     message = reply.error_message or f"FakeLLMServer scripted error (HTTP {reply.status})"
-    return _dumps({"error": message}).encode() + b"\n"
+    return compact_json({"error": message}).encode() + b"\n"
 
 
 def _tool_calls(reply: ScriptedReply, start: int, stop: int) -> list[dict[str, Any]]:
@@ -101,10 +106,10 @@ def _final(reply: ScriptedReply, usage: ScriptedUsage) -> dict[str, Any]:
 
 
 def _lines(reply: ScriptedReply, model: str, created_at: str, usage: ScriptedUsage) -> list[bytes]:
-    head = f'{{"model":{_dumps(model)},"created_at":"{created_at}","message":'
+    head = f'{{"model":{compact_json(model)},"created_at":"{created_at}","message":'
 
     def line(message: dict[str, Any], tail: str = ',"done":false}\n') -> bytes:
-        return (head + _dumps({"role": "assistant", **message}) + tail).encode()
+        return (head + compact_json({"role": "assistant", **message}) + tail).encode()
 
     lines = [line({"content": "", "thinking": piece}) for piece in reply.reasoning_deltas()]
     cache: dict[str, bytes] = {}
@@ -119,7 +124,7 @@ def _lines(reply: ScriptedReply, model: str, created_at: str, usage: ScriptedUsa
         del lines[reply.error_event_after :]
         lines.append(_error_line(reply))
         return lines
-    final = _dumps(_final(reply, usage))
+    final = compact_json(_final(reply, usage))
     lines.append(line({"content": ""}, "," + final[1:] + "\n"))
     return lines
 
