@@ -9,56 +9,57 @@ pays nothing for providers it never calls.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .provider import ProviderSpec, register
 
 __all__ = ["BUILTIN_SPECS"]
 
+
+def _spec(
+    name: str, base_url: str, key_env: tuple[str, ...], url_env: tuple[str, ...], **more: Any
+) -> ProviderSpec:
+    """A built-in spec: its codec is ``metallm.providers.<name>:create``."""
+    return ProviderSpec(
+        name,
+        f"metallm.providers.{name}:create",
+        default_base_url=base_url,
+        api_key_env=key_env,
+        base_url_env=url_env,
+        **more,
+    )
+
+
 BUILTIN_SPECS: tuple[ProviderSpec, ...] = (
-    ProviderSpec(
-        "openai",
-        "metallm.providers.openai:create",
-        default_base_url="https://api.openai.com/v1",
-        api_key_env=("OPENAI_API_KEY",),
-        base_url_env=("OPENAI_BASE_URL",),
+    _spec("openai", "https://api.openai.com/v1", ("OPENAI_API_KEY",), ("OPENAI_BASE_URL",)),
+    _spec(
+        "anthropic", "https://api.anthropic.com", ("ANTHROPIC_API_KEY",), ("ANTHROPIC_BASE_URL",)
     ),
-    ProviderSpec(
-        "anthropic",
-        "metallm.providers.anthropic:create",
-        default_base_url="https://api.anthropic.com",
-        api_key_env=("ANTHROPIC_API_KEY",),
-        base_url_env=("ANTHROPIC_BASE_URL",),
-    ),
-    ProviderSpec(
+    # Bedrock derives its endpoint from the region and signs with AWS credentials
+    _spec(
         "bedrock",
-        "metallm.providers.bedrock:create",
-        base_url_env=("AWS_ENDPOINT_URL_BEDROCK_RUNTIME",),
+        "",
+        (),
+        ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME",),
         requires_key=False,
         requires_base_url=False,
     ),
-    ProviderSpec(
+    _spec(
         "gemini",
-        "metallm.providers.gemini:create",
-        default_base_url="https://generativelanguage.googleapis.com",
-        api_key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-        base_url_env=("GEMINI_BASE_URL",),
+        "https://generativelanguage.googleapis.com",
+        ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        ("GEMINI_BASE_URL",),
     ),
-    ProviderSpec(
+    _spec(
         "ollama",
-        "metallm.providers.ollama:create",
-        default_base_url="http://localhost:11434",
-        api_key_env=("OLLAMA_API_KEY",),
-        base_url_env=("OLLAMA_HOST",),
+        "http://localhost:11434",
+        ("OLLAMA_API_KEY",),
+        ("OLLAMA_HOST",),
         requires_key=False,
         normalize_base_url="metallm.providers.ollama:normalize_host",
     ),
-    ProviderSpec(
-        "xai",
-        "metallm.providers.xai:create",
-        default_base_url="https://api.x.ai/v1",
-        api_key_env=("XAI_API_KEY",),
-        base_url_env=("XAI_BASE_URL",),
-    ),
+    _spec("xai", "https://api.x.ai/v1", ("XAI_API_KEY",), ("XAI_BASE_URL",)),
 )
 
-for _spec in BUILTIN_SPECS:
-    register(_spec, replace=True)
+for _builtin in BUILTIN_SPECS:
+    register(_builtin, replace=True)
