@@ -119,11 +119,23 @@ class AsyncStreamHandle(_Handle):
 
 
 class _Transport:
-    """What both transports share: the httpx client, request building, error mapping."""
+    """What both transports share: the httpx client, request building, error mapping.
 
-    def __init__(self, provider: str, secrets: tuple[str, ...], client: Any, owned: bool) -> None:
-        self._client = client
-        self._owned = owned
+    ``http_client`` is the user's own client (never closed here), else one of
+    ``_client_class`` is made with metallm's timeout and pool limits and owned.
+    """
+
+    _client_class: Any = None
+
+    def __init__(
+        self,
+        provider: str,
+        secrets: tuple[str, ...],
+        timeout: httpx.Timeout,
+        http_client: Any = None,
+    ) -> None:
+        self._client = http_client or self._client_class(timeout=timeout, limits=_LIMITS)
+        self._owned = http_client is None
         self._urls = _URLCache()
         self._send_errors = _Mapped(provider, secrets, in_body=False)
         self._body_errors = _Mapped(provider, secrets, in_body=True)
@@ -137,15 +149,7 @@ class _Transport:
 class SyncTransport(_Transport):
     """Sends requests on an ``httpx.Client`` (the user's, or one it owns and closes)."""
 
-    def __init__(
-        self,
-        provider: str,
-        secrets: tuple[str, ...],
-        timeout: httpx.Timeout,
-        http_client: httpx.Client | None = None,
-    ) -> None:
-        client = http_client or httpx.Client(timeout=timeout, limits=_LIMITS)
-        super().__init__(provider, secrets, client, http_client is None)
+    _client_class = httpx.Client
 
     def request(self, req: HTTPRequest) -> HTTPResponse:
         """One exchange, body read whole."""
@@ -171,15 +175,7 @@ class SyncTransport(_Transport):
 class AsyncTransport(_Transport):
     """The async twin of :class:`SyncTransport`, on an ``httpx.AsyncClient``."""
 
-    def __init__(
-        self,
-        provider: str,
-        secrets: tuple[str, ...],
-        timeout: httpx.Timeout,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        client = http_client or httpx.AsyncClient(timeout=timeout, limits=_LIMITS)
-        super().__init__(provider, secrets, client, http_client is None)
+    _client_class = httpx.AsyncClient
 
     async def request(self, req: HTTPRequest) -> HTTPResponse:
         """One exchange, body read whole."""

@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from ._exchange import Exchange
 from ._pump import arun, run
 from ._transport import AsyncTransport, SyncTransport
@@ -69,9 +67,18 @@ def capture_mode(value: str | bool | None) -> str | None:
 
 
 class _ClientCore:
-    """What both clients share: config resolution, the provider, the exchange."""
+    """What both clients share: config resolution, the provider, transport and exchange.
+
+    The two clients differ in four class attributes (their transport, the provider protocol a
+    custom provider must implement, the message when it does not, and ``_is_async``) and in
+    their pumps.
+    """
 
     _exchange: Exchange
+    _is_async: bool
+    _transport_class: Any
+    _provider_protocol: Any
+    _not_a_provider: str
 
     def __init__(self, config: ClientConfig | None, kwargs: dict[str, Any]) -> None:
         if config is not None and kwargs:
@@ -91,21 +98,30 @@ class _ClientCore:
         if self.codec is not None:
             secrets += tuple(self.codec.secrets())
         self.secrets = secrets
-
-    def _http_client(self, kind: type[Any]) -> Any:
-        http_client = self.config.http_client
-        if http_client is not None and not isinstance(http_client, kind):
-            raise ConfigurationError(
-                f"{type(self).__name__} needs an httpx.{kind.__name__} as http_client"
+        self.memory = ConversationMemory(
+            cfg.memory or InMemoryStore(), cfg.memory_config, is_async=self._is_async
+        )
+        self._transport: Any = None
+        if self.codec is not None:
+            http_client = cfg.http_client
+            kind = self._transport_class._client_class
+            if http_client is not None and not isinstance(http_client, kind):
+                raise ConfigurationError(
+                    f"{type(self).__name__} needs an httpx.{kind.__name__} as http_client"
+                )
+            self._transport = self._transport_class(
+                self._name, secrets, cfg.httpx_timeout(), http_client
             )
-        return http_client
+        elif not isinstance(provider, self._provider_protocol):
+            raise ConfigurationError(self._not_a_provider.format(type(provider).__name__))
+        self._start_exchange()
 
-    def _start_exchange(self, transport: Any, *, is_async: bool) -> None:
+    def _start_exchange(self) -> None:
         cfg = self.config
         server = server_address_port(self.codec.base_url) if self.codec is not None else ("", 0)
         self._exchange = Exchange(
             self.provider,
-            transport,
+            self._transport,
             provider_name=self._name,
             hooks=HookChain(default_hooks() if cfg.hooks is None else cfg.hooks, self.logger),
             policy=cfg.retry_policy(),
@@ -113,7 +129,7 @@ class _ClientCore:
             secrets=self.secrets,
             server=server,
             capture_content=capture_mode(cfg.capture_content),
-            is_async=is_async,
+            is_async=self._is_async,
         )
 
     @property
@@ -121,7 +137,7 @@ class _ClientCore:
         """The provider's name (``openai``, ``xai``, or a custom provider's own)."""
         return self._name
 
-    def _repr(self) -> str:
+    def __repr__(self) -> str:
         base_url = getattr(self.codec, "base_url", None)
         return f"{type(self).__name__}(provider={self.provider_name!r}, base_url={base_url!r})"
 
@@ -129,28 +145,16 @@ class _ClientCore:
 class Client(_ClientCore, MemoryMethods):
     """The synchronous client. ``Client(provider="openai")`` or ``Client(ClientConfig(...))``."""
 
+    _is_async = False
+    _transport_class = SyncTransport
+    _provider_protocol = Provider
+    _not_a_provider = (
+        "custom_provider {} implements neither HTTPProvider nor Provider "
+        "(create_chat_completion, create_chat_completion_stream, close)"
+    )
+
     def __init__(self, config: ClientConfig | None = None, /, **kwargs: Any) -> None:
         super().__init__(config, kwargs)
-        self.memory = ConversationMemory(
-            self.config.memory or InMemoryStore(), self.config.memory_config
-        )
-        self._transport: SyncTransport | None = None
-        if self.codec is not None:
-            self._transport = SyncTransport(
-                self.provider_name,
-                self.secrets,
-                self.config.httpx_timeout(),
-                self._http_client(httpx.Client),
-            )
-        elif not isinstance(self.provider, Provider):
-            raise ConfigurationError(
-                f"custom_provider {type(self.provider).__name__} implements neither HTTPProvider "
-                "nor Provider (create_chat_completion, create_chat_completion_stream, close)"
-            )
-        self._start_exchange(self._transport, is_async=False)
-
-    def __repr__(self) -> str:
-        return self._repr()
 
     def create_chat_completion(
         self, request: RequestLike = None, /, **kwargs: Any
@@ -191,28 +195,16 @@ class Client(_ClientCore, MemoryMethods):
 class AsyncClient(_ClientCore, AsyncMemoryMethods):
     """The asynchronous client; the same API with ``await`` (and ``async with``)."""
 
+    _is_async = True
+    _transport_class = AsyncTransport
+    _provider_protocol = AsyncProvider
+    _not_a_provider = (
+        "custom_provider {} does not implement AsyncProvider "
+        "(acreate_chat_completion, acreate_chat_completion_stream, aclose); use Client"
+    )
+
     def __init__(self, config: ClientConfig | None = None, /, **kwargs: Any) -> None:
         super().__init__(config, kwargs)
-        self.memory = ConversationMemory(
-            self.config.memory or InMemoryStore(), self.config.memory_config, is_async=True
-        )
-        self._transport: AsyncTransport | None = None
-        if self.codec is not None:
-            self._transport = AsyncTransport(
-                self.provider_name,
-                self.secrets,
-                self.config.httpx_timeout(),
-                self._http_client(httpx.AsyncClient),
-            )
-        elif not isinstance(self.provider, AsyncProvider):
-            raise ConfigurationError(
-                f"custom_provider {type(self.provider).__name__} does not implement AsyncProvider "
-                "(acreate_chat_completion, acreate_chat_completion_stream, aclose); use Client"
-            )
-        self._start_exchange(self._transport, is_async=True)
-
-    def __repr__(self) -> str:
-        return self._repr()
 
     async def create_chat_completion(
         self, request: RequestLike = None, /, **kwargs: Any
