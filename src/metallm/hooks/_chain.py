@@ -33,19 +33,7 @@ from typing import Any, Protocol, runtime_checkable
 from ..embeddings import EmbeddingsRequest, EmbeddingsResponse
 from ..retry import RetryEvent
 from ..types import ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
-from ._info import LLMCallInfo, StreamEndReason
-
-__all__ = [
-    "AnyRequest",
-    "AnyResponse",
-    "BaseHook",
-    "ChunkIterator",
-    "Failure",
-    "HookChain",
-    "LLMCallInfo",
-    "ObservabilityHook",
-    "StreamEndReason",
-]
+from ._info import LLMCallInfo
 
 ChunkIterator = Iterator[ChatCompletionChunk] | AsyncIterator[ChatCompletionChunk]
 """What ``wrap_stream`` takes and returns: an iterator for ``Client``, async for ``AsyncClient``."""

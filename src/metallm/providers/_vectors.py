@@ -21,9 +21,10 @@ from array import array
 from typing import Any
 
 from ..embeddings import Embedding, EmbeddingsResponse, EmbeddingsUsage
+from ..errors import InvalidRequestError
 from ..provider import constructor
 
-__all__ = ["base64_vector", "count", "embeddings_response", "float_vector"]
+__all__ = ["base64_vector", "check_batch", "count", "embeddings_response", "float_vector"]
 
 _FLOAT_ONLY = {float}
 _NUMBERS = {float, int}
@@ -31,6 +32,16 @@ _BIG_ENDIAN = sys.byteorder == "big"
 _embedding = constructor(Embedding)
 _usage = constructor(EmbeddingsUsage)
 _response = constructor(EmbeddingsResponse)
+
+
+def check_batch(provider: str, inputs: int, limit: int, taker: str = "the API") -> None:
+    """Refuse one request holding more inputs than ``taker`` takes (the client splits lists
+    by the codec's limit, so this guards direct codec use), before any I/O."""
+    if inputs > limit:
+        raise InvalidRequestError(
+            f"{provider}: {inputs} embeddings inputs in one request; {taker} takes at most "
+            f"{limit} (split the list)"
+        )
 
 
 def float_vector(value: Any) -> list[float] | None:

@@ -23,9 +23,9 @@ from __future__ import annotations
 from typing import Any
 
 from ...embeddings import EmbeddingsRequest, EmbeddingsResponse, check_embeddings_reply
-from ...errors import InvalidRequestError, UnsupportedFeatureError
+from ...errors import UnsupportedFeatureError
 from ...provider import HTTPResponse, invalid_reply, json_object, merge_extra
-from .._vectors import count, embeddings_response, float_vector
+from .._vectors import check_batch, count, embeddings_response, float_vector
 
 __all__ = ["MAX_EMBEDDINGS_INPUTS", "build_embeddings_body", "parse_embeddings_reply"]
 
@@ -37,11 +37,7 @@ def build_embeddings_body(request: EmbeddingsRequest, *, provider: str) -> dict[
     """The JSON body for one batch; unsupported fields and oversized batches raise first."""
     if request.user is not None:
         raise UnsupportedFeatureError(provider, "user on embeddings requests")
-    if len(request.inputs) > MAX_EMBEDDINGS_INPUTS:
-        raise InvalidRequestError(
-            f"{provider}: {len(request.inputs)} embeddings inputs in one request; metallm sends "
-            f"at most {MAX_EMBEDDINGS_INPUTS} (split the list)"
-        )
+    check_batch(provider, len(request.inputs), MAX_EMBEDDINGS_INPUTS, "metallm")
     body: dict[str, Any] = {"model": request.model, "input": request.input}
     if request.dimensions is not None:
         body["dimensions"] = request.dimensions

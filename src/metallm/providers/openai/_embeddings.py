@@ -23,9 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...embeddings import EmbeddingsRequest, EmbeddingsResponse, check_embeddings_reply
-from ...errors import InvalidRequestError
 from ...provider import HTTPResponse, invalid_reply, json_object, merge_extra
-from .._vectors import base64_vector, count, embeddings_response, float_vector
+from .._vectors import base64_vector, check_batch, count, embeddings_response, float_vector
 
 __all__ = ["MAX_EMBEDDINGS_INPUTS", "build_embeddings_body", "parse_embeddings_reply"]
 
@@ -37,12 +36,7 @@ def build_embeddings_body(
     request: EmbeddingsRequest, *, provider: str, limit: int = MAX_EMBEDDINGS_INPUTS
 ) -> dict[str, Any]:
     """The JSON body for one batch; more than ``limit`` inputs raise before any I/O."""
-    inputs = request.inputs
-    if len(inputs) > limit:
-        raise InvalidRequestError(
-            f"{provider}: {len(inputs)} embeddings inputs in one request; the API takes at "
-            f"most {limit} (split the list)"
-        )
+    check_batch(provider, len(request.inputs), limit)
     body: dict[str, Any] = {"model": request.model, "input": request.input}
     if request.dimensions is not None:
         body["dimensions"] = request.dimensions
