@@ -17,7 +17,8 @@ import logging
 from typing import Any
 
 from ..logs import ContextLogger, logger_from_context
-from ._chain import AnyRequest, AnyResponse, BaseHook, Failure, LLMCallInfo
+from ._chain import AnyRequest, AnyResponse, BaseHook, Failure
+from ._info import LLMCallInfo
 
 __all__ = ["LOG_FIELDS", "LoggingHook"]
 

@@ -19,7 +19,8 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ._chain import AnyRequest, AnyResponse, BaseHook, Failure, LLMCallInfo
+from ._chain import AnyRequest, AnyResponse, BaseHook, Failure
+from ._info import LLMCallInfo
 
 __all__ = ["LatencyStats", "MetricsCollector", "ModelStats"]
 
