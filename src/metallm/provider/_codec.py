@@ -13,7 +13,7 @@ embeddings defaults that answer "not supported" until a codec implements them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..embeddings import EmbeddingsRequest, EmbeddingsResponse
@@ -22,7 +22,12 @@ from ._errors import error_from_response
 from ._helpers import USER_AGENT, encode_json
 from ._http import HTTPRequest, HTTPResponse
 
-__all__ = ["HTTPCodec", "merge_headers"]
+EmbeddingsParser = Callable[
+    [str, HTTPResponse, EmbeddingsRequest, tuple[str, ...]], EmbeddingsResponse
+]
+"""``parser(provider name, reply, request, secrets) -> EmbeddingsResponse``."""
+
+__all__ = ["EmbeddingsParser", "HTTPCodec", "merge_headers"]
 
 
 def merge_headers(headers: dict[str, str], extra: object, provider: str) -> dict[str, str]:
@@ -163,8 +168,15 @@ class HTTPCodec:
         """Embeddings are not supported unless a codec overrides this (and the parser)."""
         raise UnsupportedFeatureError(self.name, "embeddings")
 
+    embeddings_parser: EmbeddingsParser | None = None
+    """``parser(name, response, request, secrets)`` reading an embeddings reply; a codec with
+    embeddings names its parser here (as a ``staticmethod``) or overrides the method below."""
+
     def parse_embeddings_response(
         self, response: HTTPResponse, request: EmbeddingsRequest
     ) -> EmbeddingsResponse:
-        """Embeddings are not supported unless a codec overrides this (and the builder)."""
-        raise UnsupportedFeatureError(self.name, "embeddings")
+        """An embeddings reply read by :attr:`embeddings_parser` (none: not supported)."""
+        parser = self.embeddings_parser
+        if parser is None:
+            raise UnsupportedFeatureError(self.name, "embeddings")
+        return parser(self.name, response, request, self.secrets())

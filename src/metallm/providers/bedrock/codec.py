@@ -27,7 +27,7 @@ import os
 from typing import Any
 from urllib.parse import quote
 
-from metallm.embeddings import EmbeddingsRequest, EmbeddingsResponse
+from metallm.embeddings import EmbeddingsRequest
 from metallm.errors import APIError, ConfigurationError
 from metallm.provider import (
     HTTPCodec,
@@ -190,11 +190,7 @@ class BedrockProvider(HTTPCodec):
         headers = {"content-type": "application/json", "accept": "application/json"}
         return HTTPRequest("POST", url, self.sign("POST", url, headers, content), content)
 
-    def parse_embeddings_response(
-        self, response: HTTPResponse, request: EmbeddingsRequest
-    ) -> EmbeddingsResponse:
-        """A Titan or Cohere reply as float vectors in input order; garbled replies raise."""
-        return parse_embeddings_reply(self.name, response, request, self.secrets())
+    embeddings_parser = staticmethod(parse_embeddings_reply)
 
 
 def create(settings: ProviderSettings) -> BedrockProvider:

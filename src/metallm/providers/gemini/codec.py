@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-from ...embeddings import EmbeddingsRequest, EmbeddingsResponse
+from ...embeddings import EmbeddingsRequest
 from ...errors import APIError, ConfigurationError
 from ...provider import HTTPCodec, HTTPRequest, HTTPResponse, ProviderSettings
 from ...types import ChatCompletionRequest, ChatCompletionResponse
@@ -154,11 +154,7 @@ class GeminiProvider(HTTPCodec):
         url = embeddings_url(self._prefix, request.model, method, self.name)
         return self.http_request(url, body, stream=False)
 
-    def parse_embeddings_response(
-        self, response: HTTPResponse, request: EmbeddingsRequest
-    ) -> EmbeddingsResponse:
-        """Any Gemini or Vertex embeddings reply as floats in input order; garbled raises."""
-        return parse_embeddings_reply(self.name, response, request, self.secrets())
+    embeddings_parser = staticmethod(parse_embeddings_reply)
 
 
 def create(settings: ProviderSettings) -> GeminiProvider:

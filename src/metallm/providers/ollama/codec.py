@@ -10,7 +10,7 @@ holds no connection and does no I/O.
 
 from __future__ import annotations
 
-from ...embeddings import EmbeddingsRequest, EmbeddingsResponse
+from ...embeddings import EmbeddingsRequest
 from ...provider import HTTPCodec, HTTPRequest, HTTPResponse, ProviderSettings
 from ...types import ChatCompletionRequest, ChatCompletionResponse
 from ._embeddings import MAX_EMBEDDINGS_INPUTS, build_embeddings_body, parse_embeddings_reply
@@ -82,11 +82,7 @@ class OllamaProvider(HTTPCodec):
         body = build_embeddings_body(request, provider=self.name)
         return self.http_request(f"{self.base_url}/api/embed", body, stream=False)
 
-    def parse_embeddings_response(
-        self, response: HTTPResponse, request: EmbeddingsRequest
-    ) -> EmbeddingsResponse:
-        """A success reply as float vectors in input order; garbled or short replies raise."""
-        return parse_embeddings_reply(self.name, response, request, self.secrets())
+    embeddings_parser = staticmethod(parse_embeddings_reply)
 
 
 def create(settings: ProviderSettings) -> OllamaProvider:

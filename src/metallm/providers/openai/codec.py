@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...embeddings import EmbeddingsRequest, EmbeddingsResponse
+from ...embeddings import EmbeddingsRequest
 from ...errors import ConfigurationError
 from ...provider import HTTPCodec, HTTPRequest, HTTPResponse, ProviderSettings
 from ...types import ChatCompletionRequest, ChatCompletionResponse
@@ -91,11 +91,7 @@ class OpenAIProvider(HTTPCodec):
         body = build_embeddings_body(request, provider=self.name, limit=self.max_embeddings_inputs)
         return self.http_request(f"{self.base_url}/embeddings", body, stream=False)
 
-    def parse_embeddings_response(
-        self, response: HTTPResponse, request: EmbeddingsRequest
-    ) -> EmbeddingsResponse:
-        """A success reply as float vectors in input order; garbled or short replies raise."""
-        return parse_embeddings_reply(self.name, response, request, self.secrets())
+    embeddings_parser = staticmethod(parse_embeddings_reply)
 
 
 def create(settings: ProviderSettings) -> OpenAIProvider:
