@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, TypeVar
 
 from ._accumulate import finalize_response
@@ -74,36 +75,35 @@ class OpenedStream:
         self.source = source
 
 
+@dataclass(eq=False)
 class Exchange:
-    """One client's exchange settings; its generator methods are the operations."""
+    """One client's exchange settings; its generator methods are the operations.
 
-    def __init__(
-        self,
-        provider: Any,
-        transport: Any,
-        *,
-        provider_name: str,
-        hooks: HookChain,
-        policy: RetryPolicy,
-        logger: logging.Logger,
-        secrets: tuple[str, ...],
-        server: tuple[str, int] = ("", 0),
-        capture_content: str | None = None,
-        is_async: bool = False,
-    ) -> None:
-        self.provider = provider
-        self.codec: HTTPProvider | None = provider if transport is not None else None
-        self.transport = transport
-        self.provider_name = provider_name
-        self.semconv_name = str(getattr(provider, "semconv_name", None) or provider_name)
+    ``transport`` is the client's transport when ``provider`` is a codec (None for a custom
+    provider bringing its own I/O). The provider facts telemetry needs (``semconv_name``,
+    ``system_apart``) are read from the provider once, here.
+    """
+
+    provider: Any
+    transport: Any
+    _: KW_ONLY
+    provider_name: str
+    hooks: HookChain
+    policy: RetryPolicy
+    logger: logging.Logger
+    secrets: tuple[str, ...]
+    server: tuple[str, int] = ("", 0)
+    capture_content: str | None = None
+    is_async: bool = False
+    codec: HTTPProvider | None = field(init=False)
+    semconv_name: str = field(init=False)
+    system_apart: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        provider = self.provider
+        self.codec = provider if self.transport is not None else None
+        self.semconv_name = str(getattr(provider, "semconv_name", None) or self.provider_name)
         self.system_apart = bool(getattr(provider, "system_instructions_apart", False))
-        self.hooks = hooks
-        self.policy = policy
-        self.logger = logger
-        self.secrets = secrets
-        self.server = server
-        self.capture_content = capture_content
-        self.is_async = is_async
 
     def redact(self, text: str) -> str:
         """``text`` with this client's secrets scrubbed."""
