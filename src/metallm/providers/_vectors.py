@@ -20,11 +20,18 @@ import sys
 from array import array
 from typing import Any
 
-from ..embeddings import Embedding, EmbeddingsResponse, EmbeddingsUsage
+from ..embeddings import Embedding, EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage
 from ..errors import InvalidRequestError
 from ..provider import constructor
 
-__all__ = ["base64_vector", "check_batch", "count", "embeddings_response", "float_vector"]
+__all__ = [
+    "base64_vector",
+    "check_batch",
+    "count",
+    "embeddings_response",
+    "float_vector",
+    "model_input_body",
+]
 
 _FLOAT_ONLY = {float}
 _NUMBERS = {float, int}
@@ -42,6 +49,14 @@ def check_batch(provider: str, inputs: int, limit: int, taker: str = "the API") 
             f"{provider}: {inputs} embeddings inputs in one request; {taker} takes at most "
             f"{limit} (split the list)"
         )
+
+
+def model_input_body(request: EmbeddingsRequest) -> dict[str, Any]:
+    """``{"model", "input", ("dimensions")}``: the body OpenAI's and Ollama's APIs share."""
+    body: dict[str, Any] = {"model": request.model, "input": request.input}
+    if request.dimensions is not None:
+        body["dimensions"] = request.dimensions
+    return body
 
 
 def float_vector(value: Any) -> list[float] | None:

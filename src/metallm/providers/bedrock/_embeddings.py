@@ -138,7 +138,6 @@ def parse_embeddings_reply(
     provider: str, response: HTTPResponse, request: EmbeddingsRequest, secrets: tuple[str, ...]
 ) -> EmbeddingsResponse:
     """A Titan or Cohere InvokeModel success reply as floats in input order; garbled raises."""
-
     invalid = invalid_reply(provider, response, secrets)
 
     body = json_object(provider, response, secrets, "embeddings reply")

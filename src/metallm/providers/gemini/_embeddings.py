@@ -183,7 +183,6 @@ def parse_embeddings_reply(
     ``embedContent``) gives ``promptTokenCount``/``totalTokenCount``; Gemini API replies have
     neither, so 0/0.
     """
-
     invalid = invalid_reply(provider, response, secrets)
 
     body = json_object(provider, response, secrets, "embeddings reply")

@@ -25,7 +25,7 @@ from typing import Any
 from ...embeddings import EmbeddingsRequest, EmbeddingsResponse, check_embeddings_reply
 from ...errors import UnsupportedFeatureError
 from ...provider import HTTPResponse, invalid_reply, json_object, merge_extra
-from .._vectors import check_batch, count, embeddings_response, float_vector
+from .._vectors import check_batch, count, embeddings_response, float_vector, model_input_body
 
 __all__ = ["MAX_EMBEDDINGS_INPUTS", "build_embeddings_body", "parse_embeddings_reply"]
 
@@ -38,9 +38,7 @@ def build_embeddings_body(request: EmbeddingsRequest, *, provider: str) -> dict[
     if request.user is not None:
         raise UnsupportedFeatureError(provider, "user on embeddings requests")
     check_batch(provider, len(request.inputs), MAX_EMBEDDINGS_INPUTS, "metallm")
-    body: dict[str, Any] = {"model": request.model, "input": request.input}
-    if request.dimensions is not None:
-        body["dimensions"] = request.dimensions
+    body = model_input_body(request)
     merge_extra(body, request.extra)
     return body
 
@@ -49,7 +47,6 @@ def parse_embeddings_reply(
     provider: str, response: HTTPResponse, request: EmbeddingsRequest, secrets: tuple[str, ...]
 ) -> EmbeddingsResponse:
     """An ``/api/embed`` success reply as floats in input order; garbled replies raise."""
-
     invalid = invalid_reply(provider, response, secrets)
 
     body = json_object(provider, response, secrets, "embeddings reply")

@@ -24,7 +24,14 @@ from typing import Any
 
 from ...embeddings import EmbeddingsRequest, EmbeddingsResponse, check_embeddings_reply
 from ...provider import HTTPResponse, invalid_reply, json_object, merge_extra
-from .._vectors import base64_vector, check_batch, count, embeddings_response, float_vector
+from .._vectors import (
+    base64_vector,
+    check_batch,
+    count,
+    embeddings_response,
+    float_vector,
+    model_input_body,
+)
 
 __all__ = ["MAX_EMBEDDINGS_INPUTS", "build_embeddings_body", "parse_embeddings_reply"]
 
@@ -37,9 +44,7 @@ def build_embeddings_body(
 ) -> dict[str, Any]:
     """The JSON body for one batch; more than ``limit`` inputs raise before any I/O."""
     check_batch(provider, len(request.inputs), limit)
-    body: dict[str, Any] = {"model": request.model, "input": request.input}
-    if request.dimensions is not None:
-        body["dimensions"] = request.dimensions
+    body = model_input_body(request)
     if request.user is not None:
         body["user"] = request.user
     body["encoding_format"] = request.encoding_format or "base64"
@@ -51,7 +56,6 @@ def parse_embeddings_reply(
     provider: str, response: HTTPResponse, request: EmbeddingsRequest, secrets: tuple[str, ...]
 ) -> EmbeddingsResponse:
     """A ``/embeddings`` success reply as floats, in input order; garbled replies raise."""
-
     invalid = invalid_reply(provider, response, secrets)
 
     body = json_object(provider, response, secrets, "embeddings reply")
