@@ -18,11 +18,12 @@ import base64
 import binascii
 import sys
 from array import array
+from collections.abc import Callable
 from typing import Any
 
 from ..embeddings import Embedding, EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage
-from ..errors import InvalidRequestError
-from ..provider import constructor
+from ..errors import InvalidRequestError, ResponseValidationError
+from ..provider import HTTPResponse, constructor, invalid_reply, json_object
 
 __all__ = [
     "base64_vector",
@@ -31,6 +32,7 @@ __all__ = [
     "embeddings_response",
     "float_vector",
     "model_input_body",
+    "reply_list",
 ]
 
 _FLOAT_ONLY = {float}
@@ -49,6 +51,18 @@ def check_batch(provider: str, inputs: int, limit: int, taker: str = "the API") 
             f"{provider}: {inputs} embeddings inputs in one request; {taker} takes at most "
             f"{limit} (split the list)"
         )
+
+
+def reply_list(
+    provider: str, response: HTTPResponse, secrets: tuple[str, ...], key: str
+) -> tuple[dict[str, Any], list[Any], Callable[[str], ResponseValidationError]]:
+    """The reply's JSON object, its ``key`` list, and the maker of errors about the reply."""
+    invalid = invalid_reply(provider, response, secrets)
+    body = json_object(provider, response, secrets, "embeddings reply")
+    items = body.get(key)
+    if type(items) is not list:
+        raise invalid(f"embeddings reply has no {key!r} list")
+    return body, items, invalid
 
 
 def model_input_body(request: EmbeddingsRequest) -> dict[str, Any]:

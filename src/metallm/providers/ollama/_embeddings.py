@@ -24,8 +24,15 @@ from typing import Any
 
 from ...embeddings import EmbeddingsRequest, EmbeddingsResponse, check_embeddings_reply
 from ...errors import UnsupportedFeatureError
-from ...provider import HTTPResponse, invalid_reply, json_object, merge_extra
-from .._vectors import check_batch, count, embeddings_response, float_vector, model_input_body
+from ...provider import HTTPResponse, merge_extra
+from .._vectors import (
+    check_batch,
+    count,
+    embeddings_response,
+    float_vector,
+    model_input_body,
+    reply_list,
+)
 
 __all__ = ["MAX_EMBEDDINGS_INPUTS", "build_embeddings_body", "parse_embeddings_reply"]
 
@@ -39,26 +46,19 @@ def build_embeddings_body(request: EmbeddingsRequest, *, provider: str) -> dict[
         raise UnsupportedFeatureError(provider, "user on embeddings requests")
     check_batch(provider, len(request.inputs), MAX_EMBEDDINGS_INPUTS, "metallm")
     body = model_input_body(request)
-    merge_extra(body, request.extra)
-    return body
+    return merge_extra(body, request.extra)
 
 
 def parse_embeddings_reply(
     provider: str, response: HTTPResponse, request: EmbeddingsRequest, secrets: tuple[str, ...]
 ) -> EmbeddingsResponse:
     """An ``/api/embed`` success reply as floats in input order; garbled replies raise."""
-    invalid = invalid_reply(provider, response, secrets)
-
-    body = json_object(provider, response, secrets, "embeddings reply")
-    items = body.get("embeddings")
-    if type(items) is not list:
-        raise invalid("embeddings reply has no 'embeddings' list")
-    vectors: list[tuple[int, list[float]]] = []
-    for i, item in enumerate(items):
-        vector = float_vector(item)
-        if vector is None:
-            raise invalid(f"embeddings reply embeddings[{i}] is not a list of numbers")
-        vectors.append((i, vector))
+    body, items, invalid = reply_list(provider, response, secrets, "embeddings")
+    found = [float_vector(item) for item in items]
+    if None in found:
+        bad = found.index(None)
+        raise invalid(f"embeddings reply embeddings[{bad}] is not a list of numbers")
+    vectors = [(i, vector) for i, vector in enumerate(found) if vector is not None]
     evaluated = body.get("prompt_eval_count")
     tokens = 0 if evaluated is None else count(evaluated)
     if tokens is None:

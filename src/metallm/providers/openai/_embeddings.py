@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...embeddings import EmbeddingsRequest, EmbeddingsResponse, check_embeddings_reply
-from ...provider import HTTPResponse, invalid_reply, json_object, merge_extra
+from ...provider import HTTPResponse, merge_extra
 from .._vectors import (
     base64_vector,
     check_batch,
@@ -31,6 +31,7 @@ from .._vectors import (
     embeddings_response,
     float_vector,
     model_input_body,
+    reply_list,
 )
 
 __all__ = ["MAX_EMBEDDINGS_INPUTS", "build_embeddings_body", "parse_embeddings_reply"]
@@ -48,20 +49,14 @@ def build_embeddings_body(
     if request.user is not None:
         body["user"] = request.user
     body["encoding_format"] = request.encoding_format or "base64"
-    merge_extra(body, request.extra)
-    return body
+    return merge_extra(body, request.extra)
 
 
 def parse_embeddings_reply(
     provider: str, response: HTTPResponse, request: EmbeddingsRequest, secrets: tuple[str, ...]
 ) -> EmbeddingsResponse:
     """A ``/embeddings`` success reply as floats, in input order; garbled replies raise."""
-    invalid = invalid_reply(provider, response, secrets)
-
-    body = json_object(provider, response, secrets, "embeddings reply")
-    data = body.get("data")
-    if type(data) is not list:
-        raise invalid("embeddings reply has no 'data' list")
+    body, data, invalid = reply_list(provider, response, secrets, "data")
     vectors: list[tuple[int, list[float]]] = []
     for position, item in enumerate(data):
         if type(item) is not dict:
