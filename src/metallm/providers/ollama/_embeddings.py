@@ -22,17 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import metallm.providers._vectors as vec
+
 from ...embeddings import EmbeddingsRequest, EmbeddingsResponse, check_embeddings_reply
 from ...errors import UnsupportedFeatureError
 from ...provider import HTTPResponse, merge_extra
-from .._vectors import (
-    check_batch,
-    count,
-    embeddings_response,
-    float_vector,
-    model_input_body,
-    reply_list,
-)
 
 __all__ = ["MAX_EMBEDDINGS_INPUTS", "build_embeddings_body", "parse_embeddings_reply"]
 
@@ -44,8 +38,8 @@ def build_embeddings_body(request: EmbeddingsRequest, *, provider: str) -> dict[
     """The JSON body for one batch; unsupported fields and oversized batches raise first."""
     if request.user is not None:
         raise UnsupportedFeatureError(provider, "user on embeddings requests")
-    check_batch(provider, len(request.inputs), MAX_EMBEDDINGS_INPUTS, "metallm")
-    body = model_input_body(request)
+    vec.check_batch(provider, len(request.inputs), MAX_EMBEDDINGS_INPUTS, "metallm")
+    body = vec.model_input_body(request)
     return merge_extra(body, request.extra)
 
 
@@ -53,18 +47,18 @@ def parse_embeddings_reply(
     provider: str, response: HTTPResponse, request: EmbeddingsRequest, secrets: tuple[str, ...]
 ) -> EmbeddingsResponse:
     """An ``/api/embed`` success reply as floats in input order; garbled replies raise."""
-    body, items, invalid = reply_list(provider, response, secrets, "embeddings")
-    found = [float_vector(item) for item in items]
+    body, items, invalid = vec.reply_list(provider, response, secrets, "embeddings")
+    found = [vec.float_vector(item) for item in items]
     if None in found:
         bad = found.index(None)
         raise invalid(f"embeddings reply embeddings[{bad}] is not a list of numbers")
     vectors = [(i, vector) for i, vector in enumerate(found) if vector is not None]
     evaluated = body.get("prompt_eval_count")
-    tokens = 0 if evaluated is None else count(evaluated)
+    tokens = 0 if evaluated is None else vec.count(evaluated)
     if tokens is None:
         raise invalid("embeddings reply 'prompt_eval_count' is not a non-negative integer")
     model = body.get("model")
-    result = embeddings_response(
+    result = vec.embeddings_response(
         model if type(model) is str and model else request.model, provider, vectors, tokens, tokens
     )
     return check_embeddings_reply(result, len(request.inputs), provider)

@@ -22,17 +22,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import metallm.providers._vectors as vec
+
 from ...embeddings import EmbeddingsRequest, EmbeddingsResponse, check_embeddings_reply
 from ...provider import HTTPResponse, merge_extra
-from .._vectors import (
-    base64_vector,
-    check_batch,
-    count,
-    embeddings_response,
-    float_vector,
-    model_input_body,
-    reply_list,
-)
 
 __all__ = ["MAX_EMBEDDINGS_INPUTS", "build_embeddings_body", "parse_embeddings_reply"]
 
@@ -44,8 +37,8 @@ def build_embeddings_body(
     request: EmbeddingsRequest, *, provider: str, limit: int = MAX_EMBEDDINGS_INPUTS
 ) -> dict[str, Any]:
     """The JSON body for one batch; more than ``limit`` inputs raise before any I/O."""
-    check_batch(provider, len(request.inputs), limit)
-    body = model_input_body(request)
+    vec.check_batch(provider, len(request.inputs), limit)
+    body = vec.model_input_body(request)
     if request.user is not None:
         body["user"] = request.user
     body["encoding_format"] = request.encoding_format or "base64"
@@ -56,7 +49,7 @@ def parse_embeddings_reply(
     provider: str, response: HTTPResponse, request: EmbeddingsRequest, secrets: tuple[str, ...]
 ) -> EmbeddingsResponse:
     """A ``/embeddings`` success reply as floats, in input order; garbled replies raise."""
-    body, data, invalid = reply_list(provider, response, secrets, "data")
+    body, data, invalid = vec.reply_list(provider, response, secrets, "data")
     vectors: list[tuple[int, list[float]]] = []
     for position, item in enumerate(data):
         if type(item) is not dict:
@@ -65,7 +58,7 @@ def parse_embeddings_reply(
         if type(index) is not int:
             raise invalid(f"embeddings reply data[{position}].index is not an integer")
         raw = item.get("embedding")
-        vector = base64_vector(raw) if type(raw) is str else float_vector(raw)
+        vector = vec.base64_vector(raw) if type(raw) is str else vec.float_vector(raw)
         if vector is None:
             raise invalid(
                 f"embeddings reply data[{position}].embedding is neither a list of numbers "
@@ -77,13 +70,13 @@ def parse_embeddings_reply(
     if usage is not None:
         if type(usage) is not dict:
             raise invalid("embeddings reply 'usage' is not an object")
-        prompt_n = count(usage.get("prompt_tokens", 0))
-        total_n = count(usage.get("total_tokens", prompt_n))
+        prompt_n = vec.count(usage.get("prompt_tokens", 0))
+        total_n = vec.count(usage.get("total_tokens", prompt_n))
         if prompt_n is None or total_n is None:
             raise invalid("embeddings reply usage counts are not non-negative integers")
         prompt, total = prompt_n, total_n
     model = body.get("model")
-    result = embeddings_response(
+    result = vec.embeddings_response(
         model if type(model) is str and model else request.model, provider, vectors, prompt, total
     )
     return check_embeddings_reply(result, len(request.inputs), provider)
