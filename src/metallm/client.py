@@ -66,6 +66,14 @@ def capture_mode(value: str | bool | None) -> str | None:
     return mode
 
 
+_NOT_A_PROVIDER = {
+    False: "custom_provider {} implements neither HTTPProvider nor Provider "
+    "(create_chat_completion, create_chat_completion_stream, close)",
+    True: "custom_provider {} does not implement AsyncProvider "
+    "(acreate_chat_completion, acreate_chat_completion_stream, aclose); use Client",
+}
+
+
 class _ClientCore:
     """What both clients share: config resolution, the provider, transport and exchange.
 
@@ -78,9 +86,9 @@ class _ClientCore:
     _is_async: bool
     _transport_class: Any
     _provider_protocol: Any
-    _not_a_provider: str
 
-    def __init__(self, config: ClientConfig | None, kwargs: dict[str, Any]) -> None:
+    def __init__(self, config: ClientConfig | None = None, /, **kwargs: Any) -> None:
+        """``Client(provider="openai", ...)`` or ``Client(ClientConfig(...))`` (or both)."""
         if config is not None and kwargs:
             config = ClientConfig(**{**config.__dict__, **kwargs})
         self.config = config or ClientConfig(**kwargs)
@@ -113,7 +121,9 @@ class _ClientCore:
                 self._name, secrets, cfg.httpx_timeout(), http_client
             )
         elif not isinstance(provider, self._provider_protocol):
-            raise ConfigurationError(self._not_a_provider.format(type(provider).__name__))
+            raise ConfigurationError(
+                _NOT_A_PROVIDER[self._is_async].format(type(provider).__name__)
+            )
         self._start_exchange()
 
     def _start_exchange(self) -> None:
@@ -148,13 +158,6 @@ class Client(_ClientCore, MemoryMethods):
     _is_async = False
     _transport_class = SyncTransport
     _provider_protocol = Provider
-    _not_a_provider = (
-        "custom_provider {} implements neither HTTPProvider nor Provider "
-        "(create_chat_completion, create_chat_completion_stream, close)"
-    )
-
-    def __init__(self, config: ClientConfig | None = None, /, **kwargs: Any) -> None:
-        super().__init__(config, kwargs)
 
     def create_chat_completion(
         self, request: RequestLike = None, /, **kwargs: Any
@@ -198,13 +201,6 @@ class AsyncClient(_ClientCore, AsyncMemoryMethods):
     _is_async = True
     _transport_class = AsyncTransport
     _provider_protocol = AsyncProvider
-    _not_a_provider = (
-        "custom_provider {} does not implement AsyncProvider "
-        "(acreate_chat_completion, acreate_chat_completion_stream, aclose); use Client"
-    )
-
-    def __init__(self, config: ClientConfig | None = None, /, **kwargs: Any) -> None:
-        super().__init__(config, kwargs)
 
     async def create_chat_completion(
         self, request: RequestLike = None, /, **kwargs: Any
