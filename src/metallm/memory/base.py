@@ -87,28 +87,21 @@ class AsyncKVStore(Protocol):
     async def adelete(self, key: str) -> None: ...
 
 
-def _missing(store: object, names: Sequence[str]) -> list[str]:
-    return [n for n in names if not callable(getattr(store, n, None))]
-
-
-def check_store(store: object) -> None:
+def check_store(
+    store: object, names: Sequence[str] = ("get", "set", "delete"), protocol: str = "KVStore"
+) -> None:
     """Raise :class:`ConfigurationError` unless ``store`` implements :class:`KVStore`."""
-    missing = _missing(store, ("get", "set", "delete"))
+    missing = [n for n in names if not callable(getattr(store, n, None))]
     if missing:
         raise ConfigurationError(
-            f"memory store {type(store).__name__} does not implement KVStore: "
+            f"memory store {type(store).__name__} does not implement {protocol}: "
             f"missing {', '.join(missing)}"
         )
 
 
 def check_async_store(store: object) -> None:
     """Raise :class:`ConfigurationError` unless ``store`` implements :class:`AsyncKVStore`."""
-    missing = _missing(store, ("aget", "aset", "adelete"))
-    if missing:
-        raise ConfigurationError(
-            f"memory store {type(store).__name__} does not implement AsyncKVStore: "
-            f"missing {', '.join(missing)}"
-        )
+    check_store(store, ("aget", "aset", "adelete"), "AsyncKVStore")
 
 
 class AsyncFromSync:
