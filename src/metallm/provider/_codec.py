@@ -18,16 +18,28 @@ from typing import Any
 
 from ..embeddings import EmbeddingsRequest, EmbeddingsResponse
 from ..errors import APIError, ConfigurationError, UnsupportedFeatureError, redact
+from ..types import ChatCompletionRequest, ChatCompletionResponse
 from ._errors import error_from_response
 from ._helpers import USER_AGENT, encode_json
 from ._http import HTTPRequest, HTTPResponse
+from ._protocols import StreamDecoder
 
 EmbeddingsParser = Callable[
     [str, HTTPResponse, EmbeddingsRequest, tuple[str, ...]], EmbeddingsResponse
 ]
 """``parser(provider name, reply, request, secrets) -> EmbeddingsResponse``."""
+CompletionParser = Callable[[str, HTTPResponse, tuple[str, ...]], ChatCompletionResponse]
+"""``parser(provider name, reply, secrets) -> ChatCompletionResponse``."""
+DecoderFactory = Callable[[str, tuple[str, ...]], StreamDecoder]
+"""``factory(provider name, secrets) -> StreamDecoder`` (an ``EventDecoder`` class)."""
 
-__all__ = ["EmbeddingsParser", "HTTPCodec", "merge_headers"]
+__all__ = [
+    "CompletionParser",
+    "DecoderFactory",
+    "EmbeddingsParser",
+    "HTTPCodec",
+    "merge_headers",
+]
 
 
 def merge_headers(headers: dict[str, str], extra: object, provider: str) -> dict[str, str]:
@@ -158,6 +170,27 @@ class HTTPCodec:
     ) -> HTTPRequest:
         """The request to send: ``url``, the headers for ``stream`` and the JSON ``body``."""
         return HTTPRequest(method, url, self.headers(stream=stream), encode_json(body))
+
+    completion_parser: CompletionParser | None = None
+    """``parser(name, response, secrets)`` reading a chat reply; a codec names its parser here
+    (as a ``staticmethod``) or overrides :meth:`parse_response`."""
+    decoder_class: DecoderFactory | None = None
+    """``decoder_class(name, secrets)``: the incremental stream decoder of one reply; a codec
+    names its :class:`~metallm.provider.EventDecoder` here or overrides :meth:`stream_decoder`."""
+
+    def parse_response(self, response: HTTPResponse) -> ChatCompletionResponse:
+        """A chat reply read by :attr:`completion_parser`."""
+        parser = self.completion_parser
+        if parser is None:
+            raise TypeError(f"{type(self).__name__} names no completion_parser")
+        return parser(self.name, response, self.secrets())
+
+    def stream_decoder(self, request: ChatCompletionRequest) -> StreamDecoder:
+        """A fresh :attr:`decoder_class` for one streamed reply."""
+        decoder = self.decoder_class
+        if decoder is None:
+            raise TypeError(f"{type(self).__name__} names no decoder_class")
+        return decoder(self.name, self.secrets())
 
     def parse_error(self, response: HTTPResponse) -> APIError:
         """The typed error for an error reply, read by

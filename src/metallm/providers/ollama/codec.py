@@ -11,8 +11,8 @@ holds no connection and does no I/O.
 from __future__ import annotations
 
 from ...embeddings import EmbeddingsRequest
-from ...provider import HTTPCodec, HTTPRequest, HTTPResponse, ProviderSettings
-from ...types import ChatCompletionRequest, ChatCompletionResponse
+from ...provider import HTTPCodec, HTTPRequest, ProviderSettings
+from ...types import ChatCompletionRequest
 from ._embeddings import MAX_EMBEDDINGS_INPUTS, build_embeddings_body, parse_embeddings_reply
 from ._request import build_body
 from ._response import parse_completion
@@ -65,13 +65,8 @@ class OllamaProvider(HTTPCodec):
         body = build_body(request, provider=self.name, stream=stream)
         return self.http_request(self._url, body, stream=stream)
 
-    def parse_response(self, response: HTTPResponse) -> ChatCompletionResponse:
-        """A success reply as a unified response; raises ``ResponseValidationError`` if garbled."""
-        return parse_completion(self.name, response, self.secrets())
-
-    def stream_decoder(self, request: ChatCompletionRequest) -> OllamaStreamDecoder:
-        """A fresh incremental decoder for one streamed reply."""
-        return OllamaStreamDecoder(self.name, self.secrets())
+    completion_parser = staticmethod(parse_completion)
+    decoder_class = OllamaStreamDecoder
 
     # -- embeddings: ``POST {base_url}/api/embed`` (see ``_embeddings``) -------------------------
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from ...embeddings import EmbeddingsRequest
 from ...errors import ConfigurationError
-from ...provider import HTTPCodec, HTTPRequest, HTTPResponse, ProviderSettings
-from ...types import ChatCompletionRequest, ChatCompletionResponse
+from ...provider import HTTPCodec, HTTPRequest, ProviderSettings
+from ...types import ChatCompletionRequest
 from ._embeddings import MAX_EMBEDDINGS_INPUTS, build_embeddings_body, parse_embeddings_reply
 from ._request import build_body
 from ._response import parse_completion
@@ -74,13 +74,8 @@ class OpenAIProvider(HTTPCodec):
         )
         return self.http_request(self._url, body, stream=stream)
 
-    def parse_response(self, response: HTTPResponse) -> ChatCompletionResponse:
-        """A success reply as a unified response; raises ``ResponseValidationError`` if garbled."""
-        return parse_completion(self.name, response, self.secrets())
-
-    def stream_decoder(self, request: ChatCompletionRequest) -> OpenAIStreamDecoder:
-        """A fresh incremental decoder for one streamed reply."""
-        return OpenAIStreamDecoder(self.name, self.secrets())
+    completion_parser = staticmethod(parse_completion)
+    decoder_class = OpenAIStreamDecoder
 
     # -- embeddings: ``POST {base_url}/embeddings`` (see ``_embeddings``) ------------------------
 
