@@ -120,9 +120,10 @@ class EventDecoder:
         """The chunk for one event's JSON object (``name`` is the SSE event type, or ``""``).
 
         ``None`` skips the event. ``KeyError``, ``TypeError``, ``ValueError`` and
-        ``AttributeError`` become a ``StreamError`` naming the event malformed.
+        ``AttributeError`` become a ``StreamError`` naming the event malformed. Every decoder
+        writes its own; this base has no event vocabulary to read.
         """
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} does not say how to read its events (on_event)")
 
     def is_error(self, name: str, obj: dict[str, Any]) -> bool:
         """Whether an event is an error event: an ``error`` member or SSE type ``error``."""
