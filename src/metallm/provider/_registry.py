@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import ConfigurationError
 from ._protocols import AsyncProvider, HTTPProvider, Provider
@@ -77,6 +78,8 @@ class ProviderSpec:
     ) -> ProviderSettings:
         """Settings from explicit values, then the environment, then the defaults."""
         key = api_key or next((os.environ[v] for v in self.api_key_env if os.environ.get(v)), None)
+        if key is not None:
+            key = checked_key(key, self.name)
         if self.requires_key and not key:
             names = " or ".join(self.api_key_env) or "api_key"
             raise ConfigurationError(
@@ -93,7 +96,7 @@ class ProviderSpec:
             url = _load(self.normalize_base_url)(url)
         if "://" not in url:
             url = "http://" + url
-        return ProviderSettings(self.name, key, url.rstrip("/"), dict(extra))
+        return ProviderSettings(self.name, key, checked_url(url, self.name), dict(extra))
 
     def create(
         self,
@@ -103,6 +106,40 @@ class ProviderSpec:
     ) -> AnyProvider:
         """Resolve settings and build the provider."""
         return self.load_factory()(self.resolve(api_key, base_url, extra or {}))
+
+
+def checked_key(key: str, provider: str) -> str:
+    """``key`` without surrounding whitespace (a key read from a file or a secret mount often
+    ends in a newline); any other control or non-ASCII character is a
+    :class:`~metallm.ConfigurationError` that names its position, never the key."""
+    key = key.strip()
+    for position, char in enumerate(key):
+        if not " " < char < "\x7f":
+            raise ConfigurationError(
+                f"the API key for provider {provider!r} has a control, space or non-ASCII "
+                f"character at position {position}: keys are printable ASCII (check how it "
+                "was read or pasted)"
+            )
+    return key
+
+
+def checked_url(url: str, provider: str) -> str:
+    """``url`` without a trailing slash, if it is an http(s) URL with a host; else a
+    :class:`~metallm.ConfigurationError` at construction (not a DNS error at the first call)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - validates the port
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"provider {provider!r}: base_url {url!r} is invalid ({exc})"
+        ) from None
+    if parts.scheme not in ("http", "https") or not host or any(c.isspace() for c in url):
+        raise ConfigurationError(
+            f"provider {provider!r}: base_url {url!r} is not an http(s) URL with a host "
+            "(e.g. https://api.example.com/v1)"
+        )
+    return url.rstrip("/")
 
 
 def _load(target: Any) -> Any:
