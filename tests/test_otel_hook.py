@@ -523,3 +523,32 @@ print(json.dumps([timed, got]))
     assert abs(timed[0] - got[0]) < 0.005, (timed, got)  # the first call of a fresh process
     for caller, span in zip(timed[1:], got[1:], strict=True):
         assert abs(caller - span) < 0.001, (timed, got)
+
+
+def test_content_events_go_to_a_logger_provider_even_without_a_tracer() -> None:
+    """In a fresh process with only a logger provider: the event is emitted, no span needed."""
+    import subprocess
+    import sys
+
+    code = """
+import json
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+import metallm
+from metallm.otel import OTelHook
+from metallm.testing import FakeLLMServer
+logs = InMemoryLogRecordExporter()
+lp = LoggerProvider()
+lp.add_log_record_processor(SimpleLogRecordProcessor(logs))
+with FakeLLMServer() as server:
+    client = metallm.Client(provider="openai", api_key="sk-k-0123456789",
+                            base_url=server.base_url("openai"),
+                            hooks=[OTelHook(logger_provider=lp, capture_content="EVENT_ONLY")])
+    client.create_chat_completion(model="m", messages=[{"role": "user", "content": "hi"}])
+records = [r.log_record for r in logs.get_finished_logs()]
+print(json.dumps([[r.event_name, dict(r.attributes or {})["gen_ai.request.model"],
+                   dict(r.attributes or {})["gen_ai.input.messages"][0]["parts"][0]["content"]]
+                  for r in records]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == [[A.CONTENT_EVENT, "m", "hi"]]

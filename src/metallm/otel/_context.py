@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry._logs import _internal as _logs_api
 from opentelemetry.metrics import _internal as _metrics_api
 
-__all__ = ["NULL", "Active", "metrics_unset", "tracing_unset"]
+__all__ = ["NULL", "Active", "logs_unset", "metrics_unset", "tracing_unset"]
 
 
 class Active:
@@ -68,6 +69,20 @@ def metrics_unset() -> bool:
     if getattr(_metrics_api, "_METER_PROVIDER", _MISSING) is None:
         return True
     _metrics_seen = True
+    return False
+
+
+_logs_seen = False
+
+
+def logs_unset() -> bool:
+    """Whether no global logger provider is installed yet (a latch, as :func:`metrics_unset`)."""
+    global _logs_seen  # noqa: PLW0603 - a latch: providers are set once per process
+    if _logs_seen:
+        return False
+    if getattr(_logs_api, "_LOGGER_PROVIDER", _MISSING) is None:
+        return True
+    _logs_seen = True
     return False
 
 

@@ -31,7 +31,7 @@ from ..hooks import AnyRequest, AnyResponse, Failure, LLMCallInfo, SubRequest
 from ..retry import RetryEvent
 from ..types import ChatCompletionRequest, ChatCompletionResponse
 from . import attributes as A
-from ._context import NULL, Active, metrics_unset, tracing_unset
+from ._context import NULL, Active, logs_unset, metrics_unset, tracing_unset
 from ._span_attributes import (
     embeddings_request_attributes,
     embeddings_response_attributes,
@@ -127,7 +127,8 @@ class OTelHook:
     def before_request(self, info: LLMCallInfo, request: AnyRequest) -> None:
         """Start the span with the request's attributes."""
         no_tracing = not self._explicit_tracing and tracing_unset()
-        if no_tracing and not self._explicit_metrics and metrics_unset():
+        nothing_installed = no_tracing and not self._explicit_metrics and metrics_unset()
+        if nothing_installed and not self._wants_events(info):
             return  # no SDK behind the API at all: nothing would be recorded
         operation = info.operation
         base: dict[str, Any] = {
@@ -138,7 +139,7 @@ class OTelHook:
         if info.server_address:
             base[A.SERVER_ADDRESS] = info.server_address
             base[A.SERVER_PORT] = info.server_port
-        if no_tracing:
+        if no_tracing and not self._wants_events(info):
             # No tracer behind the API: skip the span's work; the metrics are real.
             info.state[self] = _CallState(trace.INVALID_SPAN, base, base)
             return
@@ -147,19 +148,33 @@ class OTelHook:
             request_attributes(attrs, request, info)
         elif isinstance(request, EmbeddingsRequest):
             embeddings_request_attributes(attrs, request)
+        if no_tracing:  # content events only: a logger provider without a tracer
+            state = _CallState(trace.INVALID_SPAN, attrs, base)
+            state.content = self._render(info, request)
+            info.state[self] = state
+            return
         name = f"{operation} {request.model}" if request.model else operation
         span = self._tracer.start_span(
             name, kind=SpanKind.CLIENT, attributes=attrs, start_time=int(info.start_time * 1e9)
         )
         state = _CallState(span, attrs, base)
         if self._mode(info).any:
-            if isinstance(request, ChatCompletionRequest):
-                state.content = render_content(
-                    request, system_apart=info.system_instructions_apart, redact=info.redact
-                )
-            elif isinstance(request, EmbeddingsRequest):
-                state.content = render_embeddings_input(request, info.redact)
+            state.content = self._render(info, request)
         info.state[self] = state
+
+    def _render(self, info: LLMCallInfo, request: AnyRequest) -> Content | None:
+        if isinstance(request, ChatCompletionRequest):
+            return render_content(
+                request, system_apart=info.system_instructions_apart, redact=info.redact
+            )
+        if isinstance(request, EmbeddingsRequest):
+            return render_embeddings_input(request, info.redact)
+        return None
+
+    def _wants_events(self, info: LLMCallInfo) -> bool:
+        """Whether content events go to a logger provider (checked only without a tracer)."""
+        has_logs = self._logger_provider is not None or not logs_unset()
+        return has_logs and self._mode(info).event
 
     def _mode(self, info: LLMCallInfo) -> CaptureMode:
         """The client's setting, else this hook's, else the environment's (read per call)."""
@@ -201,6 +216,11 @@ class OTelHook:
         elif error is not None:
             failed_type = error_type(error)
         if span is trace.INVALID_SPAN:
+            if state.content is not None:  # a content event without a span to carry it
+                chat = response if isinstance(response, ChatCompletionResponse) else None
+                if info.operation == "chat":
+                    state.content.output = render_output(chat, info.redact)
+                self._emit_event(state, state.content)
             self._record_metrics(info, state, response, failed_type)
             return
         end: dict[str, Any] = {}
