@@ -54,36 +54,32 @@ def tracing_unset() -> bool:
     return False
 
 
-_metrics_seen = False
+class _Unset:
+    """Whether an API module's global provider is still unset: a latch, as
+    :func:`tracing_unset` (a global provider is set once per process, so once one is seen the
+    answer never changes). An API without the module attribute read is taken as "set":
+    recording into no-op instruments is only slower, never wrong."""
 
+    __slots__ = ("_attribute", "_module", "_seen")
 
-def metrics_unset() -> bool:
-    """Whether no global meter provider is installed yet (a latch, as :func:`tracing_unset`).
+    def __init__(self, module: object, attribute: str) -> None:
+        self._module = module
+        self._attribute = attribute
+        self._seen = False
 
-    An API without the module attribute this reads is taken as "set": recording into no-op
-    instruments is only slower, never wrong.
-    """
-    global _metrics_seen  # noqa: PLW0603 - a latch: providers are set once per process
-    if _metrics_seen:
+    def __call__(self) -> bool:
+        if self._seen:
+            return False
+        if getattr(self._module, self._attribute, _MISSING) is None:
+            return True
+        self._seen = True
         return False
-    if getattr(_metrics_api, "_METER_PROVIDER", _MISSING) is None:
-        return True
-    _metrics_seen = True
-    return False
 
 
-_logs_seen = False
-
-
-def logs_unset() -> bool:
-    """Whether no global logger provider is installed yet (a latch, as :func:`metrics_unset`)."""
-    global _logs_seen  # noqa: PLW0603 - a latch: providers are set once per process
-    if _logs_seen:
-        return False
-    if getattr(_logs_api, "_LOGGER_PROVIDER", _MISSING) is None:
-        return True
-    _logs_seen = True
-    return False
+metrics_unset = _Unset(_metrics_api, "_METER_PROVIDER")
+"""Whether no global meter provider is installed yet."""
+logs_unset = _Unset(_logs_api, "_LOGGER_PROVIDER")
+"""Whether no global logger provider is installed yet."""
 
 
 class _NullContext:
