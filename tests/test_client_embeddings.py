@@ -326,13 +326,19 @@ def test_recorded_embeddings_replay_through_the_client(
 # -- telemetry -------------------------------------------------------------------------------
 
 
+def _traced() -> tuple[InMemorySpanExporter, TracerProvider]:
+    """An in-memory span exporter on its own tracer provider."""
+    spans = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    return spans, tracer_provider
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_one_embeddings_span_with_part_events_and_the_embeddings_metrics(
     server: FakeLLMServer, mode: str
 ) -> None:
-    spans = InMemorySpanExporter()
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    spans, tracer_provider = _traced()
     reader = InMemoryMetricReader()
     meter_provider = MeterProvider(metric_readers=[reader])
     hook = OTelHook(tracer_provider=tracer_provider, meter_provider=meter_provider)
@@ -380,9 +386,7 @@ def test_one_embeddings_span_with_part_events_and_the_embeddings_metrics(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_failed_embeddings_call_is_an_error_span(server: FakeLLMServer, mode: str) -> None:
-    spans = InMemorySpanExporter()
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    spans, tracer_provider = _traced()
     hook = OTelHook(tracer_provider=tracer_provider, meter_provider=MeterProvider())
     server.enqueue(ScriptedReply.error(401, "bad key", code="invalid_api_key"))
     with pytest.raises(metallm.AuthenticationError):
@@ -395,9 +399,7 @@ def test_a_failed_embeddings_call_is_an_error_span(server: FakeLLMServer, mode: 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_inputs_are_captured_only_with_content_capture_on(server: FakeLLMServer, mode: str) -> None:
-    spans = InMemorySpanExporter()
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    spans, tracer_provider = _traced()
     hook = OTelHook(tracer_provider=tracer_provider, meter_provider=MeterProvider())
     embed(
         mode,
