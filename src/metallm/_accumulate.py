@@ -8,9 +8,17 @@ and name, later ones append argument text, and parallel calls may arrive interle
 chunk that ends a choice which carried tool calls is itself corrected to ``tool_calls`` as it
 is folded in (a stream is accumulated before each chunk reaches the user), so the chunks and
 ``final_response()`` never disagree, whatever the provider sent.
+
+Reasoning fragments are merged per choice by their ``index`` too (text and signature fragments
+concatenate, as Anthropic streams a signature after its thinking) into the signed
+:class:`~metallm.ReasoningPart` list the next turn sends back, stamped with the provider that
+issued them; ``provider_data`` fragments merge key by key (nested dicts merged, any other value
+replaced by the later one).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from .types import (
     ChatCompletionChunk,
@@ -19,12 +27,13 @@ from .types import (
     FinishReason,
     FunctionCall,
     Message,
+    ReasoningPart,
     Role,
     ToolCall,
     Usage,
 )
 
-__all__ = ["ChunkAccumulator", "finalize_response"]
+__all__ = ["ChunkAccumulator", "finalize_response", "merge_provider_data"]
 
 
 class _ToolCallParts:
@@ -36,28 +45,70 @@ class _ToolCallParts:
         self.arguments: list[str] = []
 
 
+class _ReasoningParts:
+    __slots__ = ("encrypted", "signature", "text")
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.signature: list[str] = []
+        self.encrypted: str | None = None
+
+
 class _ChoiceParts:
-    __slots__ = ("content", "finish_reason", "reasoning", "role", "tools")
+    __slots__ = (
+        "blocks",
+        "content",
+        "finish_reason",
+        "provider_data",
+        "reasoning",
+        "role",
+        "tools",
+    )
 
     def __init__(self) -> None:
         self.role: Role = Role.ASSISTANT
         self.content: list[str] = []
         self.reasoning: list[str] = []
         self.tools: dict[int, _ToolCallParts] = {}
+        self.blocks: dict[int, _ReasoningParts] = {}
+        self.provider_data: dict[str, Any] | None = None
         self.finish_reason: FinishReason | None = None
+
+
+def merge_provider_data(into: dict[str, Any], fragment: dict[str, Any]) -> None:
+    """Merge ``fragment`` into ``into``: nested dicts key by key, other values replaced."""
+    for key, value in fragment.items():
+        current = into.get(key)
+        if isinstance(current, dict) and isinstance(value, dict):
+            merged = dict(current)
+            merge_provider_data(merged, value)
+            into[key] = merged
+        else:
+            into[key] = value
 
 
 class ChunkAccumulator:
     """Collects chunks as they pass and builds the response they add up to.
 
     ``add`` is on the per-chunk hot path, so it only appends to lists; joining happens once in
-    :meth:`response`.
+    :meth:`response`. ``issuer`` is the codec name reasoning parts are stamped with (the
+    client's provider name by default).
     """
 
-    __slots__ = ("_choices", "created", "id", "model", "provider", "system_fingerprint", "usage")
+    __slots__ = (
+        "_choices",
+        "created",
+        "id",
+        "issuer",
+        "model",
+        "provider",
+        "system_fingerprint",
+        "usage",
+    )
 
-    def __init__(self, provider: str = "") -> None:
+    def __init__(self, provider: str = "", issuer: str | None = None) -> None:
         self.provider = provider
+        self.issuer = provider if issuer is None else issuer
         self.id = ""
         self.model = ""
         self.created = 0
@@ -101,6 +152,21 @@ class ChunkAccumulator:
                             tool.name = fn.name
                         if fn.arguments:
                             tool.arguments.append(fn.arguments)
+            if delta.reasoning:
+                for rd in delta.reasoning:
+                    block = parts.blocks.get(rd.index)
+                    if block is None:
+                        block = parts.blocks[rd.index] = _ReasoningParts()
+                    if rd.text:
+                        block.text.append(rd.text)
+                    if rd.signature:
+                        block.signature.append(rd.signature)
+                    if rd.encrypted:
+                        block.encrypted = rd.encrypted
+            if delta.provider_data:
+                if parts.provider_data is None:
+                    parts.provider_data = {}
+                merge_provider_data(parts.provider_data, delta.provider_data)
             if cc.finish_reason is not None:
                 if parts.tools and cc.finish_reason != "tool_calls":
                     cc.finish_reason = "tool_calls"  # the chunk the user reads says so too
@@ -132,6 +198,18 @@ class ChunkAccumulator:
                 tool_calls=tool_calls or None,
                 tool_call_id=None,
                 reasoning_content="".join(parts.reasoning) if parts.reasoning else None,
+                reasoning=[
+                    ReasoningPart.model_construct(
+                        type="reasoning",
+                        text="".join(b.text),
+                        signature="".join(b.signature) or None,
+                        encrypted=b.encrypted,
+                        provider=self.issuer,
+                    )
+                    for _, b in sorted(parts.blocks.items())
+                ]
+                or None,
+                provider_data=parts.provider_data,
             )
             choices.append(
                 Choice.model_construct(

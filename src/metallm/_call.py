@@ -34,6 +34,7 @@ class CallSettings(Protocol):
     """What a call reads from its client's exchange (:class:`metallm._exchange.Exchange`)."""
 
     provider_name: str
+    issuer: str
     codec: HTTPProvider | None
     hooks: HookChain
     policy: RetryPolicy
@@ -140,7 +141,7 @@ class StreamTracker:
 
     def __init__(self, call: Call) -> None:
         self.call = call
-        self.acc = ChunkAccumulator(call.exchange.provider_name)
+        self.acc = ChunkAccumulator(call.exchange.provider_name, call.exchange.issuer)
         self.finished = False
         self.error: BaseException | None = None
         hooks = call.exchange.hooks

@@ -81,7 +81,8 @@ class Exchange:
 
     ``transport`` is the client's transport when ``provider`` is a codec (None for a custom
     provider bringing its own I/O). The provider facts telemetry needs (``semconv_name``,
-    ``system_apart``) are read from the provider once, here.
+    ``system_apart``, and ``issuer``, the codec name a stream's reasoning parts are stamped
+    with) are read from the provider once, here.
     """
 
     provider: Any
@@ -98,12 +99,15 @@ class Exchange:
     codec: HTTPProvider | None = field(init=False)
     semconv_name: str = field(init=False)
     system_apart: bool = field(init=False)
+    issuer: str = field(init=False)
 
     def __post_init__(self) -> None:
         provider = self.provider
         self.codec = provider if self.transport is not None else None
         self.semconv_name = str(getattr(provider, "semconv_name", None) or self.provider_name)
         self.system_apart = bool(getattr(provider, "system_instructions_apart", False))
+        # the name reasoning parts are stamped with, as the codec's own parser stamps them
+        self.issuer = str(getattr(provider, "name", None) or self.provider_name)
 
     def redact(self, text: str) -> str:
         """``text`` with this client's secrets scrubbed."""

@@ -31,6 +31,8 @@ __all__ = [
     "ImagePart",
     "ImageURL",
     "Message",
+    "ReasoningDelta",
+    "ReasoningPart",
     "ResponseFormat",
     "Role",
     "TextPart",
@@ -205,12 +207,36 @@ class ToolCall(_Input):
     function: FunctionCall
 
 
+class ReasoningPart(_Input):
+    """One block of a model's reasoning as its provider issued it, kept to be sent back.
+
+    Thinking models ask for their reasoning back on the next turn, signed, exactly as they
+    issued it: Anthropic refuses a tool result after extended thinking without the signed
+    ``thinking`` block, Bedrock likewise its ``reasoningContent``. A part holds the reasoning
+    ``text``, its ``signature``, or the ``encrypted`` payload of a redacted block (Anthropic
+    ``redacted_thinking`` data, Bedrock ``redactedContent``), and the ``provider`` (the codec's
+    name) that issued it: a signature is only ever sent back to that provider; any other one
+    drops the part (switching providers mid-conversation still works). Every value is JSON
+    text, so conversation memory stores it byte-exact.
+    """
+
+    type: Literal["reasoning"] = "reasoning"
+    text: str = ""
+    signature: str | None = None
+    encrypted: str | None = None
+    provider: str | None = None
+
+
 class Message(_Input):
     """One turn of a conversation.
 
     ``content`` is text or a list of parts (text and images). An assistant message may carry
     ``tool_calls``; a tool message answers one of them through ``tool_call_id``.
-    ``reasoning_content`` holds a model's thinking, kept apart from the answer.
+    ``reasoning_content`` holds a model's thinking, kept apart from the answer, as text;
+    ``reasoning`` the same thinking as the signed blocks the provider issued (sent back to it on
+    the next turn). ``provider_data`` is opaque, JSON-serialisable data a provider needs back,
+    under its codec's name (Gemini keeps its ``thoughtSignature`` values there); metallm never
+    sends one provider's data to another.
     """
 
     role: Role
@@ -219,6 +245,8 @@ class Message(_Input):
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
     reasoning_content: str | None = None
+    reasoning: list[ReasoningPart] | None = None
+    provider_data: dict[str, Any] | None = None
 
     def text(self) -> str:
         """The message's text parts joined, whatever form ``content`` has."""
@@ -344,13 +372,33 @@ class ToolCallDelta(_Model):
     function: FunctionCallDelta | None = None
 
 
+class ReasoningDelta(_Model):
+    """A fragment of a streamed reasoning block, keyed by ``index`` within its choice.
+
+    Fragments of one index join into one :class:`ReasoningPart`: ``text`` and ``signature``
+    concatenate (Anthropic streams a signature as ``signature_delta``), ``encrypted`` is whole.
+    The text is also in the delta's ``reasoning_content``, the form most readers want.
+    """
+
+    index: int = 0
+    text: str | None = None
+    signature: str | None = None
+    encrypted: str | None = None
+
+
 class Delta(_Model):
-    """What one chunk adds to a choice."""
+    """What one chunk adds to a choice.
+
+    ``reasoning`` and ``provider_data`` carry what the next turn must send back (see
+    :class:`Message`); ``provider_data`` fragments merge key by key into the message's.
+    """
 
     role: Role | None = None
     content: str | None = None
     reasoning_content: str | None = None
     tool_calls: list[ToolCallDelta] | None = None
+    reasoning: list[ReasoningDelta] | None = None
+    provider_data: dict[str, Any] | None = None
 
 
 class ChunkChoice(_Model):

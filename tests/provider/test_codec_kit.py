@@ -31,7 +31,6 @@ from metallm.provider import (
     HTTPProvider,
     HTTPRequest,
     HTTPResponse,
-    LRUCache,
     StreamDecoder,
     arguments_text,
     as_int,
@@ -414,7 +413,14 @@ def test_stream_constructors_take_every_field() -> None:
     function = new_function_delta({"name": "f", "arguments": None})
     call = new_tool_call_delta({"index": 0, "id": "c", "type": "function", "function": function})
     delta = new_delta(
-        {"role": None, "content": "x", "reasoning_content": None, "tool_calls": [call]}
+        {
+            "role": None,
+            "content": "x",
+            "reasoning_content": None,
+            "tool_calls": [call],
+            "reasoning": None,
+            "provider_data": None,
+        }
     )
     choice = new_chunk_choice({"index": 0, "delta": delta, "finish_reason": None})
     chunk = new_chunk(
@@ -448,14 +454,3 @@ def test_refuse_fields_and_response_format_type() -> None:
     assert response_format_type(ResponseFormat(type="json_object")) == "json_object"
     assert response_format_type({"type": "text"}) == "text"
     assert response_format_type({}) is None
-
-
-def test_lru_cache_is_bounded_and_refreshed_by_use() -> None:
-    cache: LRUCache[str, int] = LRUCache(2)
-    cache.put("a", 1)
-    cache.put("b", 2)
-    assert cache.get("a") == 1  # "a" is now the newest
-    cache.put("c", 3)
-    assert (cache.get("a"), cache.get("b"), cache.get("c"), len(cache)) == (1, None, 3, 2)
-    cache.put("c", 4)
-    assert cache.get("c") == 4 and len(cache) == 2

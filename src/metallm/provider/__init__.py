@@ -20,15 +20,16 @@ third-party codec would be, so whatever a built-in needs is public here rather t
   cost of a dict, which is what keeps a decoder's per-chunk cost low;
 * builders of unified results that apply the invariants once: :func:`make_usage` (total = prompt +
   completion), :func:`make_tool_call`, :func:`make_assistant_message`, :func:`make_choice`,
-  :func:`make_completion`, and the stream constructors :data:`new_chunk`,
-  :data:`new_chunk_choice`, :data:`new_delta`, :data:`new_tool_call_delta`,
-  :data:`new_function_delta`;
+  :func:`make_completion`, :func:`make_reasoning_part`, and the stream constructors
+  :data:`new_chunk`, :data:`new_chunk_choice`, :data:`new_delta`, :data:`new_tool_call_delta`,
+  :data:`new_function_delta`, :data:`new_reasoning_delta`;
+* what a codec may send back of an assistant turn: :func:`sent_back` keeps the reasoning parts
+  and provider data this provider issued and drops another's (logged);
 * helpers every codec needs: :func:`json_body`, :func:`encode_json`, :func:`as_int`,
   :func:`opt_int`, :func:`arguments_text`, :func:`tool_call_id`, :func:`status_from_code`,
   :func:`refuse_fields`, :func:`response_format_type`, :func:`merge_extra`,
   :func:`json_object`, :func:`invalid_reply`,
-  :func:`error_fields`, :data:`USER_AGENT`, and :class:`LRUCache` (a bounded, locked map for
-  what a codec remembers between calls, such as thinking signatures);
+  :func:`error_fields` and :data:`USER_AGENT`;
 * the incremental :class:`SSEDecoder` and :class:`NDJSONDecoder`, the HTTP value types, and
   :func:`error_from_response` / :func:`invalid_body_error` for error and garbled replies.
 """
@@ -39,15 +40,16 @@ from ._build import (
     make_assistant_message,
     make_choice,
     make_completion,
+    make_reasoning_part,
     make_tool_call,
     make_usage,
     new_chunk,
     new_chunk_choice,
     new_delta,
     new_function_delta,
+    new_reasoning_delta,
     new_tool_call_delta,
 )
-from ._cache import LRUCache
 from ._codec import HTTPCodec, merge_headers
 from ._construct import construct, constructor
 from ._decoder import NDJSON, SSE, EventDecoder, Framing
@@ -70,6 +72,7 @@ from ._helpers import (
 from ._http import HTTPRequest, HTTPResponse, server_address_port
 from ._protocols import AsyncProvider, EmbeddingsCodec, HTTPProvider, Provider, StreamDecoder
 from ._registry import AnyProvider, ProviderSettings, ProviderSpec, available, get_spec, register
+from ._replay import sent_back
 
 __all__ = [
     "NDJSON",
@@ -84,7 +87,6 @@ __all__ = [
     "HTTPProvider",
     "HTTPRequest",
     "HTTPResponse",
-    "LRUCache",
     "NDJSONDecoder",
     "Provider",
     "ProviderSettings",
@@ -108,6 +110,7 @@ __all__ = [
     "make_assistant_message",
     "make_choice",
     "make_completion",
+    "make_reasoning_part",
     "make_tool_call",
     "make_usage",
     "merge_extra",
@@ -116,12 +119,14 @@ __all__ = [
     "new_chunk_choice",
     "new_delta",
     "new_function_delta",
+    "new_reasoning_delta",
     "new_tool_call_delta",
     "opt_int",
     "parse_retry_after",
     "refuse_fields",
     "register",
     "response_format_type",
+    "sent_back",
     "server_address_port",
     "status_from_code",
     "tool_call_id",

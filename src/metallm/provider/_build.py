@@ -14,6 +14,8 @@ For the per-chunk path the kit also exports the bare stream constructors (:data:
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..types import (
     ChatCompletionChunk,
     ChatCompletionResponse,
@@ -24,6 +26,8 @@ from ..types import (
     FunctionCall,
     FunctionCallDelta,
     Message,
+    ReasoningDelta,
+    ReasoningPart,
     Role,
     ToolCall,
     ToolCallDelta,
@@ -35,12 +39,14 @@ __all__ = [
     "make_assistant_message",
     "make_choice",
     "make_completion",
+    "make_reasoning_part",
     "make_tool_call",
     "make_usage",
     "new_chunk",
     "new_chunk_choice",
     "new_delta",
     "new_function_delta",
+    "new_reasoning_delta",
     "new_tool_call_delta",
 ]
 
@@ -54,11 +60,14 @@ new_tool_call_delta = constructor(ToolCallDelta)
 """A :class:`~metallm.ToolCallDelta` from the dict of all its fields."""
 new_function_delta = constructor(FunctionCallDelta)
 """A :class:`~metallm.FunctionCallDelta` from the dict of all its fields."""
+new_reasoning_delta = constructor(ReasoningDelta)
+"""A :class:`~metallm.ReasoningDelta` from the dict of all its fields."""
 
 _new_usage = constructor(Usage)
 _new_function = constructor(FunctionCall)
 _new_tool_call = constructor(ToolCall)
 _new_message = constructor(Message)
+_new_reasoning = constructor(ReasoningPart)
 _new_choice = constructor(Choice)
 _new_response = constructor(ChatCompletionResponse)
 
@@ -97,8 +106,15 @@ def make_assistant_message(
     content: str | None,
     tool_calls: list[ToolCall] | None = None,
     reasoning: str | None = None,
+    *,
+    reasoning_parts: list[ReasoningPart] | None = None,
+    provider_data: dict[str, Any] | None = None,
 ) -> Message:
-    """The assistant's message of a reply (an empty ``tool_calls`` list is stored as ``None``)."""
+    """The assistant's message of a reply (empty lists and dicts are stored as ``None``).
+
+    ``reasoning_parts`` are the signed blocks to send back (:func:`make_reasoning_part`);
+    ``provider_data`` is the codec's own opaque data, stored under its name by the caller.
+    """
     return _new_message(
         {
             "role": Role.ASSISTANT,
@@ -107,6 +123,27 @@ def make_assistant_message(
             "tool_calls": tool_calls or None,
             "tool_call_id": None,
             "reasoning_content": reasoning,
+            "reasoning": reasoning_parts or None,
+            "provider_data": provider_data or None,
+        }
+    )
+
+
+def make_reasoning_part(
+    provider: str,
+    text: str = "",
+    *,
+    signature: str | None = None,
+    encrypted: str | None = None,
+) -> ReasoningPart:
+    """A reasoning block as ``provider`` issued it (empty signatures are stored as ``None``)."""
+    return _new_reasoning(
+        {
+            "type": "reasoning",
+            "text": text,
+            "signature": signature or None,
+            "encrypted": encrypted or None,
+            "provider": provider,
         }
     )
 

@@ -42,6 +42,7 @@ from metallm.types import (
     FunctionDefinition,
     ImagePart,
     Message,
+    ReasoningPart,
     ResponseFormat,
     Role,
     TextPart,
@@ -206,15 +207,19 @@ def test_corpus_stream(entry: CorpusEntry | None) -> None:
     start = events[0]["message"]
     assert all((c.id, c.model) == (start["id"], start["model"]) for c in chunks)
     assert chunks[0].choices[0].delta.role is Role.ASSISTANT
-    # one chunk per non-empty text/thinking/argument delta, per tool head, plus start and end
+    # one chunk per non-empty text/thinking/argument/signature delta, per tool or redacted
+    # thinking head, plus start and end
     useful = [
         e
         for e in events
         if (
             e["type"] == "content_block_delta"
-            and any(e["delta"].get(k) for k in ("text", "thinking", "partial_json"))
+            and any(e["delta"].get(k) for k in ("text", "thinking", "partial_json", "signature"))
         )
-        or (e["type"] == "content_block_start" and e["content_block"]["type"] == "tool_use")
+        or (
+            e["type"] == "content_block_start"
+            and e["content_block"]["type"] in ("tool_use", "redacted_thinking")
+        )
     ]
     assert len(chunks) == len(useful) + 2
     assert all(c.usage is None for c in chunks[:-1]) and chunks[-1].usage is not None
@@ -272,12 +277,14 @@ def test_overloaded_529_and_rate_limit() -> None:
 # --- thinking signatures ---------------------------------------------------------------------
 
 
-def _thinking_turn(reasoning: str) -> ChatCompletionRequest:
+def _thinking_turn(
+    reasoning: str, parts: list[ReasoningPart] | None = None
+) -> ChatCompletionRequest:
     return ChatCompletionRequest(
         model="claude-sonnet-4-0",
         messages=[
             Message(role=Role.USER, content="q"),
-            Message(role=Role.ASSISTANT, content="3", reasoning_content=reasoning),
+            Message(role=Role.ASSISTANT, content="3", reasoning_content=reasoning, reasoning=parts),
             Message(role=Role.USER, content="which?"),
         ],
     )
@@ -298,8 +305,11 @@ def test_thinking_is_sent_back_with_its_signature(entry: CorpusEntry | None) -> 
     reasoning = resp.choices[0].message.reasoning_content
     assert reasoning
     blocks = [b for b in recorded_blocks(entry)[0] if b["type"] == "thinking"]
+    parts = resp.choices[0].message.reasoning
+    assert parts and all(p.provider == "anthropic" for p in parts)
+    # the signed blocks travel on the message: a fresh codec (another process) sends them back
     body = json.loads(
-        provider.build_request(_thinking_turn(reasoning), stream=False).content or b""
+        make().build_request(_thinking_turn(reasoning, parts), stream=False).content or b""
     )
     assistant = body["messages"][1]
     assert assistant == {
@@ -313,9 +323,16 @@ def test_thinking_is_sent_back_with_its_signature(entry: CorpusEntry | None) -> 
         ],
     }
     assert all(b["signature"] for b in blocks)
-    # Reasoning the codec never saw has no signature: it is not sent (the API would reject it).
+    # Reasoning text without its signed parts is not sent (the API would reject it).
     other = json.loads(make().build_request(_thinking_turn(reasoning), stream=False).content or b"")
     assert other["messages"][1] == {"role": "assistant", "content": "3"}
+    # nor are parts another provider signed
+    foreign = [p.model_copy(update={"provider": "bedrock"}) for p in parts]
+    turn = _thinking_turn(reasoning, foreign)
+    assert json.loads(make().build_request(turn, stream=False).content or b"")["messages"][1] == {
+        "role": "assistant",
+        "content": "3",
+    }
 
 
 # --- requests --------------------------------------------------------------------------------

@@ -15,8 +15,11 @@ Anthropic differs from the unified (Chat Completions) shape in ways this module 
   Anthropic's ``{"type": ...}`` objects; ``stop`` becomes ``stop_sequences``; ``user`` becomes
   ``metadata.user_id``.
 
-Thinking blocks are only sent back when the codec knows their signature (the API rejects
-unsigned ones); :class:`~.codec.AnthropicProvider` passes a lookup for that. Fields Anthropic
+An assistant message's signed thinking (its :attr:`~metallm.Message.reasoning` parts issued
+by this provider: ``thinking`` with its ``signature``, ``redacted_thinking`` with its data) is
+sent back first, before its text and ``tool_use`` blocks, byte-exact, as the API requires when a
+thinking model's tool use continues; reasoning text without a signature is not sent (the API
+rejects unsigned thinking), nor is another provider's. Fields Anthropic
 cannot honour (``n > 1``, ``seed``, penalties, JSON ``response_format``, metadata other than
 ``user_id``) raise :class:`~metallm.errors.UnsupportedFeatureError` before any I/O.
 ``request.extra`` is merged last (a ``None`` value removes a field).
@@ -25,24 +28,20 @@ cannot honour (``n > 1``, ``seed``, penalties, JSON ``response_format``, metadat
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from ...errors import InvalidRequestError, UnsupportedFeatureError
 from ...models import model_info
-from ...provider import refuse_fields, response_format_type
+from ...provider import refuse_fields, response_format_type, sent_back
 from ...types import ChatCompletionRequest, ContentPart, ImagePart, Message, Role
 
-__all__ = ["THINKING_BUDGETS", "ThinkingLookup", "build_body", "default_max_tokens"]
+__all__ = ["THINKING_BUDGETS", "build_body", "default_max_tokens"]
 
 THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
 """``reasoning_effort`` -> ``thinking.budget_tokens``."""
 
 _MAX_DEFAULT = 8192
 _UNKNOWN_MODEL_DEFAULT = 4096
-
-ThinkingLookup = Callable[[str], list[dict[str, Any]] | None]
-"""Reasoning text -> the signed thinking blocks it came from (``None`` when unknown)."""
 
 
 def default_max_tokens(model: str) -> int:
@@ -85,12 +84,19 @@ def _arguments(provider: str, text: str) -> Any:
         ) from None
 
 
-def _assistant(provider: str, message: Message, thinking: ThinkingLookup | None) -> dict[str, Any]:
+def _thinking(provider: str, message: Message) -> list[dict[str, Any]]:
+    """The message's signed thinking blocks, as Anthropic issued them."""
     blocks: list[dict[str, Any]] = []
-    if message.reasoning_content and thinking is not None:
-        signed = thinking(message.reasoning_content)
-        if signed:
-            blocks.extend(dict(b) for b in signed)
+    for part in sent_back(provider, message)[0]:
+        if part.encrypted is not None:
+            blocks.append({"type": "redacted_thinking", "data": part.encrypted})
+        elif part.signature is not None:
+            blocks.append({"type": "thinking", "thinking": part.text, "signature": part.signature})
+    return blocks
+
+
+def _assistant(provider: str, message: Message) -> dict[str, Any]:
+    blocks = _thinking(provider, message)
     content = message.content
     if isinstance(content, str):
         if content:
@@ -123,9 +129,7 @@ def _tool_result(provider: str, message: Message) -> dict[str, Any]:
     }
 
 
-def _messages(
-    provider: str, messages: list[Message], thinking: ThinkingLookup | None
-) -> tuple[str | None, list[dict[str, Any]]]:
+def _messages(provider: str, messages: list[Message]) -> tuple[str | None, list[dict[str, Any]]]:
     system: list[str] = []
     out: list[dict[str, Any]] = []
     for message in messages:
@@ -146,7 +150,7 @@ def _messages(
             else:
                 out.append({"role": "user", "content": [block]})
         elif role is Role.ASSISTANT:
-            out.append(_assistant(provider, message, thinking))
+            out.append(_assistant(provider, message))
         else:
             out.append({"role": "user", "content": _content(message.content)})
     return ("\n\n".join(system) if system else None), out
@@ -185,11 +189,10 @@ def build_body(
     *,
     provider: str,
     stream: bool,
-    thinking: ThinkingLookup | None = None,
 ) -> dict[str, Any]:
     """The request body as a dict (see the module docstring for the rules)."""
     _check_unsupported(provider, request)
-    system, messages = _messages(provider, request.messages, thinking)
+    system, messages = _messages(provider, request.messages)
     body: dict[str, Any] = {"model": request.model, "messages": messages}
     body["max_tokens"] = (
         request.max_tokens if request.max_tokens is not None else default_max_tokens(request.model)

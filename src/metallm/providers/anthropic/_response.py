@@ -10,7 +10,9 @@ Shared by the non-streaming parser and the stream decoder so both normalise the 
   reasoning count, so ``reasoning_tokens`` stays ``None``);
 * ``stop_reason``: ``end_turn``/``stop_sequence``/``pause_turn`` -> ``stop``, ``max_tokens`` ->
   ``length``, ``tool_use`` -> ``tool_calls``, ``refusal`` -> ``content_filter``;
-* ``text`` blocks join into ``content``, ``thinking`` blocks into ``reasoning_content``,
+* ``text`` blocks join into ``content``, ``thinking`` blocks into ``reasoning_content``;
+  ``thinking`` and ``redacted_thinking`` blocks are also kept, in order and byte-exact, as the
+  message's signed :class:`~metallm.ReasoningPart` list (sent back on the next turn);
   ``tool_use`` blocks become tool calls whose ``input`` object is serialised to JSON text with
   ``json.dumps`` defaults (the spacing Anthropic itself streams as ``input_json_delta``).
 
@@ -23,11 +25,10 @@ from typing import Any
 
 import metallm.provider as kit
 
-from ...types import ChatCompletionResponse, FinishReason, ToolCall, Usage
+from ...types import ChatCompletionResponse, FinishReason, ReasoningPart, ToolCall, Usage
 
 __all__ = [
     "STOP_REASONS",
-    "ThinkingBlocks",
     "finish_reason",
     "parse_message",
     "parse_usage",
@@ -44,9 +45,6 @@ STOP_REASONS: dict[str, FinishReason] = {
     "refusal": "content_filter",
 }
 """Anthropic stop reasons with a unified meaning; anything else becomes ``"stop"``."""
-
-ThinkingBlocks = list[dict[str, Any]]
-"""Signed ``thinking`` / ``redacted_thinking`` blocks, kept to send back verbatim."""
 
 
 def parse_usage(raw: dict[str, Any], output: dict[str, Any] | None = None) -> Usage:
@@ -81,8 +79,8 @@ def tool_id(raw: Any, ordinal: int) -> str:
 
 def parse_message(
     provider: str, response: kit.HTTPResponse, secrets: tuple[str, ...] = ()
-) -> tuple[ChatCompletionResponse, ThinkingBlocks]:
-    """A ``message`` body as a unified response, plus its signed thinking blocks."""
+) -> ChatCompletionResponse:
+    """A ``message`` body as a unified response."""
     obj = kit.json_body(provider, response, secrets)
     if not isinstance(obj, dict) or not isinstance(obj.get("content"), list):
         raise kit.invalid_body_error(provider, response, "response has no 'content' list", secrets)
@@ -93,10 +91,10 @@ def parse_message(
         raise kit.invalid_body_error(provider, response, why, secrets) from exc
 
 
-def _build(provider: str, obj: dict[str, Any]) -> tuple[ChatCompletionResponse, ThinkingBlocks]:
+def _build(provider: str, obj: dict[str, Any]) -> ChatCompletionResponse:
     texts: list[str] = []
     reasoning: list[str] = []
-    signed: ThinkingBlocks = []
+    signed: list[ReasoningPart] = []
     calls: list[ToolCall] = []
     for block in obj["content"]:
         kind = block.get("type")
@@ -105,11 +103,11 @@ def _build(provider: str, obj: dict[str, Any]) -> tuple[ChatCompletionResponse, 
         elif kind == "thinking":
             thought = str(block.get("thinking") or "")
             reasoning.append(thought)
-            signed.append(
-                {"type": "thinking", "thinking": thought, "signature": block.get("signature", "")}
-            )
+            signature = block.get("signature")
+            signed.append(kit.make_reasoning_part(provider, thought, signature=signature))
         elif kind == "redacted_thinking":
-            signed.append({"type": "redacted_thinking", "data": block.get("data", "")})
+            data = str(block.get("data") or "")
+            signed.append(kit.make_reasoning_part(provider, encrypted=data))
         elif kind == "tool_use":
             calls.append(
                 kit.make_tool_call(
@@ -124,6 +122,7 @@ def _build(provider: str, obj: dict[str, Any]) -> tuple[ChatCompletionResponse, 
         None if calls and not content else content,
         calls,
         "".join(reasoning) if reasoning else None,
+        reasoning_parts=signed,
     )
     usage = obj.get("usage")
     response = kit.make_completion(
@@ -133,4 +132,4 @@ def _build(provider: str, obj: dict[str, Any]) -> tuple[ChatCompletionResponse, 
         model=str(obj.get("model") or ""),
         usage=parse_usage(usage) if isinstance(usage, dict) else None,
     )
-    return response, signed
+    return response

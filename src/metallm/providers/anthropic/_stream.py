@@ -3,23 +3,24 @@
 An :class:`metallm.provider.EventDecoder` over SSE; each ``data:`` payload is one event,
 dispatched on its ``type``: ``message_start`` (id, model, input usage) opens the stream with a
 role chunk; ``content_block_start``/``_delta``/``_stop`` carry text (``text_delta``), thinking
-(``thinking_delta``, kept out of ``content``), thinking signatures (``signature_delta``, kept
-for sending thinking back) and tool calls (a ``tool_use`` head, then ``input_json_delta``
-argument fragments); ``message_delta`` brings the stop reason and output usage, emitted as
-one chunk with the whole normalised usage; ``message_stop`` is the end marker, without which
-``close`` raises :class:`~metallm.errors.StreamError`. ``ping`` and
-unknown events are skipped; an ``error`` event raises the matching
-:class:`~metallm.errors.APIError` subclass.
+(``thinking_delta``, kept out of ``content``), thinking signatures (``signature_delta``) and
+redacted thinking (all three also as :class:`~metallm.ReasoningDelta` fragments, so the
+accumulated message carries the signed blocks the next turn sends back) and tool calls (a
+``tool_use`` head, then ``input_json_delta`` argument fragments); ``message_delta`` brings the
+stop reason and output usage, emitted as one chunk with the whole normalised usage;
+``message_stop`` is the end marker, without which ``close`` raises
+:class:`~metallm.errors.StreamError`. ``ping`` and unknown events are skipped; an ``error``
+event raises the matching :class:`~metallm.errors.APIError` subclass.
 
 Anthropic numbers content blocks across kinds (text 0, tool 1, tool 2); unified tool-call
-deltas are numbered per tool (0, 1), so the decoder maps block index to tool ordinal.
+deltas are numbered per tool (0, 1) and reasoning deltas per thinking block, so the decoder
+maps block index to ordinal.
 Per content delta the work is one ``json.loads`` and three small model constructions.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from ...errors import APIError
@@ -30,10 +31,11 @@ from ...provider import (
     new_chunk_choice,
     new_delta,
     new_function_delta,
+    new_reasoning_delta,
     new_tool_call_delta,
 )
-from ...types import ChatCompletionChunk, Role, ToolCallDelta, Usage
-from ._response import ThinkingBlocks, finish_reason, parse_usage, tool_id
+from ...types import ChatCompletionChunk, ReasoningDelta, Role, ToolCallDelta, Usage
+from ._response import finish_reason, parse_usage, tool_id
 
 __all__ = ["AnthropicStreamDecoder"]
 
@@ -52,39 +54,21 @@ _TYPE_STATUS = {
 
 
 class AnthropicStreamDecoder(EventDecoder):
-    """Turns an Anthropic SSE body into unified chunks; one instance per stream.
+    """Turns an Anthropic SSE body into unified chunks; one instance per stream."""
 
-    ``on_thinking`` is called once, at ``message_stop``, with the signed thinking blocks the
-    stream carried (the codec remembers them to send thinking back in a later turn).
-    """
-
-    __slots__ = (
-        "_blocks",
-        "_id",
-        "_input_usage",
-        "_model",
-        "_on_thinking",
-        "_signed",
-        "_tools",
-    )
+    __slots__ = ("_blocks", "_id", "_input_usage", "_model", "_thoughts", "_tools")
 
     end_marker = "message_stop"
 
-    def __init__(
-        self,
-        provider: str,
-        secrets: tuple[str, ...] = (),
-        on_thinking: Callable[[ThinkingBlocks], None] | None = None,
-    ) -> None:
+    def __init__(self, provider: str, secrets: tuple[str, ...] = ()) -> None:
         super().__init__(provider, secrets)
-        self._on_thinking = on_thinking
         self._id = ""
         self._model = ""
         self._input_usage: dict[str, Any] = {}
-        # block index -> [kind, tool ordinal, start input, saw arguments, text, signature]
+        # block index -> [kind, tool or thinking ordinal, start input, saw arguments]
         self._blocks: dict[int, list[Any]] = {}
         self._tools = 0
-        self._signed: ThinkingBlocks = []
+        self._thoughts = 0
 
     def is_error(self, name: str, obj: dict[str, Any]) -> bool:
         """Anthropic's error events have type ``error`` (and SSE event type ``error``)."""
@@ -122,8 +106,6 @@ class AnthropicStreamDecoder(EventDecoder):
             return self._chunk(None, None, None, None, role=Role.ASSISTANT)
         if kind == "message_stop":
             self._done = True
-            if self._signed and self._on_thinking is not None:
-                self._on_thinking(self._signed)
             return None
         if kind != "ping":
             _log.debug("anthropic stream: skipping unknown event type %r", kind)
@@ -134,7 +116,7 @@ class AnthropicStreamDecoder(EventDecoder):
         if kind == "tool_use":
             ordinal = self._tools
             self._tools += 1
-            self._blocks[index] = ["tool_use", ordinal, block.get("input"), False, "", ""]
+            self._blocks[index] = ["tool_use", ordinal, block.get("input"), False]
             head = new_tool_call_delta(
                 {
                     "index": ordinal,
@@ -146,14 +128,20 @@ class AnthropicStreamDecoder(EventDecoder):
                 }
             )
             return self._chunk(None, None, [head], None)
-        if kind == "thinking":
-            text = block.get("thinking") or ""
-            self._blocks[index] = ["thinking", 0, None, False, text, block.get("signature") or ""]
-            return self._chunk(None, text, None, None) if text else None
-        if kind == "redacted_thinking":
-            self._signed.append({"type": "redacted_thinking", "data": block.get("data", "")})
-            return None
-        self._blocks[index] = [kind, 0, None, False, "", ""]
+        if kind in {"thinking", "redacted_thinking"}:
+            ordinal = self._thoughts
+            self._thoughts += 1
+            self._blocks[index] = [kind, ordinal, None, False]
+            text = block.get("thinking") or None
+            if kind == "redacted_thinking":
+                part = _reasoning(ordinal, None, None, str(block.get("data") or ""))
+            else:
+                signature = block.get("signature") or None
+                if text is None and signature is None:
+                    return None  # an empty head: the part opens with its first fragment
+                part = _reasoning(ordinal, text, signature, None)
+            return self._chunk(None, text, None, None, reasoning=[part])
+        self._blocks[index] = [kind, 0, None, False]
         text = block.get("text") if kind == "text" else None
         return self._chunk(text, None, None, None) if text else None
 
@@ -166,8 +154,8 @@ class AnthropicStreamDecoder(EventDecoder):
             text = delta["thinking"]
             if not text:
                 return None
-            self._blocks[index][4] += text
-            return self._chunk(None, text, None, None)
+            part = _reasoning(self._blocks[index][1], text, None, None)
+            return self._chunk(None, text, None, None, reasoning=[part])
         if kind == "input_json_delta":
             partial = delta["partial_json"]
             if not partial:
@@ -176,8 +164,11 @@ class AnthropicStreamDecoder(EventDecoder):
             block[3] = True
             return self._arguments(block[1], partial)
         if kind == "signature_delta":
-            self._blocks[index][5] += delta["signature"]
-            return None
+            signature = delta["signature"]
+            if not signature:
+                return None
+            part = _reasoning(self._blocks[index][1], None, signature, None)
+            return self._chunk(None, None, None, None, reasoning=[part])
         _log.debug("anthropic stream: skipping unknown delta type %r", kind)
         return None
 
@@ -185,9 +176,7 @@ class AnthropicStreamDecoder(EventDecoder):
         block = self._blocks.get(index)
         if block is None:
             return None
-        if block[0] == "thinking":
-            self._signed.append({"type": "thinking", "thinking": block[4], "signature": block[5]})
-        elif block[0] == "tool_use" and not block[3] and block[2]:
+        if block[0] == "tool_use" and not block[3] and block[2]:
             # A complete input in the block head and no fragments: send it as the arguments.
             return self._arguments(block[1], arguments_text(block[2]))
         return None
@@ -215,19 +204,22 @@ class AnthropicStreamDecoder(EventDecoder):
     def _chunk(
         self,
         content: str | None,
-        reasoning: str | None,
+        thinking: str | None,
         tool_calls: list[ToolCallDelta] | None,
         finish: Any,
         *,
         role: Role | None = None,
         usage: Usage | None = None,
+        reasoning: list[ReasoningDelta] | None = None,
     ) -> ChatCompletionChunk:
         delta = new_delta(
             {
                 "role": role,
                 "content": content,
-                "reasoning_content": reasoning,
+                "reasoning_content": thinking,
                 "tool_calls": tool_calls,
+                "reasoning": reasoning,
+                "provider_data": None,
             }
         )
         choice = new_chunk_choice({"index": 0, "delta": delta, "finish_reason": finish})
@@ -242,3 +234,11 @@ class AnthropicStreamDecoder(EventDecoder):
                 "system_fingerprint": None,
             }
         )
+
+
+def _reasoning(
+    index: int, text: str | None, signature: str | None, encrypted: str | None
+) -> ReasoningDelta:
+    return new_reasoning_delta(
+        {"index": index, "text": text, "signature": signature, "encrypted": encrypted}
+    )

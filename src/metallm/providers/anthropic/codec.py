@@ -7,38 +7,32 @@ error replies (:func:`metallm.provider.error_from_response`, which knows Anthrop
 system prompts travel apart from the history (``system``).
 
 Thinking signatures. Anthropic only accepts thinking sent back (needed when a thinking model's
-tool-use turn continues) with the signature it issued, and the unified ``Message`` has no
-field for it (``metallm.types`` is shared and stays provider-neutral). The codec therefore
-remembers, per provider instance, the signed thinking blocks of the replies it parsed, keyed by
-their joined reasoning text (the kit's :class:`~metallm.provider.LRUCache` of
-:data:`SIGNATURE_CACHE_SIZE` entries, locked since one codec serves every thread). An assistant
-message whose ``reasoning_content`` matches is sent back with those exact blocks; unknown
-reasoning (another process, an edited text, an evicted entry) is not sent, since an unsigned
-thinking block would be rejected.
+tool-use turn continues) with the signature it issued. The parsers keep every ``thinking`` and
+``redacted_thinking`` block on the message itself (:attr:`~metallm.Message.reasoning`, stamped
+``anthropic``), so the blocks travel with the conversation: through memory, across processes,
+into the next request byte-exact. The codec remembers nothing between calls.
 """
 
 from __future__ import annotations
 
 from ...embeddings import EmbeddingsRequest, EmbeddingsResponse
 from ...errors import APIError, ConfigurationError
-from ...provider import HTTPCodec, HTTPRequest, HTTPResponse, LRUCache, ProviderSettings
-from ...types import ChatCompletionRequest, ChatCompletionResponse
+from ...provider import HTTPCodec, HTTPRequest, HTTPResponse, ProviderSettings
+from ...types import ChatCompletionRequest
 from ._embeddings import MAX_EMBEDDINGS_INPUTS, embeddings_unsupported
 from ._request import build_body
-from ._response import ThinkingBlocks, parse_message
+from ._response import parse_message
 from ._stream import AnthropicStreamDecoder
 
 __all__ = [
     "API_VERSION",
     "DEFAULT_BASE_URL",
-    "SIGNATURE_CACHE_SIZE",
     "AnthropicProvider",
     "create",
 ]
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
-SIGNATURE_CACHE_SIZE = 256
 
 
 class AnthropicProvider(HTTPCodec):
@@ -64,7 +58,6 @@ class AnthropicProvider(HTTPCodec):
             user_headers=extra.get("headers"),
         )
         self._url = f"{self.base_url}/v1/messages"
-        self._thinking: LRUCache[str, ThinkingBlocks] = LRUCache(SIGNATURE_CACHE_SIZE)
 
     def auth_headers(self) -> dict[str, str]:
         """Anthropic takes the key as ``x-api-key``."""
@@ -72,25 +65,11 @@ class AnthropicProvider(HTTPCodec):
 
     def build_request(self, request: ChatCompletionRequest, *, stream: bool) -> HTTPRequest:
         """The HTTP request for ``request``; unsupported fields raise before any I/O."""
-        body = build_body(request, provider=self.name, stream=stream, thinking=self._thinking.get)
+        body = build_body(request, provider=self.name, stream=stream)
         return self.http_request(self._url, body, stream=stream)
 
-    def parse_response(self, response: HTTPResponse) -> ChatCompletionResponse:
-        """A success reply as a unified response; raises ``ResponseValidationError`` if garbled."""
-        parsed, signed = parse_message(self.name, response, self.secrets())
-        if signed:
-            self._remember(signed)
-        return parsed
-
-    def stream_decoder(self, request: ChatCompletionRequest) -> AnthropicStreamDecoder:
-        """A fresh incremental decoder for one streamed reply."""
-        return AnthropicStreamDecoder(self.name, self.secrets(), self._remember)
-
-    def _remember(self, blocks: ThinkingBlocks) -> None:
-        """Keep a reply's signed thinking blocks under their joined reasoning text."""
-        key = "".join(b.get("thinking", "") for b in blocks if b.get("type") == "thinking")
-        if key:
-            self._thinking.put(key, [dict(b) for b in blocks])
+    completion_parser = staticmethod(parse_message)
+    decoder_class = AnthropicStreamDecoder
 
     def parse_error(self, response: HTTPResponse) -> APIError:
         """The typed error for an error reply, with the key redacted.

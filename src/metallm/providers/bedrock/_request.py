@@ -2,7 +2,8 @@
 
 Owns the mapping of unified messages to Converse content blocks: system messages go to
 ``system: [{text}]``; user text and base64 images to ``text``/``image`` blocks; assistant
-reasoning (only when its signature is known: Bedrock rejects unsigned thinking), text and
+reasoning (the message's signed :attr:`~metallm.Message.reasoning` parts Bedrock issued, first
+and byte-exact: Bedrock rejects unsigned thinking, and another provider's signature), text and
 tool calls to ``reasoningContent``/``text``/``toolUse`` blocks; tool results to ``toolResult``
 blocks in a user turn. Consecutive turns of one role are merged, since Converse wants user and
 assistant turns to alternate. Sampling goes to ``inferenceConfig``; ``top_k`` and the thinking
@@ -15,12 +16,11 @@ Anthropic-on-Bedrock spelling). ``request.extra`` is merged into the body last
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from metallm.errors import InvalidRequestError, UnsupportedFeatureError
-from metallm.provider import refuse_fields, response_format_type
-from metallm.types import ChatCompletionRequest, ImagePart, Message, Role, TextPart
+from metallm.provider import refuse_fields, response_format_type, sent_back
+from metallm.types import ChatCompletionRequest, ImagePart, Message, ReasoningPart, Role, TextPart
 
 __all__ = ["THINKING_BUDGETS", "build_body"]
 
@@ -34,12 +34,8 @@ _IMAGE_FORMATS = {
     "image/webp": "webp",
 }
 
-SignatureLookup = Callable[[str], "str | None"]
 
-
-def build_body(
-    request: ChatCompletionRequest, *, provider: str, signature: SignatureLookup
-) -> dict[str, Any]:
+def build_body(request: ChatCompletionRequest, *, provider: str) -> dict[str, Any]:
     """The Converse JSON body for ``request``; unsupported fields raise first."""
     _check_unsupported(request, provider)
     system: list[dict[str, Any]] = []
@@ -48,7 +44,7 @@ def build_body(
         if message.role == Role.SYSTEM:
             system.extend({"text": t} for t in _texts(message, provider))
             continue
-        role, blocks = _blocks(message, provider, signature)
+        role, blocks = _blocks(message, provider)
         if turns and turns[-1]["role"] == role:
             turns[-1]["content"].extend(blocks)
         else:
@@ -138,9 +134,7 @@ def _content(message: Message, provider: str) -> list[dict[str, Any]]:
     return blocks
 
 
-def _blocks(
-    message: Message, provider: str, signature: SignatureLookup
-) -> tuple[str, list[dict[str, Any]]]:
+def _blocks(message: Message, provider: str) -> tuple[str, list[dict[str, Any]]]:
     if message.name is not None:
         raise UnsupportedFeatureError(provider, "message name")
     if message.role == Role.USER:
@@ -154,12 +148,7 @@ def _blocks(
             "content": [_tool_result_content(text)],
         }
         return "user", [{"toolResult": result}]
-    blocks: list[dict[str, Any]] = []
-    if message.reasoning_content:
-        signed = signature(message.reasoning_content)
-        if signed is not None:
-            thought = {"text": message.reasoning_content, "signature": signed}
-            blocks.append({"reasoningContent": {"reasoningText": thought}})
+    blocks = [_reasoning(p) for p in sent_back(provider, message)[0] if p.signature or p.encrypted]
     blocks.extend(_content(message, provider))
     for call in message.tool_calls or ():
         try:
@@ -171,6 +160,14 @@ def _blocks(
         use = {"toolUseId": call.id, "name": call.function.name, "input": args}
         blocks.append({"toolUse": use})
     return "assistant", blocks
+
+
+def _reasoning(part: ReasoningPart) -> dict[str, Any]:
+    """A ``reasoningContent`` block as Bedrock issued it."""
+    if part.encrypted is not None:
+        return {"reasoningContent": {"redactedContent": part.encrypted}}
+    thought = {"text": part.text, "signature": part.signature}
+    return {"reasoningContent": {"reasoningText": thought}}
 
 
 def _tool_result_content(text: str) -> dict[str, Any]:

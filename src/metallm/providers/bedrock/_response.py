@@ -3,8 +3,9 @@
 Converse answers ``{"output": {"message": {"role", "content": [blocks]}}, "stopReason",
 "usage", "metrics"}``. Blocks: ``text``; ``toolUse`` (``input`` is an object, serialised to
 JSON text with ``json.dumps``, the same spacing the fake server streams); ``reasoningContent``
-(``reasoningText.text`` goes to ``reasoning_content``, its ``signature`` is reported so the
-codec can send the thinking back). Unknown blocks are skipped.
+(``reasoningText.text`` goes to ``reasoning_content``; each block is also kept byte-exact as a
+:class:`~metallm.ReasoningPart` with its ``signature``, or ``redactedContent`` as its
+``encrypted`` payload, for the next turn to send back). Unknown blocks are skipped.
 
 Usage: the corpus (``converse_basic``, a prompt-cache hit) shows ``inputTokens: 13``,
 ``cacheReadInputTokens: 1504``, ``cacheWriteInputTokens: 0``, ``outputTokens: 5`` and
@@ -21,9 +22,9 @@ from typing import Any
 
 import metallm.provider as kit
 from metallm.errors import ResponseValidationError, excerpt, redact
-from metallm.types import ChatCompletionResponse, FinishReason, ToolCall, Usage
+from metallm.types import ChatCompletionResponse, FinishReason, ReasoningPart, ToolCall, Usage
 
-__all__ = ["finish_reason", "parse_converse", "parse_usage", "tool_id"]
+__all__ = ["finish_reason", "parse_converse", "parse_usage", "reasoning_part", "tool_id"]
 
 _log = logging.getLogger("metallm")
 _FINISH: dict[str, FinishReason] = {
@@ -69,10 +70,20 @@ def parse_usage(usage: Any) -> Usage | None:
     )
 
 
+def reasoning_part(provider: str, block: dict[str, Any]) -> ReasoningPart:
+    """A whole ``reasoningContent`` block as the part that sends it back."""
+    redacted = block.get("redactedContent")
+    if redacted:
+        return kit.make_reasoning_part(provider, encrypted=str(redacted))
+    thought = block.get("reasoningText") or {}
+    text = str(thought.get("text") or "")
+    return kit.make_reasoning_part(provider, text, signature=thought.get("signature"))
+
+
 def parse_converse(
-    provider: str, response: kit.HTTPResponse, secrets: tuple[str, ...]
-) -> tuple[ChatCompletionResponse, list[tuple[str, str]]]:
-    """The unified response, and the ``(reasoning text, signature)`` pairs it carried."""
+    provider: str, response: kit.HTTPResponse, secrets: tuple[str, ...] = ()
+) -> ChatCompletionResponse:
+    """The unified response of a Converse reply."""
     try:
         body = json.loads(response.content)
         message = body["output"]["message"]
@@ -93,10 +104,10 @@ def parse_converse(
 
 def _build(
     provider: str, body: dict[str, Any], blocks: list[Any], request_id: str
-) -> tuple[ChatCompletionResponse, list[tuple[str, str]]]:
+) -> ChatCompletionResponse:
     texts: list[str] = []
     reasoning: list[str] = []
-    signed: list[tuple[str, str]] = []
+    signed: list[ReasoningPart] = []
     calls: list[ToolCall] = []
     for block in blocks:
         if "text" in block:
@@ -110,11 +121,9 @@ def _build(
                 )
             )
         elif "reasoningContent" in block:
-            thought = block["reasoningContent"].get("reasoningText") or {}
-            text = str(thought.get("text") or "")
-            reasoning.append(text)
-            if thought.get("signature"):
-                signed.append((text, str(thought["signature"])))
+            part = reasoning_part(provider, block["reasoningContent"])
+            reasoning.append(part.text)
+            signed.append(part)
         else:
             _log.debug("bedrock: skipping unknown content block %r", sorted(block))
     finish = finish_reason(body.get("stopReason"))
@@ -123,12 +132,12 @@ def _build(
     msg = kit.make_assistant_message(
         "".join(texts) if texts or not calls else None,
         calls,
-        "".join(reasoning) if reasoning else None,
+        "".join(reasoning) if any(reasoning) else None,
+        reasoning_parts=signed,
     )
-    parsed = kit.make_completion(
+    return kit.make_completion(
         provider,
         [kit.make_choice(0, msg, finish)],
         id=request_id,
         usage=parse_usage(body.get("usage")),
     )
-    return parsed, signed

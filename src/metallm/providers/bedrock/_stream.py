@@ -4,9 +4,11 @@ Bytes are framed by ``botocore.eventstream.EventStreamBuffer`` (prelude, headers
 both CRC32s checked; imported when a decoder is made, never at ``import metallm``). Each message
 has a ``:message-type``: ``event`` messages are dispatched on ``:event-type``:
 ``messageStart`` (role chunk), ``contentBlockStart`` (a tool call's id and name),
-``contentBlockDelta`` (``text``, ``toolUse.input`` JSON fragments, ``reasoningContent.text``;
-signatures are kept for sending thinking back), ``contentBlockStop`` (a tool block that sent no
-input gets ``{}``), ``messageStop`` (finish reason) and ``metadata`` (usage, the end marker);
+``contentBlockDelta`` (``text``, ``toolUse.input`` JSON fragments, ``reasoningContent`` text,
+``signature`` and ``redactedContent``, also passed on as :class:`~metallm.ReasoningDelta`
+fragments numbered per reasoning block, so the accumulated message sends them back),
+``contentBlockStop`` (a tool block that sent no input gets ``{}``), ``messageStop`` (finish
+reason) and ``metadata`` (usage, the end marker);
 unknown events are skipped (debug log). ``exception`` (and ``error``) messages raise the typed
 :class:`~metallm.APIError`. A stream that ends without ``messageStop`` and ``metadata``, or in
 the middle of a frame, raises :class:`~metallm.StreamError` on close; a bad frame (CRC, length)
@@ -18,7 +20,6 @@ checks, redacted errors for garbled payloads, the "ended before" error).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from metallm.errors import APIError, StreamError, redact
@@ -31,9 +32,17 @@ from metallm.provider import (
     new_chunk_choice,
     new_delta,
     new_function_delta,
+    new_reasoning_delta,
     new_tool_call_delta,
 )
-from metallm.types import ChatCompletionChunk, ChunkChoice, Role, ToolCallDelta, Usage
+from metallm.types import (
+    ChatCompletionChunk,
+    ChunkChoice,
+    ReasoningDelta,
+    Role,
+    ToolCallDelta,
+    Usage,
+)
 
 from ._response import finish_reason, parse_usage, tool_id
 
@@ -79,7 +88,6 @@ class BedrockStreamDecoder(EventDecoder):
         "_fed",
         "_metadata",
         "_model",
-        "_on_signed",
         "_reasoning",
         "_stopped",
         "_tools",
@@ -93,18 +101,16 @@ class BedrockStreamDecoder(EventDecoder):
         provider: str,
         model: str,
         secrets: tuple[str, ...] = (),
-        on_signed: Callable[[str, str], None] | None = None,
     ) -> None:
         super().__init__(provider, secrets)
         self._model = model
-        self._on_signed = on_signed
         self._fed = 0
         self._consumed = 0
         self._stopped = False
         self._metadata = False
         # content block index -> [tool ordinal, saw input]
         self._tools: dict[int, list[Any]] = {}
-        self._reasoning: list[str] = ["", ""]  # text, signature of the current thinking
+        self._reasoning: dict[int, int] = {}  # content block index -> reasoning ordinal
 
     @property
     def done(self) -> bool:
@@ -208,13 +214,23 @@ class BedrockStreamDecoder(EventDecoder):
             return self._arguments(tool[0], fragment)
         if "reasoningContent" in delta:
             thought = delta["reasoningContent"]
-            text = thought.get("text")
-            if thought.get("signature"):
-                self._reasoning[1] += thought["signature"]
-            if text:
-                self._reasoning[0] += text
-                return self._chunk(reasoning=text)
-            return None
+            text = thought.get("text") or None
+            signature = thought.get("signature") or None
+            redacted = thought.get("redactedContent") or None
+            if text is None and signature is None and redacted is None:
+                return None
+            ordinal = self._reasoning.get(index)
+            if ordinal is None:
+                ordinal = self._reasoning[index] = len(self._reasoning)
+            part = new_reasoning_delta(
+                {
+                    "index": ordinal,
+                    "text": text,
+                    "signature": signature,
+                    "encrypted": None if redacted is None else str(redacted),
+                }
+            )
+            return self._chunk(reasoning=text, parts=[part])
         _log.debug("bedrock stream: skipping unknown delta %r", sorted(delta))
         return None
 
@@ -222,10 +238,6 @@ class BedrockStreamDecoder(EventDecoder):
         tool = self._tools.get(index)
         if tool is not None:
             return None if tool[1] else self._arguments(tool[0], "{}")
-        text, signature = self._reasoning
-        if text and signature and self._on_signed is not None:
-            self._on_signed(text, signature)
-        self._reasoning = ["", ""]
         return None
 
     def _arguments(self, ordinal: int, text: str) -> ChatCompletionChunk:
@@ -244,6 +256,7 @@ class BedrockStreamDecoder(EventDecoder):
         finish: Any = None,
         role: Role | None = None,
         usage: Usage | None = None,
+        parts: list[ReasoningDelta] | None = None,
     ) -> ChatCompletionChunk:
         choices: list[ChunkChoice] = []
         if usage is None:
@@ -253,6 +266,8 @@ class BedrockStreamDecoder(EventDecoder):
                     "content": content,
                     "reasoning_content": reasoning,
                     "tool_calls": tool_calls,
+                    "reasoning": parts,
+                    "provider_data": None,
                 }
             )
             choices.append(new_chunk_choice({"index": 0, "delta": delta, "finish_reason": finish}))

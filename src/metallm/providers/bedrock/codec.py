@@ -16,9 +16,9 @@ re-sends the same signature (valid for 5 minutes). The secret key and session to
 provider's :meth:`secrets`, redacted from every error; neither appears in ``repr``.
 
 Thinking signatures: Bedrock (Anthropic models) only accepts reasoning sent back with the
-signature it issued, and the unified ``Message`` has no field for it, so the codec remembers
-the signatures of the replies it parsed, keyed by reasoning text (the kit's bounded, locked
-:class:`~metallm.provider.LRUCache`).
+signature it issued. The parsers keep each ``reasoningContent`` block on the message itself
+(:attr:`~metallm.Message.reasoning`, stamped ``bedrock``), so it travels with the conversation
+(memory, other processes) and goes back byte-exact; the codec remembers nothing between calls.
 """
 
 from __future__ import annotations
@@ -33,21 +33,19 @@ from metallm.provider import (
     HTTPCodec,
     HTTPRequest,
     HTTPResponse,
-    LRUCache,
     ProviderSettings,
     error_from_response,
 )
-from metallm.types import ChatCompletionRequest, ChatCompletionResponse
+from metallm.types import ChatCompletionRequest
 
 from ._embeddings import TITAN_LIMIT, batch_limit, build_embeddings_body, parse_embeddings_reply
 from ._request import build_body
 from ._response import parse_converse
 from ._stream import EXCEPTION_STATUS, BedrockStreamDecoder
 
-__all__ = ["DEFAULT_ENDPOINT", "SIGNATURE_CACHE_SIZE", "BedrockProvider", "create"]
+__all__ = ["DEFAULT_ENDPOINT", "BedrockProvider", "create"]
 
 DEFAULT_ENDPOINT = "https://bedrock-runtime.{region}.amazonaws.com"
-SIGNATURE_CACHE_SIZE = 256
 _SERVICE = "bedrock"
 
 
@@ -111,7 +109,6 @@ class BedrockProvider(HTTPCodec):
             raise ConfigurationError("bedrock: no region: pass region=... or set AWS_REGION")
         self._region = str(region)
         super().__init__(None, endpoint_url or DEFAULT_ENDPOINT.format(region=self._region))
-        self._signatures: LRUCache[str, str] = LRUCache(SIGNATURE_CACHE_SIZE)
 
     @property
     def region(self) -> str:
@@ -129,7 +126,7 @@ class BedrockProvider(HTTPCodec):
 
     def build_request(self, request: ChatCompletionRequest, *, stream: bool) -> HTTPRequest:
         """The signed HTTP request for ``request``; unsupported fields raise before any I/O."""
-        body = build_body(request, provider=self.name, signature=self._signatures.get)
+        body = build_body(request, provider=self.name)
         content = self.encode(body)
         action = "converse-stream" if stream else "converse"
         url = f"{self.base_url}/model/{quote(request.model, safe='')}/{action}"
@@ -143,16 +140,11 @@ class BedrockProvider(HTTPCodec):
         self._sigv4(frozen, _SERVICE, self._region).add_auth(aws)
         return {k.lower(): str(v) for k, v in aws.headers.items()}
 
-    def parse_response(self, response: HTTPResponse) -> ChatCompletionResponse:
-        """A success reply as a unified response; raises ``ResponseValidationError`` if garbled."""
-        parsed, signed = parse_converse(self.name, response, self.secrets())
-        for text, signature in signed:
-            self._signatures.put(text, signature)
-        return parsed
+    completion_parser = staticmethod(parse_converse)
 
     def stream_decoder(self, request: ChatCompletionRequest) -> BedrockStreamDecoder:
         """A fresh incremental event-stream decoder for one streamed reply."""
-        return BedrockStreamDecoder(self.name, request.model, self.secrets(), self._signatures.put)
+        return BedrockStreamDecoder(self.name, request.model, self.secrets())
 
     def parse_error(self, response: HTTPResponse) -> APIError:
         """The typed error: ``{"message"}`` body, type from ``x-amzn-errortype``."""

@@ -12,9 +12,12 @@ The mapping (Gemini API reference, ``models.generateContent``):
   ``{"result": text}``.
 * Assistant tool calls become ``functionCall`` parts with ``args`` parsed from the JSON text.
   ``reasoning_content`` is not sent back (Gemini cannot take thought text as input).
-  The opaque ``thoughtSignature`` of a call cannot ride on unified messages, so it is lost; for
-  Gemini 3 models, which reject replayed calls without one (HTTP 400), the first call of each
-  assistant turn carries Google's documented ``skip_thought_signature_validator`` sentinel.
+  Each ``thoughtSignature`` the reply carried (kept in the message's ``provider_data``, see
+  ``_response``) goes back on the part it came with: a call's on its ``functionCall`` part,
+  any other on the turn's text. Gemini 3 models reject a replayed turn whose first call has no
+  signature (HTTP 400); when the real one is unknown (a conversation written by hand or begun
+  on another provider) that part carries Google's documented
+  ``skip_thought_signature_validator`` sentinel instead.
 * Images: ``data:`` URLs become ``inlineData {mimeType, data}``; ``http(s)`` URLs become
   ``fileData {fileUri, mimeType}`` with the type guessed from the file name (an unknown type is
   an ``UnsupportedFeatureError``, as is ``detail`` other than ``auto``).
@@ -39,8 +42,9 @@ import re
 from typing import Any
 
 from ...errors import InvalidRequestError, UnsupportedFeatureError
-from ...provider import refuse_fields
+from ...provider import refuse_fields, sent_back
 from ...types import ChatCompletionRequest, ImagePart, Message, ResponseFormat, Role, TextPart
+from ._response import SIGNATURES, TEXT_SIGNATURE
 
 __all__ = ["SKIP_SIGNATURE", "THINKING_BUDGETS", "build_body"]
 
@@ -114,6 +118,34 @@ def _tool_response(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"result": text}
 
 
+def _assistant_parts(
+    message: Message, provider: str, gemini_3: bool, names: dict[str, str]
+) -> list[dict[str, Any]]:
+    """A model turn's parts, each with the ``thoughtSignature`` it came with."""
+    own = sent_back(provider, message)[1] or {}
+    calls = own.get(SIGNATURES)
+    known: dict[str, Any] = calls if isinstance(calls, dict) else {}
+    text_signature = own.get(TEXT_SIGNATURE)
+    parts = _content_parts(message, provider)
+    if isinstance(text_signature, str):
+        texts = [p for p in parts if "text" in p]
+        if texts:
+            texts[-1]["thoughtSignature"] = text_signature
+        elif not message.tool_calls:  # it came on an empty text part: send that part back
+            parts.append({"text": "", "thoughtSignature": text_signature})
+    for n, call in enumerate(message.tool_calls or ()):
+        names[call.id] = call.function.name
+        fc = {"name": call.function.name, "args": _args(call.function.arguments, call.id)}
+        part: dict[str, Any] = {"functionCall": fc}
+        signature = known.get(call.id)
+        if isinstance(signature, str):
+            part["thoughtSignature"] = signature
+        elif n == 0 and gemini_3:
+            part["thoughtSignature"] = SKIP_SIGNATURE
+        parts.append(part)
+    return parts
+
+
 def _contents(
     request: ChatCompletionRequest, provider: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -137,14 +169,7 @@ def _contents(
             parts = [{"functionResponse": {"name": names[call_id], "response": response}}]
             wire_role = "user"
         elif role is Role.ASSISTANT:
-            parts = _content_parts(message, provider)
-            for n, call in enumerate(message.tool_calls or ()):
-                names[call.id] = call.function.name
-                fc = {"name": call.function.name, "args": _args(call.function.arguments, call.id)}
-                part: dict[str, Any] = {"functionCall": fc}
-                if n == 0 and signed:
-                    part["thoughtSignature"] = SKIP_SIGNATURE
-                parts.append(part)
+            parts = _assistant_parts(message, provider, signed, names)
             wire_role = "model"
         else:
             parts = _content_parts(message, provider)

@@ -7,6 +7,9 @@ Shared by the non-streaming parser and the stream decoder, so both normalise the
   ``reasoning_content``; ``functionCall`` parts become tool calls whose ``args`` object is
   serialised to JSON text. Gemini usually sends no call id, so one is synthesised as
   ``call_<candidate>_<n>`` (n counts the candidate's calls), which the stream decoder gives too.
+* ``thoughtSignature`` values are kept in the message's ``provider_data`` under the codec's
+  name (:func:`signature_data`): per tool call id for ``functionCall`` parts, and the last one
+  of any other part as ``text``; the request builder puts each back on the part it came with.
 * ``usageMetadata``: prompt = ``promptTokenCount`` (it already includes
   ``cachedContentTokenCount``) + ``toolUsePromptTokenCount``; completion =
   ``candidatesTokenCount`` + ``thoughtsTokenCount``; ``cached_tokens`` and ``reasoning_tokens``
@@ -29,12 +32,20 @@ import metallm.provider as kit
 from ...errors import APIError, AuthenticationError
 from ...types import ChatCompletionResponse, Choice, FinishReason, ToolCall, Usage
 
+SIGNATURES = "signatures"
+"""``provider_data[<codec>]`` key: tool call id -> the ``thoughtSignature`` of its part."""
+TEXT_SIGNATURE = "text_signature"
+"""``provider_data[<codec>]`` key: the ``thoughtSignature`` that came on a non-call part."""
+
 __all__ = [
     "FINISH_REASONS",
+    "SIGNATURES",
+    "TEXT_SIGNATURE",
     "finish_reason",
     "parse_generate_response",
     "parse_usage",
     "refine_error",
+    "signature_data",
 ]
 
 _FILTERED = (
@@ -84,27 +95,49 @@ def parse_usage(raw: dict[str, Any]) -> Usage:
     )
 
 
-def _choice(raw: dict[str, Any], position: int) -> Choice:
+def signature_data(
+    provider: str, calls: dict[str, str] | None, text: str | None
+) -> dict[str, Any] | None:
+    """``provider_data`` holding a reply's thought signatures (``None`` without any)."""
+    if not calls and text is None:
+        return None
+    own: dict[str, Any] = {}
+    if calls:
+        own[SIGNATURES] = calls
+    if text is not None:
+        own[TEXT_SIGNATURE] = text
+    return {provider: own}
+
+
+def _choice(provider: str, raw: dict[str, Any], position: int) -> Choice:
     raw_index = raw.get("index")
     index = position if raw_index is None else _count(raw_index)
     content = raw.get("content") or {}
     texts: list[str] = []
     thoughts: list[str] = []
     calls: list[ToolCall] = []
+    signed: dict[str, str] = {}
+    text_signature: str | None = None
     for part in content.get("parts") or ():
         text = part.get("text")
         if isinstance(text, str):
             (thoughts if part.get("thought") is True else texts).append(text)
+        signature = part.get("thoughtSignature")
         fc = part.get("functionCall")
         if isinstance(fc, dict):
             name = fc.get("name")
+            call_id = kit.tool_call_id(fc.get("id"), index, len(calls))
             calls.append(
                 kit.make_tool_call(
-                    kit.tool_call_id(fc.get("id"), index, len(calls)),
+                    call_id,
                     name if isinstance(name, str) else "",
                     kit.arguments_text(fc.get("args") or {}),
                 )
             )
+            if isinstance(signature, str) and signature:
+                signed[call_id] = signature
+        elif isinstance(signature, str) and signature:
+            text_signature = signature
     finish = finish_reason(raw.get("finishReason"))
     if calls:
         finish = "tool_calls"
@@ -112,6 +145,7 @@ def _choice(raw: dict[str, Any], position: int) -> Choice:
         "".join(texts) if texts or not calls else None,
         calls,
         "".join(thoughts) if thoughts else None,
+        provider_data=signature_data(provider, signed, text_signature),
     )
     return kit.make_choice(index, message, finish)
 
@@ -137,7 +171,7 @@ def parse_generate_response(
         )
     try:
         usage = obj.get("usageMetadata")
-        choices = [_choice(c, i) for i, c in enumerate(candidates or ())]
+        choices = [_choice(provider, c, i) for i, c in enumerate(candidates or ())]
         return kit.make_completion(
             provider,
             choices or ([_blocked_choice()] if blocked else []),

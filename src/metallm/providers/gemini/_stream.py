@@ -11,7 +11,9 @@ needs (no end marker of its own, a plain JSON error body, a final usage-only chu
 Usage is cumulative, so a chunk carries ``usage`` only from the first finishing event on; if
 a later usage figure was not delivered on the last chunk, ``close`` adds a usage-only chunk, so
 the stream always ends with its final usage. Tool calls get the same ids as the non-streaming
-parser gives (``call_<candidate>_<n>``, counted across events). An ``{"error": ...}`` event
+parser gives (``call_<candidate>_<n>``, counted across events), and the ``thoughtSignature``
+values ride on the delta's ``provider_data`` in the parser's shape, so the accumulated message
+is the one a plain call returns. An ``{"error": ...}`` event
 raises the matching :class:`~metallm.errors.APIError`; so does a plain JSON error body served
 with an event-stream content type (the body then has no ``data:`` lines at all).
 """
@@ -36,7 +38,7 @@ from ...provider import (
     tool_call_id,
 )
 from ...types import ChatCompletionChunk, ChunkChoice, Delta, FinishReason, Role, ToolCallDelta
-from ._response import finish_reason, parse_usage, refine_error
+from ._response import finish_reason, parse_usage, refine_error, signature_data
 
 __all__ = ["GeminiStreamDecoder", "error_from_object"]
 
@@ -213,6 +215,8 @@ class GeminiStreamDecoder(EventDecoder):
         text: str | None = None
         thought: str | None = None
         tools: list[ToolCallDelta] | None = None
+        signed: dict[str, str] | None = None
+        text_signature: str | None = None
         if content:
             for part in content.get("parts") or ():
                 piece = part.get("text")
@@ -221,15 +225,25 @@ class GeminiStreamDecoder(EventDecoder):
                         thought = piece if thought is None else thought + piece
                     else:
                         text = piece if text is None else text + piece
+                signature = part.get("thoughtSignature")
                 fc = part.get("functionCall")
                 if fc is not None:
                     if tools is None:
                         tools = []
-                    tools.append(self._tool_call(fc, index))
+                    call = self._tool_call(fc, index)
+                    tools.append(call)
+                    if type(signature) is str and signature:
+                        signed = signed or {}
+                        signed[call.id or ""] = signature
+                elif type(signature) is str and signature:
+                    text_signature = signature
         finish: FinishReason | None = finish_reason(raw.get("finishReason"))
         if finish is not None:
             self._finished.add(index)
-        delta = _delta(Role.ASSISTANT if first else None, text, thought, tools)
+        data = None
+        if signed is not None or text_signature is not None:
+            data = signature_data(self._provider, signed, text_signature)
+        delta = _delta(Role.ASSISTANT if first else None, text, thought, tools, data)
         return new_chunk_choice({"index": index, "delta": delta, "finish_reason": finish})
 
     def _tool_call(self, fc: dict[str, Any], candidate: int) -> ToolCallDelta:
@@ -257,7 +271,15 @@ def _delta(
     content: str | None,
     reasoning: str | None,
     tools: list[ToolCallDelta] | None = None,
+    provider_data: dict[str, Any] | None = None,
 ) -> Delta:
     return new_delta(
-        {"role": role, "content": content, "reasoning_content": reasoning, "tool_calls": tools}
+        {
+            "role": role,
+            "content": content,
+            "reasoning_content": reasoning,
+            "tool_calls": tools,
+            "reasoning": None,
+            "provider_data": provider_data,
+        }
     )

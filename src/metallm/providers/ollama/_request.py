@@ -23,7 +23,7 @@ import json
 from typing import Any
 
 from ...errors import InvalidRequestError, UnsupportedFeatureError
-from ...provider import refuse_fields
+from ...provider import refuse_fields, sent_back
 from ...types import ChatCompletionRequest, ImagePart, Message, ResponseFormat, Role, TextPart
 
 __all__ = ["build_body"]
@@ -91,7 +91,9 @@ def _messages(request: ChatCompletionRequest, provider: str) -> list[dict[str, A
         elif message.name is not None:
             raise UnsupportedFeatureError(provider, "message name")
         if message.reasoning_content and message.role is Role.ASSISTANT:
-            item["thinking"] = message.reasoning_content
+            item["thinking"] = message.reasoning_content  # plain text: Ollama signs nothing
+        if message.reasoning or message.provider_data:
+            sent_back(provider, message)  # another provider's signatures: logged, dropped
         if message.tool_calls:
             calls = []
             for call in message.tool_calls:

@@ -88,6 +88,8 @@ class OllamaStreamDecoder(EventDecoder):
                 "content": content,
                 "reasoning_content": reasoning,
                 "tool_calls": calls,
+                "reasoning": None,
+                "provider_data": None,
             }
         )
         finish = finish_reason(obj.get("done_reason"), self._tools > 0) if done else None

@@ -3,6 +3,7 @@
 The unified types are the Chat Completions shape already, so this is mostly a careful copy:
 ``None`` fields are left out, assistant messages that only call tools send ``"content": null``
 (the API requires the key), ``reasoning_content`` stays home (the API does not take it back),
+and so do ``reasoning`` parts and ``provider_data`` (another provider's: a debug line says so),
 ``response_format`` becomes the wire form, and ``request.extra`` is merged last, overriding
 (a ``None`` value in ``extra`` removes that field, e.g. ``{"stream_options": None}`` for a
 server that rejects it). The only provider differences are the name of the max-tokens field
@@ -15,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import InvalidRequestError
-from ...provider import USER_AGENT, merge_extra, refuse_fields
+from ...provider import USER_AGENT, merge_extra, refuse_fields, sent_back
 from ...types import (
     ChatCompletionRequest,
     ContentPart,
@@ -63,8 +64,10 @@ def _tool_call(call: ToolCall) -> dict[str, Any]:
     }
 
 
-def _message(message: Message) -> dict[str, Any]:
+def _message(message: Message, provider: str) -> dict[str, Any]:
     out: dict[str, Any] = {"role": str(message.role)}
+    if message.reasoning or message.provider_data:
+        sent_back(provider, message)  # Chat Completions takes no reasoning back: logged, dropped
     content = message.content
     if isinstance(content, list):
         out["content"] = [_part(p) for p in content]
@@ -113,7 +116,7 @@ def build_body(
     refuse_fields(request, provider, "top_k")
     body: dict[str, Any] = {
         "model": request.model,
-        "messages": [_message(m) for m in request.messages],
+        "messages": [_message(m, provider) for m in request.messages],
     }
     if request.max_tokens is not None:
         body[max_tokens_field] = request.max_tokens

@@ -37,6 +37,8 @@ _EMPTY_DELTA: dict[str, Any] = {
     "content": None,
     "reasoning_content": None,
     "tool_calls": None,
+    "reasoning": None,
+    "provider_data": None,
 }
 
 
@@ -124,6 +126,8 @@ class OpenAIStreamDecoder(EventDecoder):
                     "content": content,
                     "reasoning_content": reasoning if type(reasoning) is str else None,
                     "tool_calls": self._tool_calls(tool_calls, index) if tool_calls else None,
+                    "reasoning": None,
+                    "provider_data": None,
                 },
             )
         else:
