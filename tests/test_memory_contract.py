@@ -10,6 +10,7 @@ threads) append to one session at once.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 import uuid
@@ -322,3 +323,66 @@ def test_a_store_without_native_append_still_works() -> None:
     for i in range(4):
         memory.append("s", [user(str(i))])
     assert [m.text() for m in memory.load("s").messages] == ["sys", "2", "3"]
+
+
+SIGNED = metallm.Message(
+    role=metallm.Role.ASSISTANT,
+    content=None,
+    reasoning_content="think",
+    reasoning=[
+        metallm.ReasoningPart(text="think", signature="EqQBCkgI/+sig==", provider="anthropic"),
+        metallm.ReasoningPart(encrypted="EmwKAhgBEgy+redacted", provider="anthropic"),
+    ],
+    # what a Lua cjson round trip would have changed: [] -> {}, 17 digits -> 14, big ints
+    provider_data={"gemini": {"a": [], "b": 0.12345678901234567, "c": 12345678901234567, "d": {}}},
+    tool_calls=[metallm.ToolCall(id="toolu_1", function=metallm.FunctionCall(name="f"))],
+)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_reasoning_parts_and_provider_data_round_trip_exactly(store: Any, mode: str) -> None:
+    r = runner(mode, store, max_messages=3)
+    r.create("signed", "sys")
+    r.append("signed", user("q"), SIGNED)
+    r.append("signed", metallm.Message(role=metallm.Role.TOOL, tool_call_id="toolu_1", content="1"))
+    stored = r.load("signed").messages[1]  # trimmed to 3: the system message stays in front
+    assert stored == SIGNED
+    assert stored.provider_data == SIGNED.provider_data  # the very values, types included
+    assert type(stored.provider_data["gemini"]["a"]) is list  # type: ignore[index]
+    assert stored.reasoning and stored.reasoning[0].signature == "EqQBCkgI/+sig=="
+
+
+V1_RECORD = (
+    '{"v":1,"session_id":"old","created_at":"2026-01-02T03:04:05+00:00",'
+    '"updated_at":"2026-01-02T03:04:05+00:00","metadata":{"team":"a"},'
+    '"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hi"},'
+    '{"role":"assistant","content":"hello","reasoning_content":"greet"}]}'
+)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_version_1_record_is_read_and_migrated_on_the_next_append(store: Any, mode: str) -> None:
+    r = runner(mode, store)
+    key = r.config.key("old")
+    r.raw_set(key, V1_RECORD)
+    conv = r.load("old")
+    assert [m.text() for m in conv.messages] == ["be brief", "hi", "hello"]
+    assert conv.messages[2].reasoning_content == "greet" and conv.metadata == {"team": "a"}
+    assert r.raw_get(key) == V1_RECORD  # reading never rewrites
+    r.append("old", SIGNED)
+    doc = json.loads(r.raw_get(key) or "")
+    assert doc["v"] == 2 and doc["created_at"] == "2026-01-02T03:04:05+00:00"
+    assert doc["messages"][:3] == json.loads(V1_RECORD)["messages"]
+    assert r.load("old").messages[3] == SIGNED
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_record_from_a_newer_metallm_is_refused_and_left_as_it_is(store: Any, mode: str) -> None:
+    r = runner(mode, store)
+    key = r.config.key("future")
+    newer = '{"v": 3, "session_id": "future", "messages": []}'
+    r.raw_set(key, newer)
+    for attempt in (lambda: r.load("future"), lambda: r.append("future", user("x"))):
+        with pytest.raises(metallm.ConversationCorruptedError, match="newer metallm"):
+            attempt()
+    assert r.raw_get(key) == newer

@@ -47,14 +47,36 @@ __all__ = [
     "encode_conversation",
     "load_document",
     "message_dict",
+    "migrate",
     "new_document",
     "trim_messages",
     "utc_now",
     "validate_session_id",
 ]
 
-FORMAT_VERSION = 1
-"""The ``"v"`` field of a stored conversation; a reader refuses any other version."""
+FORMAT_VERSION = 2
+"""The ``"v"`` field of a stored conversation, as this version writes it.
+
+Version 2 (metallm 0.2) lets an assistant message carry its signed ``reasoning`` parts and
+opaque ``provider_data``, so a conversation continued in another process sends the thinking
+blocks a provider requires back byte-exact. A version-1 record is read through
+:func:`migrate` and written back as version 2 on the next append; a record from a newer
+version is refused with a :class:`~metallm.ConversationCorruptedError` saying so, never
+rewritten (an older process must not drop what a newer one stored).
+"""
+
+_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+"""``version -> step`` turning a document of that version into the next version's."""
+
+
+def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 had no reasoning parts or provider data: its messages are valid version-2
+    messages as they are; only the version changes."""
+    doc["v"] = 2
+    return doc
+
+
+_MIGRATIONS[1] = _v1_to_v2
 
 MAX_SESSION_ID_LENGTH = 256
 
@@ -255,20 +277,48 @@ def encode_conversation(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
 
+def migrate(doc: dict[str, Any], session_id: str) -> dict[str, Any]:
+    """``doc`` brought up to :data:`FORMAT_VERSION` (in place), one version step at a time.
+
+    Raises :class:`ConversationCorruptedError` for a version this metallm does not know:
+    a newer one (written by a newer metallm: upgrade to read it) or no version at all.
+    """
+    version = doc.get("v")
+    while type(version) is int and version in _MIGRATIONS:
+        doc = _MIGRATIONS[version](doc)
+        version = doc.get("v")
+    if version == FORMAT_VERSION:
+        return doc
+    if type(version) is int and version > FORMAT_VERSION:
+        raise ConversationCorruptedError(
+            f"conversation {session_id!r} was written in format v{version} by a newer metallm "
+            f"(this one reads v1 to v{FORMAT_VERSION}); upgrade metallm to read it; it is "
+            "left as it is",
+            session_id=session_id,
+        )
+    raise ConversationCorruptedError(
+        f"conversation {session_id!r} has an unknown format (v={version!r})",
+        session_id=session_id,
+    )
+
+
 def load_document(raw: str | bytes, session_id: str) -> dict[str, Any]:
-    """The document dict of stored text; :class:`ConversationCorruptedError` if unreadable."""
+    """The document dict of stored text, migrated to the current format;
+    :class:`ConversationCorruptedError` if unreadable."""
     try:
-        doc = json.loads(raw)
+        loaded = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ConversationCorruptedError(
             f"conversation {session_id!r} is not valid JSON ({exc})", session_id=session_id
         ) from None
-    if not isinstance(doc, dict) or doc.get("v") != FORMAT_VERSION:
-        version = doc.get("v") if isinstance(doc, dict) else None
+    if not isinstance(loaded, dict):
         raise ConversationCorruptedError(
-            f"conversation {session_id!r} has an unknown format (v={version!r})",
+            f"conversation {session_id!r} has an unknown format (v=None)",
             session_id=session_id,
         )
+    doc: dict[str, Any] = loaded
+    if doc.get("v") != FORMAT_VERSION:
+        doc = migrate(doc, session_id)
     if not isinstance(doc.get("messages"), list):
         raise ConversationCorruptedError(
             f"conversation {session_id!r} has no message list", session_id=session_id

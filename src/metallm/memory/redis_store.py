@@ -1,25 +1,30 @@
 """``RedisStore``: conversations in Redis, for many processes on many machines (extra ``redis``).
 
 Owns the Redis side of the KVStore protocols, sync (``redis.Redis``) and asyncio
-(``redis.asyncio.Redis``), from a URL or from clients the user already has. ``append`` is one
-Lua script run atomically by the server: it reads the conversation, appends, trims keeping the
-system message (the rule of :func:`~metallm.memory.base.trim_messages`), stamps ``updated_at``
-and writes it back with the TTL in milliseconds, so concurrent writers anywhere never lose a
-message. Clients made from a URL get socket timeouts and no automatic command retries (a retried
-append could apply twice); every Redis failure surfaces as :class:`MemoryStoreError`. This module
-imports ``redis``; ``metallm.memory`` imports it only when ``RedisStore`` is first used.
+(``redis.asyncio.Redis``), from a URL or from clients the user already has. ``append`` is an
+optimistic transaction: ``WATCH`` the key, read the conversation, apply
+:func:`~metallm.memory.base.apply_append` (the rule every store shares: append, trim keeping
+the system message, stamp ``updated_at``, migrate an old record) and write it back with the TTL
+in ``MULTI``/``EXEC``; if another writer changed the key in between, ``EXEC`` fails and the
+append is read and applied again. Concurrent writers anywhere therefore never lose a message,
+and the stored JSON is what Python's ``json`` wrote: a server-side Lua script would have
+re-encoded it with Redis's cjson, which turns ``[]`` into ``{}`` and rounds numbers to 14
+digits, and would have corrupted the opaque ``provider_data`` and signatures that must go back
+to a provider byte-exact. Clients made from a URL get socket timeouts and no automatic command
+retries (a retried append could apply twice); every Redis failure surfaces as
+:class:`MemoryStoreError`. This module imports ``redis``; ``metallm.memory`` imports it only
+when ``RedisStore`` is first used.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import ConfigurationError, ConversationCorruptedError, MemoryStoreError
-from .base import FORMAT_VERSION, Records, utc_now
+from ..errors import ConfigurationError, MemoryStoreError
+from .base import Records, apply_append
 
 try:
     import redis
@@ -31,52 +36,16 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 __all__ = ["RedisStore"]
 
-_CORRUPT = "METALLM_CORRUPT"
+_MAX_CONFLICTS = 1000
+"""Appends retried after another writer changed the key first; then MemoryStoreError."""
 
-APPEND_LUA = (
-    """
-local raw = redis.call('GET', KEYS[1])
-local new = cjson.decode(ARGV[1])
-local max = tonumber(ARGV[2])
-local ttl = tonumber(ARGV[3])
-local now = ARGV[4]
-local doc
-if raw then
-  local ok, d = pcall(cjson.decode, raw)
-  if not ok or type(d) ~= 'table' or d['v'] ~= tonumber(ARGV[6])
-     or type(d['messages']) ~= 'table' then
-    return redis.error_reply('"""
-    + _CORRUPT
-    + """')
-  end
-  doc = d
-else
-  doc = {v = tonumber(ARGV[6]), session_id = ARGV[5], created_at = now, updated_at = now,
-         metadata = {}, messages = {}}
-end
-local msgs = doc['messages']
-for i = 1, #new do msgs[#msgs + 1] = new[i] end
-local n = #msgs
-if n > max then
-  local out = {}
-  local start = n - max + 1
-  if type(msgs[1]) == 'table' and msgs[1]['role'] == 'system' then
-    out[1] = msgs[1]
-    start = n - max + 2
-  end
-  for i = start, n do out[#out + 1] = msgs[i] end
-  doc['messages'] = out
-end
-doc['updated_at'] = now
-local text = cjson.encode(doc)
-if ttl > 0 then
-  redis.call('SET', KEYS[1], text, 'PX', ttl)
-else
-  redis.call('SET', KEYS[1], text)
-end
-return #doc['messages']
-"""
-)
+
+def _contended(key: str, session_id: str) -> MemoryStoreError:
+    return MemoryStoreError(
+        f"conversation {session_id!r} (key {key!r}): {_MAX_CONFLICTS} appends in a row lost to "
+        "other writers; nothing was written",
+        session_id=session_id,
+    )
 
 
 def _ms(ttl: float | None) -> int:
@@ -148,12 +117,6 @@ class RedisStore:
         try:
             yield
         except redis.ResponseError as exc:
-            if _CORRUPT in str(exc):
-                raise ConversationCorruptedError(
-                    f"conversation {session_id!r} in Redis key {key!r} is unreadable; "
-                    "left as it is",
-                    session_id=session_id,
-                ) from None
             raise MemoryStoreError(
                 f"Redis refused to {op} {what}: {exc}", session_id=session_id
             ) from exc
@@ -161,19 +124,6 @@ class RedisStore:
             raise MemoryStoreError(
                 f"Redis failed to {op} {what}: {type(exc).__name__}: {exc}", session_id=session_id
             ) from exc
-
-    @staticmethod
-    def _args(
-        session_id: str, messages: Sequence[dict[str, Any]], max_messages: int, ttl: float | None
-    ) -> list[Any]:
-        return [
-            json.dumps(list(messages), ensure_ascii=False, separators=(",", ":")),
-            max_messages,
-            _ms(ttl),
-            utc_now(),
-            session_id,
-            FORMAT_VERSION,
-        ]
 
     @staticmethod
     def _text(value: Any) -> str | None:
@@ -201,10 +151,20 @@ class RedisStore:
     def append(
         self, key: str, session_id: str, messages: Records, max_messages: int, ttl: float | None
     ) -> None:
-        """Append, trim and refresh the TTL in one server-side script."""
-        args = self._args(session_id, messages, max_messages, ttl)
-        with self._errors("append to", key, session_id):
-            self._client().eval(APPEND_LUA, 1, key, *args)
+        """Append, trim and refresh the TTL in one optimistic transaction (retried on conflict)."""
+        with self._errors("append to", key, session_id), self._client().pipeline() as pipe:
+            for _ in range(_MAX_CONFLICTS):
+                try:
+                    pipe.watch(key)
+                    raw = self._text(pipe.get(key))
+                    text = apply_append(raw, session_id, messages, max_messages)
+                    pipe.multi()
+                    pipe.set(key, text, px=_ms(ttl) or None)
+                    pipe.execute()
+                    return
+                except redis.WatchError:
+                    continue  # another writer changed the key first: read it again
+            raise _contended(key, session_id)
 
     def close(self) -> None:
         """Close the sync client (a client passed in is the caller's to close)."""
@@ -233,9 +193,20 @@ class RedisStore:
         self, key: str, session_id: str, messages: Records, max_messages: int, ttl: float | None
     ) -> None:
         """Async :meth:`append`."""
-        args = self._args(session_id, messages, max_messages, ttl)
         with self._errors("append to", key, session_id):
-            await self._aclient().eval(APPEND_LUA, 1, key, *args)
+            async with self._aclient().pipeline() as pipe:
+                for _ in range(_MAX_CONFLICTS):
+                    try:
+                        await pipe.watch(key)
+                        raw = self._text(await pipe.get(key))
+                        text = apply_append(raw, session_id, messages, max_messages)
+                        pipe.multi()
+                        pipe.set(key, text, px=_ms(ttl) or None)
+                        await pipe.execute()
+                        return
+                    except redis.WatchError:
+                        continue
+                raise _contended(key, session_id)
 
     async def aclose(self) -> None:
         """Close the asyncio client this store made."""
