@@ -349,3 +349,120 @@ def test_the_chunk_ending_a_choice_with_tool_calls_itself_says_tool_calls() -> N
     plain_end = chunk(part(0, finish="stop"))
     accumulate(chunk(part(0, content="hi")), plain_end)
     assert plain_end.choices[0].finish_reason == "stop"
+
+
+# --- the rules the chunk checks (tests/_chunk_rules.py) rely on, one by one -----------------
+
+
+def test_usage_of_two_candidates_finishing_apart_is_the_last_one() -> None:
+    # Gemini with two candidates: each finishing event brings a larger running usage.
+    acc = ChunkAccumulator()
+    acc.add(chunk(part(0, "a"), part(1, "b")))
+    acc.add(chunk(part(1, finish="stop"), usage=usage(9, 14)))
+    acc.add(chunk(part(0, "c", finish="stop"), usage=usage(9, 21)))
+    assert acc.usage is not None and acc.usage.completion_tokens == 21
+    resp = acc.response()
+    assert resp.usage is not None
+    assert (resp.usage.prompt_tokens, resp.usage.completion_tokens) == (9, 21)
+
+
+def test_a_later_chunk_without_usage_does_not_erase_it() -> None:
+    acc = ChunkAccumulator()
+    acc.add(chunk(part(content="a"), usage=usage(4, 1)))
+    acc.add(chunk(part(content="b"), usage=usage(4, 2)))
+    for _ in range(3):
+        acc.add(chunk(part(content="")))
+    acc.add(chunk(part(finish="stop")))
+    resp = acc.response()
+    assert resp.usage is not None
+    assert (resp.usage.prompt_tokens, resp.usage.completion_tokens, resp.usage.total_tokens) == (
+        4,
+        2,
+        6,
+    )
+
+
+def test_parallel_calls_of_two_choices_interleaved_and_out_of_order() -> None:
+    resp = accumulate(
+        chunk(part(1, tools=[frag(1, "b1", "time", '{"tz"')]), part(0, role=Role.ASSISTANT)),
+        chunk(part(0, tools=[frag(0, "a0", "weather", "")]), part(1, tools=[frag(0, "b0", "now")])),
+        chunk(part(1, tools=[frag(0, args="{}"), frag(1, args=': "UTC"}')])),
+        chunk(part(0, tools=[frag(1, "a1", "news", '{"q": 1}'), frag(0, args='{"city":')])),
+        chunk(part(0, tools=[frag(0, args=' "Oslo"}')])),
+        chunk(part(1, finish="tool_calls"), part(0, finish="tool_calls")),
+    )
+    got = [
+        [(t.id, t.function.name, t.function.arguments) for t in c.message.tool_calls or []]
+        for c in resp.choices
+    ]
+    assert got == [
+        [("a0", "weather", '{"city": "Oslo"}'), ("a1", "news", '{"q": 1}')],
+        [("b0", "now", "{}"), ("b1", "time", '{"tz": "UTC"}')],
+    ]
+    assert [c.finish_reason for c in resp.choices] == ["tool_calls", "tool_calls"]
+
+
+def test_two_choices_interleaved_keep_their_own_text_tools_and_finish() -> None:
+    plain_end = part(0, finish="stop")
+    tool_end = part(1, finish="stop")
+    resp = accumulate(
+        chunk(part(0, "Sun", role=Role.ASSISTANT), part(1, role=Role.ASSISTANT)),
+        chunk(part(1, tools=[frag(0, "t", "weather", "{}")]), part(0, "ny")),
+        chunk(plain_end, tool_end),
+    )
+    assert [(c.index, c.message.content, c.finish_reason) for c in resp.choices] == [
+        (0, "Sunny", "stop"),
+        (1, None, "tool_calls"),
+    ]
+    assert resp.choices[0].message.tool_calls is None
+    # the chunk the user read: only the choice that called tools is corrected
+    assert (plain_end.finish_reason, tool_end.finish_reason) == ("stop", "tool_calls")
+
+
+@pytest.mark.parametrize("said", ["stop", "length", "content_filter"])
+def test_the_chunk_ending_a_tool_choice_is_corrected_whatever_was_said(said: str) -> None:
+    ending = part(0, finish=said)
+    resp = accumulate(chunk(part(0, tools=[frag(0, "c1", "f", "{}")])), chunk(ending))
+    assert ending.finish_reason == "tool_calls"
+    assert resp.choices[0].finish_reason == "tool_calls"
+
+
+def test_last_value_rules_for_the_stream_fields() -> None:
+    # id, model and created: the first non-empty value; system_fingerprint: the last one.
+    resp = accumulate(
+        chunk(part(content="a"), id="", model="", created=0, system_fingerprint=None),
+        chunk(part(content="b"), id="r-1", model="m-1", created=7, system_fingerprint="fp_1"),
+        chunk(part(content="c"), id="r-2", model="m-2", created=9, system_fingerprint="fp_2"),
+        chunk(part(content="d"), id="", model="", created=0, system_fingerprint=""),
+        chunk(part(finish="stop"), system_fingerprint=None),
+    )
+    assert (resp.id, resp.model, resp.created) == ("r-1", "m-1", 7)
+    assert resp.system_fingerprint == "fp_2"
+
+
+def test_a_role_given_is_kept_until_another_is_given() -> None:
+    acc = ChunkAccumulator()
+    acc.add(chunk(part(0, "", role=Role.ASSISTANT), part(1, "x")))
+    acc.add(chunk(part(0, "a"), part(1, "y")))
+    acc.add(chunk(part(0, finish="stop"), part(1, finish="stop")))
+    assert [c.message.role for c in acc.response().choices] == [Role.ASSISTANT, Role.ASSISTANT]
+    later = accumulate(chunk(part(role=Role.USER)), chunk(part(content="b", role=Role.ASSISTANT)))
+    assert later.choices[0].message.role is Role.ASSISTANT  # the last role given wins
+
+
+def test_a_call_keeps_the_first_id_and_name_it_was_given() -> None:
+    # A head without an id (the decoders synthesise one, but a custom provider may not): the
+    # first fragment that brings an id sets it; later ids and names never replace them, and
+    # an empty name on a later fragment does not erase the first.
+    resp = accumulate(
+        chunk(part(tools=[frag(0, name="lookup", args="")])),
+        chunk(part(tools=[frag(0, "call_late", args='{"q":')])),
+        chunk(part(tools=[frag(0, "call_later", "", ' "x"}')])),
+        chunk(part(tools=[frag(0, name="renamed")])),
+    )
+    (call,) = resp.choices[0].message.tool_calls or []
+    assert (call.id, call.function.name, call.function.arguments) == (
+        "call_late",
+        "lookup",
+        '{"q": "x"}',
+    )

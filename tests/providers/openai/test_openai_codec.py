@@ -369,6 +369,7 @@ def test_corpus_stream(entry: CorpusEntry | None) -> None:
     chunks = decode(make(), entry.body_bytes)
     events = raw_events(entry)
     assert len(chunks) == len(events)  # every event, the usage-only one included
+    heads: set[tuple[int, int]] = set()  # (choice, tool) whose first delta has gone by
     for chunk, raw in zip(chunks, events, strict=True):
         assert (chunk.id, chunk.model, chunk.created) == (raw["id"], raw["model"], raw["created"])
         assert chunk.system_fingerprint == raw.get("system_fingerprint")
@@ -387,9 +388,14 @@ def test_corpus_stream(entry: CorpusEntry | None) -> None:
                 )
                 for t in got.delta.tool_calls or []
             ] == [
+                # a call's id and name ride on its first delta only, even where the recording
+                # repeats them on later fragments (Novita): those read as arguments only
                 (t["index"], t.get("id"), t["function"].get("name"), t["function"].get("arguments"))
+                if (want["index"], t["index"]) not in heads
+                else (t["index"], None, None, t["function"].get("arguments"))
                 for t in delta.get("tool_calls") or []
             ]
+            heads.update((want["index"], t["index"]) for t in delta.get("tool_calls") or [])
             reason = want.get("finish_reason")
             assert got.finish_reason == (None if reason is None else FINISH[reason])
         if raw.get("usage"):
@@ -570,6 +576,37 @@ def test_stream_legacy_function_call_becomes_a_tool_call() -> None:
     summary = fold(decode(make(), body))
     assert summary["tool_calls"] == [("call_0_0", "f", '{"x":1}')]
     assert summary["finish"] == "tool_calls"
+
+
+def test_stream_repeated_tool_call_heads_read_as_arguments_only() -> None:
+    # OpenRouter's Novita repeats a call's id, type and name on every fragment (and another
+    # server may send a fresh id): only the first delta of a call is its head.
+    def call(index: int, args: str, call_id: str | None = None, name: str | None = None) -> Any:
+        return {
+            "index": index,
+            "id": call_id,
+            "type": "function",
+            "function": {"name": name, "arguments": args},
+        }
+
+    body = sse(
+        chunk_obj({"role": "assistant", "tool_calls": [call(0, "", "0", "f")]}),
+        chunk_obj({"tool_calls": [call(0, '{"a":', "0", "f"), call(1, "", "1", "g")]}),
+        chunk_obj({"tool_calls": [call(0, " 1}", "other", "f2"), call(1, "{}", "1", "g")]}),
+        chunk_obj({}, "tool_calls"),
+    )
+    chunks = decode(make(), body)
+    deltas = [
+        [(t.index, t.id, t.type, t.function.name if t.function else None) for t in calls]
+        for c in chunks
+        if (calls := c.choices[0].delta.tool_calls)
+    ]
+    assert deltas == [
+        [(0, "0", "function", "f")],
+        [(0, None, None, None), (1, "1", "function", "g")],
+        [(0, None, None, None), (1, None, None, None)],
+    ]
+    assert fold(chunks)["tool_calls"] == [("0", "f", '{"a": 1}'), ("1", "g", "{}")]
 
 
 def test_stream_refusal_goes_to_content_and_finishes_content_filter() -> None:

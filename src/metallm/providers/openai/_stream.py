@@ -47,10 +47,11 @@ class OpenAIStreamDecoder(EventDecoder):
 
     Besides decoding, it keeps the little state normalisation needs across chunks: a tool
     call streamed without an id gets the same synthetic id (``call_<choice>_<tool>``) as the
-    non-streaming parser gives it, and a choice that streamed a refusal finishes with
-    ``content_filter``. Finish reasons are mapped (``function_call`` -> ``tool_calls``,
-    unknown -> ``stop``); correcting ``stop`` on a choice that streamed tool calls is left to
-    the accumulator, which sees the whole choice.
+    non-streaming parser gives it, an id, type or name repeated on a call's later fragments is
+    dropped (the first delta of a call is its head), and a choice that streamed a refusal
+    finishes with ``content_filter``. Finish reasons are mapped (``function_call`` ->
+    ``tool_calls``, unknown -> ``stop``); correcting ``stop`` on a choice that streamed tool
+    calls is left to the accumulator, which sees the whole choice.
     """
 
     __slots__ = ("_refused", "_tools_seen")
@@ -146,11 +147,16 @@ class OpenAIStreamDecoder(EventDecoder):
         for position, item in enumerate(raw):
             tool_index = item.get("index")
             tool_index = position if tool_index is None else as_int(tool_index)
+            key = (choice, tool_index)
+            # Only a call's first delta brings its id, type and name: some compatible servers
+            # (OpenRouter's Novita) repeat them on every fragment, which the user must not read
+            # as a new call.
+            head = key not in seen
             fn = item.get("function")
             function = None
             name = None
             if fn is not None:
-                name = fn.get("name")
+                name = fn.get("name") if head else None
                 arguments = fn.get("arguments")
                 function = new_function_delta(
                     {
@@ -158,12 +164,11 @@ class OpenAIStreamDecoder(EventDecoder):
                         "arguments": None if arguments is None else arguments_text(arguments),
                     },
                 )
-            call_id = item.get("id")
-            key = (choice, tool_index)
+            call_id = item.get("id") if head else None
             if call_id:
                 call_id = str(call_id)
                 seen.add(key)
-            elif name and key not in seen:
+            elif name:
                 call_id = tool_call_id(None, choice, tool_index)  # as the non-stream parser
                 seen.add(key)
             else:
@@ -173,7 +178,7 @@ class OpenAIStreamDecoder(EventDecoder):
                     {
                         "index": tool_index,
                         "id": call_id,
-                        "type": "function" if item.get("type") is not None else None,
+                        "type": "function" if head and item.get("type") is not None else None,
                         "function": function,
                     },
                 )
