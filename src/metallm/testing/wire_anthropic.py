@@ -10,12 +10,14 @@ interleaved; their arguments stream as ``input_json_delta`` fragments of ``json.
 (the API's own spacing). Usage is re-expressed the Anthropic way: ``input_tokens`` leaves the
 cached tokens out (they are ``cache_read_input_tokens``). Errors use Anthropic's
 ``{"type": "error", "error": {"type", "message"}, "request_id"}`` body, and an in-stream
-failure is an ``event: error``. Importing this module registers the renderer for paths ending
-in ``/v1/messages``.
+failure is an ``event: error``. Thinking is signed, and a request that sends it back wrong is
+refused with the API's 400 (:mod:`~metallm.testing.wire_signatures`). Importing this module
+registers the renderer for paths ending in ``/v1/messages``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from typing import Any
@@ -28,6 +30,7 @@ from metallm.testing.wire import (
     prompt_words,
     register_wire,
 )
+from metallm.testing.wire_signatures import anthropic_problem, sign
 
 __all__ = ["error_object", "render_anthropic"]
 
@@ -46,13 +49,17 @@ _ERROR_TYPES = {
     429: "rate_limit_error",
     529: "overloaded_error",
 }
-_SIGNATURE = "RmFrZUxMTVNlcnZlciBzaWduYXR1cmU="
 
 
 def render_anthropic(reply: ScriptedReply, request: Any, path: str) -> WireResponse:
     """Render ``reply`` for an Anthropic ``/v1/messages`` request."""
     req: dict[str, Any] = request if isinstance(request, dict) else {}
     model = reply.model or str(req.get("model") or "claude-fake")
+    problem = anthropic_problem(req) if reply.status < 400 else None
+    if problem is not None:  # the API refuses it whatever was scripted
+        reply = dataclasses.replace(
+            reply, status=400, error_type="invalid_request_error", error_message=problem
+        )
     request_id = new_request_id()
     headers = {"request-id": request_id}
     headers.update({k.lower(): v for k, v in reply.headers.items()})
@@ -70,7 +77,12 @@ def render_anthropic(reply: ScriptedReply, request: Any, path: str) -> WireRespo
     headers.setdefault("content-type", "application/json")
     content: list[dict[str, Any]] = []
     if reply.reasoning is not None:
-        content.append({"type": "thinking", "thinking": reply.reasoning, "signature": _SIGNATURE})
+        thought = {
+            "type": "thinking",
+            "thinking": reply.reasoning,
+            "signature": sign(reply.reasoning),
+        }
+        content.append(thought)
     if reply.content or not calls:
         content.append({"type": "text", "text": reply.content})
     content.extend(
@@ -167,7 +179,7 @@ def _stream_events(
     blocks: list[list[bytes]] = []
     if reply.reasoning is not None:
         deltas = [{"type": "thinking_delta", "thinking": t} for t in reply.reasoning_deltas()]
-        deltas.append({"type": "signature_delta", "signature": _SIGNATURE})
+        deltas.append({"type": "signature_delta", "signature": sign(reply.reasoning)})
         blocks.append(
             _block(len(blocks), {"type": "thinking", "thinking": "", "signature": ""}, deltas)
         )

@@ -13,12 +13,14 @@ fragments of ``json.dumps(input)``), ``messageStop`` and ``metadata``. Payloads 
 ``p`` padding field the real service adds. Errors: the status, a ``{"message"}`` body and the
 ``x-amzn-errortype`` header; an in-stream failure is an ``exception`` frame. Importing this
 module registers the renderer for ``/model/.../converse(-stream)``. The signature headers are
-not checked here (tests verify them from the recorded request).
+not checked here (tests verify them from the recorded request); reasoning signatures are, as
+Bedrock checks them for Anthropic models (:mod:`~metallm.testing.wire_signatures`).
 """
 
 from __future__ import annotations
 
 import binascii
+import dataclasses
 import json
 import struct
 import uuid
@@ -26,6 +28,7 @@ from typing import Any
 
 from metallm.testing.script import ScriptedReply, ScriptedUsage, split_text
 from metallm.testing.wire import WireResponse, compact_json, prompt_words, register_wire
+from metallm.testing.wire_signatures import bedrock_problem, sign
 
 __all__ = ["encode_frame", "render_bedrock"]
 
@@ -44,7 +47,6 @@ _ERROR_TYPES = {
     500: "InternalServerException",
     503: "ServiceUnavailableException",
 }
-_SIGNATURE = "RmFrZUxMTVNlcnZlciBiZWRyb2NrIHNpZ25hdHVyZQ=="
 _PADDING = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
 
 
@@ -86,6 +88,11 @@ def _exception(kind: str, message: str) -> bytes:
 def render_bedrock(reply: ScriptedReply, request: Any, path: str) -> WireResponse:
     """Render ``reply`` for a Bedrock ``/converse`` or ``/converse-stream`` request."""
     req: dict[str, Any] = request if isinstance(request, dict) else {}
+    problem = bedrock_problem(req) if reply.status < 400 else None
+    if problem is not None:  # the API refuses it whatever was scripted
+        reply = dataclasses.replace(
+            reply, status=400, error_type="ValidationException", error_message=problem
+        )
     headers = {"x-amzn-requestid": str(uuid.uuid4())}
     headers.update({k.lower(): v for k, v in reply.headers.items()})
     if reply.status >= 400:
@@ -104,7 +111,7 @@ def render_bedrock(reply: ScriptedReply, request: Any, path: str) -> WireRespons
     headers.setdefault("content-type", "application/json")
     content: list[dict[str, Any]] = []
     if reply.reasoning is not None:
-        thought = {"text": reply.reasoning, "signature": _SIGNATURE}
+        thought = {"text": reply.reasoning, "signature": sign(reply.reasoning)}
         content.append({"reasoningContent": {"reasoningText": thought}})
     if reply.content or not calls:
         content.append({"text": reply.content})
@@ -155,7 +162,7 @@ def _stream(
 
     if reply.reasoning is not None:
         events.extend(delta({"reasoningContent": {"text": t}}) for t in reply.reasoning_deltas())
-        events.append(delta({"reasoningContent": {"signature": _SIGNATURE}}))
+        events.append(delta({"reasoningContent": {"signature": sign(reply.reasoning)}}))
         events.append(stop())
         index += 1
     if reply.content or not calls:

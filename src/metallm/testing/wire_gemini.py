@@ -6,7 +6,9 @@ returns (a ``GenerateContentResponse``), or ``:streamGenerateContent?alt=sse`` r
 ``usageMetadata`` (earlier events carry the running prompt count, as Gemini does). Reasoning
 streams first as ``thought: true`` parts, then text, then each ``functionCall`` as a whole part
 in its own event (Gemini never splits call arguments, so calls cannot interleave). Calls carry
-an ``id`` only when the script gives one, as the real API mostly sends none.
+an ``id`` only when the script gives one, as the real API mostly sends none; the first call of
+a reply carries a ``thoughtSignature``, as thinking models send, and a Gemini 3 request that
+sends a turn's calls back without it gets the API's 400 (:mod:`~metallm.testing.wire_signatures`).
 
 Usage is re-expressed in Gemini's convention: ``candidatesTokenCount`` leaves thoughts out
 (``thoughtsTokenCount``), ``promptTokenCount`` includes ``cachedContentTokenCount``. Errors
@@ -17,12 +19,14 @@ the renderer for every path ending in ``:generateContent`` or ``:streamGenerateC
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from typing import Any
 
 from metallm.testing.script import ScriptedReply, ScriptedUsage
 from metallm.testing.wire import WireResponse, compact_json, prompt_words, register_wire
+from metallm.testing.wire_signatures import call_signature, gemini_problem
 
 __all__ = ["error_object", "render_gemini"]
 
@@ -88,12 +92,16 @@ def _usage(usage: ScriptedUsage) -> dict[str, Any]:
 
 
 def _call_parts(reply: ScriptedReply) -> list[dict[str, Any]]:
-    parts = []
+    parts: list[dict[str, Any]] = []
     for call in reply.tool_calls:
-        fc: dict[str, Any] = {"name": call.name, "args": json.loads(call.arguments_json or "{}")}
+        args = json.loads(call.arguments_json or "{}")
+        fc: dict[str, Any] = {"name": call.name, "args": args}
         if call.id is not None:
             fc["id"] = call.id
-        parts.append({"functionCall": fc})
+        part: dict[str, Any] = {"functionCall": fc}
+        if not parts:  # only the first call of a step is signed, as Gemini does
+            part["thoughtSignature"] = call_signature(call.name, args)
+        parts.append(part)
     return parts
 
 
@@ -115,6 +123,11 @@ def _response(
 def render_gemini(reply: ScriptedReply, request: Any, path: str) -> WireResponse:
     """Render ``reply`` for a Gemini ``generateContent`` / ``streamGenerateContent`` request."""
     req: dict[str, Any] = request if isinstance(request, dict) else {}
+    problem = gemini_problem(req, path) if reply.status < 400 else None
+    if problem is not None:  # the API refuses it whatever was scripted
+        reply = dataclasses.replace(
+            reply, status=400, error_type="INVALID_ARGUMENT", error_message=problem
+        )
     stream = ":streamGenerateContent" in path
     headers = {"content-type": "text/event-stream" if stream else "application/json; charset=UTF-8"}
     headers.update({k.lower(): v for k, v in reply.headers.items()})

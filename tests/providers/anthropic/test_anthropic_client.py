@@ -25,6 +25,7 @@ from metallm.providers.anthropic import AnthropicProvider
 from metallm.testing.corpus import corpus_files, load_corpus_entry
 from metallm.testing.fake_server import FakeLLMServer
 from metallm.testing.script import ScriptedReply, ScriptedToolCall, ScriptedUsage
+from metallm.testing.wire_signatures import sign
 
 KEY = "sk-test-ant-SECRET-0123456789abcdef"
 FAST = metallm.RetryPolicy(initial_backoff=0.01, max_backoff=0.2)
@@ -215,7 +216,7 @@ def test_tool_conversation_with_thinking_round_trip(
                 {
                     "type": "thinking",
                     "thinking": "The user wants weather; call the tool.",
-                    "signature": metallm.testing.wire_anthropic._SIGNATURE,
+                    "signature": sign("The user wants weather; call the tool."),
                 },
                 {
                     "type": "tool_use",

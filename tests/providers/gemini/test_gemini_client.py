@@ -22,6 +22,7 @@ from metallm.providers.gemini import GeminiProvider
 from metallm.testing.corpus import corpus_files, load_corpus_entry
 from metallm.testing.fake_server import FakeLLMServer
 from metallm.testing.script import ScriptedReply, ScriptedToolCall, ScriptedUsage
+from metallm.testing.wire_signatures import call_signature
 
 KEY = "sk-test-gemini-SECRET-0123456789abcdef"
 FAST = metallm.RetryPolicy(initial_backoff=0.01, max_backoff=0.2)
@@ -236,7 +237,13 @@ def test_tool_conversation_round_trip(server: FakeLLMServer, mode: str, streamed
         {"role": "user", "parts": [{"text": "Weather in Paris?"}]},
         {
             "role": "model",
-            "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}],
+            "parts": [
+                {
+                    "functionCall": {"name": "get_weather", "args": {"city": "Paris"}},
+                    # the signature the reply carried goes back on the part it came with
+                    "thoughtSignature": call_signature("get_weather", {"city": "Paris"}),
+                }
+            ],
         },
         {
             "role": "user",
