@@ -40,6 +40,10 @@ class OpenAIProvider(HTTPCodec):
     default_base_url = DEFAULT_BASE_URL
     max_tokens_field = "max_completion_tokens"
     sends_openai_headers = True
+    # Media parts the server reads in Chat Completions (PDF ``file`` parts, ``input_audio``);
+    # a compatible server without them says so here and refuses those parts before any I/O.
+    accepts_files = True
+    accepts_audio = True
 
     def __init__(self, settings: ProviderSettings) -> None:
         extra = settings.extra
@@ -70,7 +74,12 @@ class OpenAIProvider(HTTPCodec):
     def build_request(self, request: ChatCompletionRequest, *, stream: bool) -> HTTPRequest:
         """The HTTP request for ``request``; raises ``UnsupportedFeatureError`` for ``top_k``."""
         body = build_body(
-            request, provider=self.name, max_tokens_field=self._max_tokens_field, stream=stream
+            request,
+            provider=self.name,
+            max_tokens_field=self._max_tokens_field,
+            stream=stream,
+            files=self.accepts_files,
+            audio=self.accepts_audio,
         )
         return self.http_request(self._url, body, stream=stream)
 
