@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import metallm
 import metallm.testing.wire_bedrock  # registers the Converse renderer
-from _helpers import MODES, complete
+from _helpers import MODES, complete, stream
 from metallm import AudioPart, DocumentPart, Message, Role, TextPart
 from metallm.memory import SQLiteStore
 from metallm.otel import OTelHook
@@ -140,6 +140,15 @@ def test_one_call_per_provider_sends_the_blocks(
     [recorded] = server.requests
     assert received_blocks(provider, recorded.json) == expected
     assert "Summarise." in response.content  # the fake server echoes the text beside the blocks
+
+
+@pytest.mark.parametrize("provider", sorted(CALLS))
+def test_streamed_call_sends_the_same_blocks(server: FakeLLMServer, provider: str) -> None:
+    parts, expected = CALLS[provider]
+    _, final = stream("async", client_kw(server, provider), ask(*parts))
+    [recorded] = server.requests
+    assert received_blocks(provider, recorded.json) == expected
+    assert "Summarise." in final.content
 
 
 REFUSED = [

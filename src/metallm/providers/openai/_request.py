@@ -37,7 +37,7 @@ from ...types import (
     ToolCall,
 )
 
-__all__ = ["USER_AGENT", "build_body"]
+__all__ = ["USER_AGENT", "Media", "build_body"]
 
 _SCALARS = (
     "temperature",
@@ -59,7 +59,8 @@ _AUDIO_FORMATS = ("wav", "mp3")
 
 
 class Media:
-    """Which media parts a Chat Completions server takes, and under which name it refuses."""
+    """Which media parts a Chat Completions server takes, and under which name it refuses
+    (built once per codec, not per call)."""
 
     __slots__ = ("audio", "files", "provider")
 
@@ -165,12 +166,13 @@ def build_body(
     provider: str,
     max_tokens_field: str,
     stream: bool,
-    files: bool = True,
-    audio: bool = True,
+    media: Media | None = None,
 ) -> dict[str, Any]:
-    """The request body as a dict (see the module docstring for the rules)."""
+    """The request body as a dict (see the module docstring for the rules); ``media`` says
+    which media parts the server takes (all, by default)."""
     refuse_fields(request, provider, "top_k")
-    media = Media(provider, files=files, audio=audio)
+    if media is None:
+        media = Media(provider)
     body: dict[str, Any] = {
         "model": request.model,
         "messages": [_message(m, media) for m in request.messages],

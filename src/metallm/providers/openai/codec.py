@@ -17,7 +17,7 @@ from ...errors import ConfigurationError
 from ...provider import HTTPCodec, HTTPRequest, ProviderSettings
 from ...types import ChatCompletionRequest
 from ._embeddings import MAX_EMBEDDINGS_INPUTS, build_embeddings_body, parse_embeddings_reply
-from ._request import build_body
+from ._request import Media, build_body
 from ._response import parse_completion
 from ._stream import OpenAIStreamDecoder
 
@@ -58,6 +58,7 @@ class OpenAIProvider(HTTPCodec):
         if not isinstance(field, str) or not field:
             raise ConfigurationError(f"{self.name}: extra['max_tokens_field'] must be a string")
         self._max_tokens_field = field
+        self._media = Media(self.name, files=self.accepts_files, audio=self.accepts_audio)
 
     def _openai_headers(self, extra: Mapping[str, Any]) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -78,8 +79,7 @@ class OpenAIProvider(HTTPCodec):
             provider=self.name,
             max_tokens_field=self._max_tokens_field,
             stream=stream,
-            files=self.accepts_files,
-            audio=self.accepts_audio,
+            media=self._media,
         )
         return self.http_request(self._url, body, stream=stream)
 
