@@ -4,18 +4,29 @@ Users may pass a :class:`ChatCompletionRequest`, a plain dict, or keyword argume
 a validated request here. Pydantic's own errors are re-raised as
 :class:`~metallm.InvalidRequestError` (a ``ValueError``) with a readable summary, and the
 conversation rules no provider accepts breaking (an empty message list, a tool result with no
-or an unknown tool call id, an unknown role) are checked on the result.
+or an unknown tool call id, an unknown role) are checked on the result, with the
+provider-neutral rules on document and audio parts (:func:`check_media_part`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
 from .errors import InvalidRequestError, validation_summary
-from .types import ChatCompletionRequest, Message, Role, reject_unknown_fields
+from .types import (
+    AUDIO_FORMATS,
+    DOCUMENT_MIME_TYPES,
+    AudioPart,
+    ChatCompletionRequest,
+    DocumentPart,
+    Message,
+    Role,
+    reject_unknown_fields,
+)
 
 __all__ = ["coerce_request"]
 
@@ -72,6 +83,10 @@ def check_conversation(req: ChatCompletionRequest) -> None:
             raise InvalidRequestError(
                 f"messages[{i}] ({role.value}) has no content: give it text or parts"
             )
+        if type(msg.content) is list:
+            for j, part in enumerate(msg.content):
+                if isinstance(part, (DocumentPart, AudioPart)):
+                    check_media_part(part, f"messages[{i}].content[{j}]")
         if msg.tool_calls:
             known_calls.update(tc.id for tc in msg.tool_calls)
         if role is Role.TOOL:
@@ -90,3 +105,62 @@ def check_conversation(req: ChatCompletionRequest) -> None:
                 f"messages[{i}] has tool_call_id but role {role.value!r}; tool results use "
                 "role 'tool'"
             )
+
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_SAMPLE = 256  # characters checked at each end of base64 data: a constant cost per part
+
+
+def _looks_base64(data: str) -> bool:
+    """A cheap test, constant-time whatever the size: the length is a multiple of four and
+    both ends are base64 alphabet. It catches what goes wrong in practice (raw text, a
+    ``data:`` URL, a ``b'...'`` repr, a truncated copy) without scanning megabytes per call;
+    the provider rejects what slips through the middle."""
+    if not data or len(data) % 4:
+        return False
+    if len(data) <= 2 * _SAMPLE:
+        return _BASE64.fullmatch(data) is not None
+    return (
+        _BASE64.fullmatch(data, 0, _SAMPLE) is not None
+        and _BASE64.fullmatch(data, len(data) - _SAMPLE) is not None
+    )
+
+
+def check_media_part(part: DocumentPart | AudioPart, where: str) -> None:
+    """The rules every provider shares for a document or audio part, before any I/O: a
+    document has exactly one of data or url, a supported MIME type and base64 data; audio has
+    a documented format and base64 data. ``where`` (``messages[1].content[2]``) leads the
+    message so the user can find the part."""
+    if isinstance(part, AudioPart):
+        audio = part.input_audio
+        if audio.format not in AUDIO_FORMATS:
+            lower = str(audio.format).lower()
+            hint = (
+                f"use {lower!r}" if lower in AUDIO_FORMATS else "known: " + ", ".join(AUDIO_FORMATS)
+            )
+            raise InvalidRequestError(f"{where}: audio format {audio.format!r} is unknown; {hint}")
+        if not _looks_base64(audio.data):
+            raise InvalidRequestError(
+                f"{where}: input_audio.data is not base64 (send the bytes base64-encoded,"
+                " without a data: prefix)"
+            )
+        return
+    if (part.data is None) == (part.url is None):
+        problem = "needs data or url" if part.data is None else "takes data or url, not both"
+        raise InvalidRequestError(f"{where}: a DocumentPart {problem}")
+    if part.mime_type not in DOCUMENT_MIME_TYPES:
+        raise InvalidRequestError(
+            f"{where}: document mime_type {part.mime_type!r} is not supported; use one of "
+            + ", ".join(DOCUMENT_MIME_TYPES)
+        )
+    if part.data is not None:
+        if not _looks_base64(part.data):
+            raise InvalidRequestError(
+                f"{where}: DocumentPart.data is not base64 (use DocumentPart.from_text for"
+                " text, or base64-encode the file's bytes, without a data: prefix)"
+            )
+    elif "://" not in (part.url or ""):
+        raise InvalidRequestError(
+            f"{where}: DocumentPart.url {part.url!r} is not a URL (https://, gs://, s3://);"
+            " inline data goes in data= (DocumentPart.from_base64)"
+        )

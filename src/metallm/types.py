@@ -8,6 +8,8 @@ checked by the codec), which keeps per-chunk cost in the low microseconds.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import enum
 from typing import Any, Literal, get_args, get_origin
@@ -17,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .errors import InvalidRequestError
 
 __all__ = [
+    "AudioPart",
     "ChatCompletionChunk",
     "ChatCompletionRequest",
     "ChatCompletionResponse",
@@ -24,12 +27,14 @@ __all__ = [
     "ChunkChoice",
     "ContentPart",
     "Delta",
+    "DocumentPart",
     "FinishReason",
     "FunctionCall",
     "FunctionCallDelta",
     "FunctionDefinition",
     "ImagePart",
     "ImageURL",
+    "InputAudio",
     "Message",
     "ReasoningDelta",
     "ReasoningPart",
@@ -189,7 +194,95 @@ class ImagePart(_Input):
         return head[5:] or "application/octet-stream", data
 
 
-ContentPart = TextPart | ImagePart
+DOCUMENT_MIME_TYPES = ("application/pdf", "text/plain")
+"""The document types a :class:`DocumentPart` may hold: the two every document-taking provider
+reads (others, such as Word files, are not portable, so they are refused up front)."""
+
+AUDIO_FORMATS: dict[str, str] = {
+    "wav": "audio/wav", "mp3": "audio/mp3", "aiff": "audio/aiff", "aac": "audio/aac",
+    "ogg": "audio/ogg", "flac": "audio/flac", "opus": "audio/opus", "m4a": "audio/mp4",
+    "mp4": "audio/mp4", "mpeg": "audio/mpeg", "mpga": "audio/mpeg", "webm": "audio/webm",
+    "mkv": "audio/x-matroska", "mka": "audio/x-matroska", "x-aac": "audio/aac",
+    "pcm": "audio/pcm",
+}  # fmt: skip
+"""Audio format -> MIME type, for every format a provider documents: OpenAI's ``wav``/``mp3``,
+Gemini's WAV, MP3, AIFF, AAC, OGG and FLAC (``audio/wav``, ``audio/mp3``, ... as Gemini spells
+them), and Bedrock Converse's ``AudioBlock`` list. A format outside it is an input error."""
+
+
+class DocumentPart(_Input):
+    """A document input: a PDF or plain text, inline (base64 ``data``) or by ``url``.
+
+    Plain text is base64 too (``DocumentPart.from_text`` encodes it), so one field holds either
+    kind and the bytes reach providers that take files exactly as given. ``url`` is an
+    ``https://`` URL or a provider's own scheme (``gs://`` for Gemini on Vertex, ``s3://`` for
+    Bedrock). ``name`` is the file name or title providers show the model.
+    """
+
+    type: Literal["document"] = "document"
+    data: str | None = None
+    url: str | None = None
+    mime_type: str = "application/pdf"
+    name: str | None = None
+
+    @classmethod
+    def from_base64(
+        cls, data: str, mime_type: str = "application/pdf", name: str | None = None
+    ) -> DocumentPart:
+        """A document sent inline; ``data`` is base64 text without a ``data:`` prefix."""
+        return cls(data=data, mime_type=mime_type, name=name)
+
+    @classmethod
+    def from_url(
+        cls, url: str, mime_type: str = "application/pdf", name: str | None = None
+    ) -> DocumentPart:
+        """A document the provider fetches itself (support differs: see the README table)."""
+        return cls(url=url, mime_type=mime_type, name=name)
+
+    @classmethod
+    def from_text(cls, text: str, name: str | None = None) -> DocumentPart:
+        """A plain-text document (``text/plain``), its UTF-8 bytes base64-encoded."""
+        data = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        return cls(data=data, mime_type="text/plain", name=name)
+
+    def text(self) -> str:
+        """The text of an inline ``text/plain`` document, decoded back from base64 (UTF-8);
+        providers that take plain text rather than bytes (Anthropic) send this."""
+        if self.data is None or self.mime_type != "text/plain":
+            raise InvalidRequestError("only an inline text/plain DocumentPart has text")
+        try:
+            return base64.b64decode(self.data, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise InvalidRequestError(
+                "a text/plain DocumentPart's data must be base64 of UTF-8 text"
+            ) from None
+
+
+class InputAudio(_Input):
+    """Audio bytes (base64, no ``data:`` prefix) and their format (a key of AUDIO_FORMATS)."""
+
+    data: str
+    format: str
+
+
+class AudioPart(_Input):
+    """An audio input, in the OpenAI Chat Completions shape (``input_audio``)."""
+
+    type: Literal["input_audio"] = "input_audio"
+    input_audio: InputAudio
+
+    @classmethod
+    def from_base64(cls, data: str, format: str) -> AudioPart:
+        """Audio sent inline; ``format`` is ``"wav"``, ``"mp3"``, ... (see AUDIO_FORMATS)."""
+        return cls(input_audio=InputAudio(data=data, format=format))
+
+    def mime_type(self) -> str:
+        """The MIME type of the audio's format (``audio/wav`` for ``wav``), as Gemini and the
+        telemetry parts want it; ``application/octet-stream`` for a format not in the table."""
+        return AUDIO_FORMATS.get(self.input_audio.format, "application/octet-stream")
+
+
+ContentPart = TextPart | ImagePart | DocumentPart | AudioPart
 
 
 class FunctionCall(_Input):
@@ -230,13 +323,13 @@ class ReasoningPart(_Input):
 class Message(_Input):
     """One turn of a conversation.
 
-    ``content`` is text or a list of parts (text and images). An assistant message may carry
-    ``tool_calls``; a tool message answers one of them through ``tool_call_id``.
-    ``reasoning_content`` holds a model's thinking, kept apart from the answer, as text;
-    ``reasoning`` the same thinking as the signed blocks the provider issued (sent back to it on
-    the next turn). ``provider_data`` is opaque, JSON-serialisable data a provider needs back,
-    under its codec's name (Gemini keeps its ``thoughtSignature`` values there); metallm never
-    sends one provider's data to another.
+    ``content`` is text or a list of parts (text, images, documents, audio). An assistant
+    message may carry ``tool_calls``; a tool message answers one of them through
+    ``tool_call_id``. ``reasoning_content`` holds a model's thinking, kept apart from the
+    answer, as text; ``reasoning`` the same thinking as the signed blocks the provider issued
+    (sent back to it on the next turn). ``provider_data`` is opaque, JSON-serialisable data a
+    provider needs back, under its codec's name (Gemini keeps its ``thoughtSignature`` values
+    there); metallm never sends one provider's data to another.
     """
 
     role: Role

@@ -5,8 +5,11 @@ Content is off by default (prompts are data the user may not want in a tracing b
 ``EVENT_ONLY`` or ``SPAN_AND_EVENT``; an unknown value warns once and means no content; a
 client's ``capture_content=`` wins over the variable. Messages become
 ``[{"role": ..., "parts": [...]}]`` with ``text``, ``reasoning``, ``tool_call``,
-``tool_call_response``, ``uri`` and ``blob`` parts, as the conventions define them. Every
-string passes the client's redactor, so a key pasted into a prompt never leaves either.
+``tool_call_response``, ``uri`` and ``blob`` parts, as the conventions define them: images,
+documents and audio are ``blob`` parts when inline and ``uri`` parts when given by URL, with
+modality ``image``, ``document`` (in the conventions' ``Modality`` enum beside image, video and
+audio) or ``audio``, and the MIME type when it is known. Every string passes the client's
+redactor, so a key pasted into a prompt never leaves either.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from typing import Any
 
 from ..embeddings import EmbeddingsRequest
 from ..types import (
+    AudioPart,
     ChatCompletionRequest,
     ChatCompletionResponse,
+    DocumentPart,
     ImagePart,
     Message,
     ResponseFormat,
@@ -108,6 +113,22 @@ def _parts(message: Message) -> list[dict[str, Any]]:
                     )  # fmt: skip
                 else:
                     parts.append({"type": "uri", "modality": "image", "uri": part.image_url.url})
+            elif isinstance(part, DocumentPart):
+                if part.data is not None:
+                    parts.append(
+                        {"type": "blob", "mime_type": part.mime_type, "modality": "document",
+                         "content": part.data}
+                    )  # fmt: skip
+                else:
+                    parts.append(
+                        {"type": "uri", "mime_type": part.mime_type, "modality": "document",
+                         "uri": part.url}
+                    )  # fmt: skip
+            elif isinstance(part, AudioPart):
+                parts.append(
+                    {"type": "blob", "mime_type": part.mime_type(), "modality": "audio",
+                     "content": part.input_audio.data}
+                )  # fmt: skip
     for call in message.tool_calls or ():
         parts.append(
             {

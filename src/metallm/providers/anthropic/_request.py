@@ -10,6 +10,10 @@ Anthropic differs from the unified (Chat Completions) shape in ways this module 
   results merged into one turn; tool calls become ``tool_use`` blocks whose ``input`` is the
   parsed JSON ``arguments`` object;
 * images become ``image`` blocks: ``data:`` URLs as ``base64`` sources, others as ``url``;
+* documents become ``document`` blocks (``title`` from the part's name): an inline PDF as a
+  ``base64`` source, inline plain text as a ``text`` source holding the decoded text, a PDF
+  URL as a ``url`` source; a plain-text URL is refused (Anthropic's URL source is for PDFs),
+  and so is audio (the Messages API takes none);
 * ``reasoning_effort`` (minimal/low/medium/high) becomes ``thinking`` with a token budget;
 * ``tool_choice`` maps ``auto``/``required``(``any``)/``none``/a named function onto
   Anthropic's ``{"type": ...}`` objects; ``stop`` becomes ``stop_sequences``; ``user`` becomes
@@ -33,7 +37,15 @@ from typing import Any
 from ...errors import InvalidRequestError, UnsupportedFeatureError
 from ...models import model_info
 from ...provider import refuse_fields, response_format_type, sent_back
-from ...types import ChatCompletionRequest, ContentPart, ImagePart, Message, Role
+from ...types import (
+    AudioPart,
+    ChatCompletionRequest,
+    ContentPart,
+    DocumentPart,
+    ImagePart,
+    Message,
+    Role,
+)
 
 __all__ = ["THINKING_BUDGETS", "build_body", "default_max_tokens"]
 
@@ -52,7 +64,8 @@ def default_max_tokens(model: str) -> int:
     return min(info.max_output_tokens, _MAX_DEFAULT)
 
 
-def _block(part: ContentPart | dict[str, Any]) -> dict[str, Any]:
+def _block(part: ContentPart | dict[str, Any], provider: str) -> dict[str, Any]:
+    """One content block on the wire (the one place a per-part key would be added)."""
     if isinstance(part, ImagePart):
         inline = part.inline_data()
         if inline is not None:
@@ -62,17 +75,37 @@ def _block(part: ContentPart | dict[str, Any]) -> dict[str, Any]:
                 "source": {"type": "base64", "media_type": media_type, "data": data},
             }
         return {"type": "image", "source": {"type": "url", "url": part.image_url.url}}
+    if isinstance(part, DocumentPart):
+        return _document(part, provider)
+    if isinstance(part, AudioPart):
+        raise UnsupportedFeatureError(provider, "audio input (AudioPart)")
     if isinstance(part, dict):
         return dict(part)  # a raw wire-format block, passed through
     return {"type": "text", "text": part.text}
 
 
-def _content(content: str | list[ContentPart] | None) -> str | list[dict[str, Any]]:
+def _document(part: DocumentPart, provider: str) -> dict[str, Any]:
+    source: dict[str, Any]
+    if part.url is not None:
+        if part.mime_type != "application/pdf":
+            raise UnsupportedFeatureError(provider, f"{part.mime_type} documents by URL")
+        source = {"type": "url", "url": part.url}
+    elif part.mime_type == "text/plain":
+        source = {"type": "text", "media_type": "text/plain", "data": part.text()}
+    else:
+        source = {"type": "base64", "media_type": part.mime_type, "data": part.data}
+    block: dict[str, Any] = {"type": "document", "source": source}
+    if part.name:
+        block["title"] = part.name
+    return block
+
+
+def _content(content: str | list[ContentPart] | None, provider: str) -> str | list[dict[str, Any]]:
     if content is None:
         return ""
     if isinstance(content, str):
         return content
-    return [_block(p) for p in content]
+    return [_block(p, provider) for p in content]
 
 
 def _arguments(provider: str, text: str) -> Any:
@@ -102,7 +135,7 @@ def _assistant(provider: str, message: Message) -> dict[str, Any]:
         if content:
             blocks.append({"type": "text", "text": content})
     elif content:
-        blocks.extend(_block(p) for p in content)
+        blocks.extend(_block(p, provider) for p in content)
     for call in message.tool_calls or ():
         blocks.append(
             {
@@ -125,7 +158,7 @@ def _tool_result(provider: str, message: Message) -> dict[str, Any]:
     return {
         "type": "tool_result",
         "tool_use_id": message.tool_call_id,
-        "content": _content(message.content),
+        "content": _content(message.content, provider),
     }
 
 
@@ -135,6 +168,10 @@ def _messages(provider: str, messages: list[Message]) -> tuple[str | None, list[
     for message in messages:
         role = message.role
         if role is Role.SYSTEM:
+            if isinstance(message.content, list) and any(
+                isinstance(p, (DocumentPart, AudioPart)) for p in message.content
+            ):  # ``system`` is text only: a document there would be lost, so it is refused
+                raise UnsupportedFeatureError(provider, "documents or audio in system messages")
             system.append(message.text())
         elif role is Role.TOOL:
             block = _tool_result(provider, message)
@@ -152,7 +189,7 @@ def _messages(provider: str, messages: list[Message]) -> tuple[str | None, list[
         elif role is Role.ASSISTANT:
             out.append(_assistant(provider, message))
         else:
-            out.append({"role": "user", "content": _content(message.content)})
+            out.append({"role": "user", "content": _content(message.content, provider)})
     return ("\n\n".join(system) if system else None), out
 
 

@@ -11,6 +11,15 @@ budget derived from ``reasoning_effort`` go to ``additionalModelRequestFields`` 
 Anthropic-on-Bedrock spelling). ``request.extra`` is merged into the body last
 (``additionalModelRequestFields`` key by key). What Converse cannot express raises
 :class:`~metallm.UnsupportedFeatureError` before any I/O.
+
+Documents become ``document`` blocks (format ``pdf`` or ``txt``; inline bytes as
+``source.bytes``, an ``s3://`` URL as ``source.s3Location``; other URLs are refused, Converse
+fetches nothing else). Converse requires a ``name`` of 1 to 200 characters drawn from letters,
+digits, single spaces, hyphens, parentheses and square brackets, unique in the request: a
+part's name is kept when valid, else cleaned (``report.pdf`` -> ``report``, other characters
+become hyphens), else ``document-<n>`` (the n-th document of the request); a repeat gets
+`` (2)``, `` (3)``. Audio becomes an ``audio`` block (``AudioBlock``: format and
+``source.bytes``) for the formats Converse lists.
 """
 
 from __future__ import annotations
@@ -20,7 +29,17 @@ from typing import Any
 
 from metallm.errors import InvalidRequestError, UnsupportedFeatureError
 from metallm.provider import refuse_fields, response_format_type, sent_back
-from metallm.types import ChatCompletionRequest, ImagePart, Message, ReasoningPart, Role, TextPart
+from metallm.types import (
+    AudioPart,
+    ChatCompletionRequest,
+    ContentPart,
+    DocumentPart,
+    ImagePart,
+    Message,
+    ReasoningPart,
+    Role,
+    TextPart,
+)
 
 __all__ = ["THINKING_BUDGETS", "build_body"]
 
@@ -34,17 +53,58 @@ _IMAGE_FORMATS = {
     "image/webp": "webp",
 }
 
+_DOCUMENT_FORMATS = {"application/pdf": "pdf", "text/plain": "txt"}
+_AUDIO_FORMATS = frozenset(
+    ("mp3", "opus", "wav", "aac", "flac", "mp4", "ogg", "mkv", "mka", "x-aac", "m4a", "mpeg",
+     "mpga", "pcm", "webm")
+)  # fmt: skip
+"""``AudioBlock.format``'s valid values in the Converse API reference."""
+
+
+class _DocumentNames:
+    """Valid, unique Converse document names for one request (rules in the module docstring)."""
+
+    __slots__ = ("count", "used")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.used: set[str] = set()
+
+    def __call__(self, name: str | None) -> str:
+        self.count += 1
+        stem = name or ""
+        if stem.lower().endswith((".pdf", ".txt")):
+            stem = stem[:-4]
+        out: list[str] = []
+        for ch in stem:  # whitespace runs -> one space, runs of other characters -> one hyphen
+            if ch.isspace():
+                if not out or out[-1] != " ":
+                    out.append(" ")
+            elif (ch.isascii() and ch.isalnum()) or ch in "-()[]":
+                out.append(ch)
+            elif not out or out[-1] != "\x00":
+                out.append("\x00")  # a run of replaced characters, marked until the join
+        clean = "".join(out).replace("\x00", "-")[:200].strip()
+        base = clean if clean.strip("-") else f"document-{self.count}"
+        unique, n = base, 1
+        while unique in self.used:
+            n += 1
+            unique = f"{base[: 200 - len(str(n)) - 3]} ({n})"
+        self.used.add(unique)
+        return unique
+
 
 def build_body(request: ChatCompletionRequest, *, provider: str) -> dict[str, Any]:
     """The Converse JSON body for ``request``; unsupported fields raise first."""
     _check_unsupported(request, provider)
     system: list[dict[str, Any]] = []
     turns: list[dict[str, Any]] = []
+    names = _DocumentNames()
     for message in request.messages:
         if message.role == Role.SYSTEM:
             system.extend({"text": t} for t in _texts(message, provider))
             continue
-        role, blocks = _blocks(message, provider)
+        role, blocks = _blocks(message, provider, names)
         if turns and turns[-1]["role"] == role:
             turns[-1]["content"].extend(blocks)
         else:
@@ -114,31 +174,49 @@ def _texts(message: Message, provider: str) -> list[str]:
     return out
 
 
-def _content(message: Message, provider: str) -> list[dict[str, Any]]:
+def _content(message: Message, provider: str, names: _DocumentNames) -> list[dict[str, Any]]:
     content = message.content
     if content is None or isinstance(content, str):
         return [{"text": t} for t in _texts(message, provider)]
-    blocks: list[dict[str, Any]] = []
-    for part in content:
-        if isinstance(part, ImagePart):
-            inline = part.inline_data()
-            if inline is None:
-                raise UnsupportedFeatureError(provider, "image URLs (send base64 data: images)")
-            mime, data = inline
-            fmt = _IMAGE_FORMATS.get(mime.lower())
-            if fmt is None:
-                raise UnsupportedFeatureError(provider, f"image type {mime!r}")
-            blocks.append({"image": {"format": fmt, "source": {"bytes": data}}})
+    return [_block(part, provider, names) for part in content]
+
+
+def _block(part: ContentPart, provider: str, names: _DocumentNames) -> dict[str, Any]:
+    """One content block on the wire (the one place a per-part key would be added)."""
+    if isinstance(part, ImagePart):
+        inline = part.inline_data()
+        if inline is None:
+            raise UnsupportedFeatureError(provider, "image URLs (send base64 data: images)")
+        mime, data = inline
+        fmt = _IMAGE_FORMATS.get(mime.lower())
+        if fmt is None:
+            raise UnsupportedFeatureError(provider, f"image type {mime!r}")
+        return {"image": {"format": fmt, "source": {"bytes": data}}}
+    if isinstance(part, DocumentPart):
+        source: dict[str, Any]
+        if part.data is not None:
+            source = {"bytes": part.data}
+        elif (part.url or "").startswith("s3://"):
+            source = {"s3Location": {"uri": part.url}}
         else:
-            blocks.append({"text": part.text})
-    return blocks
+            raise UnsupportedFeatureError(provider, "document URLs other than s3://")
+        fmt = _DOCUMENT_FORMATS[part.mime_type]
+        return {"document": {"format": fmt, "name": names(part.name), "source": source}}
+    if isinstance(part, AudioPart):
+        audio = part.input_audio
+        if audio.format not in _AUDIO_FORMATS:
+            raise UnsupportedFeatureError(provider, f"audio format {audio.format!r}")
+        return {"audio": {"format": audio.format, "source": {"bytes": audio.data}}}
+    return {"text": part.text}
 
 
-def _blocks(message: Message, provider: str) -> tuple[str, list[dict[str, Any]]]:
+def _blocks(
+    message: Message, provider: str, names: _DocumentNames
+) -> tuple[str, list[dict[str, Any]]]:
     if message.name is not None:
         raise UnsupportedFeatureError(provider, "message name")
     if message.role == Role.USER:
-        return "user", _content(message, provider)
+        return "user", _content(message, provider, names)
     if message.role == Role.TOOL:
         if not message.tool_call_id:
             raise InvalidRequestError(f"{provider}: a tool message needs tool_call_id")
@@ -149,7 +227,7 @@ def _blocks(message: Message, provider: str) -> tuple[str, list[dict[str, Any]]]
         }
         return "user", [{"toolResult": result}]
     blocks = [_reasoning(p) for p in sent_back(provider, message)[0] if p.signature or p.encrypted]
-    blocks.extend(_content(message, provider))
+    blocks.extend(_content(message, provider, names))
     for call in message.tool_calls or ():
         try:
             args = json.loads(call.function.arguments or "{}")

@@ -21,6 +21,10 @@ The mapping (Gemini API reference, ``models.generateContent``):
 * Images: ``data:`` URLs become ``inlineData {mimeType, data}``; ``http(s)`` URLs become
   ``fileData {fileUri, mimeType}`` with the type guessed from the file name (an unknown type is
   an ``UnsupportedFeatureError``, as is ``detail`` other than ``auto``).
+* Documents: inline data becomes ``inlineData {mimeType, data}``, a URL (``https://``, a Files
+  API URI, ``gs://``) ``fileData {fileUri, mimeType}``; the part's name is not sent (a Gemini
+  part has none). Audio becomes ``inlineData`` with the MIME type of its format, for the
+  formats Gemini documents (WAV, MP3, AIFF, AAC, OGG, FLAC); others are refused.
 * Sampling fields go to ``generationConfig``; ``n`` is ``candidateCount``; ``json_object`` is
   ``responseMimeType: application/json`` and ``json_schema`` adds ``responseJsonSchema``;
   ``reasoning_effort`` becomes ``thinkingConfig {thinkingBudget, includeThoughts: true}``.
@@ -43,7 +47,17 @@ from typing import Any
 
 from ...errors import InvalidRequestError, UnsupportedFeatureError
 from ...provider import refuse_fields, sent_back
-from ...types import ChatCompletionRequest, ImagePart, Message, ResponseFormat, Role, TextPart
+from ...types import (
+    AudioPart,
+    ChatCompletionRequest,
+    ContentPart,
+    DocumentPart,
+    ImagePart,
+    Message,
+    ResponseFormat,
+    Role,
+    TextPart,
+)
 from ._response import SIGNATURES, TEXT_SIGNATURE
 
 __all__ = ["SKIP_SIGNATURE", "THINKING_BUDGETS", "build_body"]
@@ -89,15 +103,33 @@ def _content_parts(message: Message, provider: str) -> list[dict[str, Any]]:
         return []
     if isinstance(content, str):
         return [{"text": content}] if content else []
-    parts: list[dict[str, Any]] = []
-    for part in content:
-        if isinstance(part, TextPart):
-            parts.append({"text": part.text})
-        elif isinstance(part, ImagePart):
-            parts.append(_image(part, provider))
-        else:
-            parts.append(dict(part))  # a raw Gemini part, passed through
-    return parts
+    return [_part(part, provider) for part in content]
+
+
+_AUDIO_FORMATS = frozenset(("wav", "mp3", "aiff", "aac", "ogg", "flac"))
+"""The audio formats Gemini's audio-understanding guide lists."""
+
+
+def _part(part: ContentPart | dict[str, Any], provider: str) -> dict[str, Any]:
+    """One part on the wire (the one place a per-part key would be added)."""
+    if isinstance(part, TextPart):
+        return {"text": part.text}
+    if isinstance(part, ImagePart):
+        return _image(part, provider)
+    if isinstance(part, DocumentPart):
+        if part.data is not None:
+            return {"inlineData": {"mimeType": part.mime_type, "data": part.data}}
+        url = part.url or ""
+        if not url.startswith(("https://", "http://", "gs://")):
+            raise UnsupportedFeatureError(provider, "document URLs other than https:// or gs://")
+        return {"fileData": {"fileUri": url, "mimeType": part.mime_type}}
+    if isinstance(part, AudioPart):
+        audio = part.input_audio
+        if audio.format not in _AUDIO_FORMATS:
+            known = ", ".join(sorted(_AUDIO_FORMATS))
+            raise UnsupportedFeatureError(provider, f"audio format {audio.format!r} ({known})")
+        return {"inlineData": {"mimeType": part.mime_type(), "data": audio.data}}
+    return dict(part)  # a raw Gemini part, passed through
 
 
 def _args(arguments: str, name: str) -> dict[str, Any]:

@@ -4,7 +4,8 @@ Ollama's chat API differs from Chat Completions in ways that matter here:
 
 * sampling settings live in ``options`` (``max_tokens`` is ``num_predict``);
 * images are a per-message ``images`` list of bare base64 strings, so an image given by URL
-  cannot be sent (``UnsupportedFeatureError``: Ollama fetches nothing);
+  cannot be sent (``UnsupportedFeatureError``: Ollama fetches nothing); documents and audio
+  have no place in Ollama's chat message at all, so they are refused too;
 * assistant tool calls carry ``function.arguments`` as a JSON *object*, and a tool result is a
   ``tool`` message naming the tool (``tool_name``), which we look up from the assistant tool
   call whose id the result answers;
@@ -24,7 +25,16 @@ from typing import Any
 
 from ...errors import InvalidRequestError, UnsupportedFeatureError
 from ...provider import refuse_fields, sent_back
-from ...types import ChatCompletionRequest, ImagePart, Message, ResponseFormat, Role, TextPart
+from ...types import (
+    AudioPart,
+    ChatCompletionRequest,
+    DocumentPart,
+    ImagePart,
+    Message,
+    ResponseFormat,
+    Role,
+    TextPart,
+)
 
 __all__ = ["build_body"]
 
@@ -56,6 +66,10 @@ def _content(message: Message, provider: str) -> tuple[str, list[str]]:
             if inline is None:
                 raise UnsupportedFeatureError(provider, "image URLs (send images as base64 data)")
             images.append(inline[1])
+        elif isinstance(part, DocumentPart):
+            raise UnsupportedFeatureError(provider, "documents (DocumentPart)")
+        elif isinstance(part, AudioPart):
+            raise UnsupportedFeatureError(provider, "audio input (AudioPart)")
     return "".join(texts), images
 
 

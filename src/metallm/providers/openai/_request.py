@@ -7,19 +7,29 @@ and so do ``reasoning`` parts and ``provider_data`` (another provider's: a debug
 ``response_format`` becomes the wire form, and ``request.extra`` is merged last, overriding
 (a ``None`` value in ``extra`` removes that field, e.g. ``{"stream_options": None}`` for a
 server that rejects it). The only provider differences are the name of the max-tokens field
-(OpenAI's current ``max_completion_tokens``; xAI and most compatible servers ``max_tokens``)
-and the headers.
+(OpenAI's current ``max_completion_tokens``; xAI and most compatible servers ``max_tokens``),
+the headers, and which media parts the server takes (``files``, ``audio``).
+
+Documents and audio, per OpenAI's file-inputs and audio guides: an inline PDF becomes a
+``file`` part (``filename``, ``file_data`` as a ``data:`` URL; ``document.pdf`` when the part
+has no name); an inline ``text/plain`` document becomes a ``text`` part holding its text, which
+is what OpenAI's guide says to do (Chat Completions reads only PDFs as files); a document by
+URL is refused (Chat Completions takes no file URL); audio becomes an ``input_audio`` part, in
+the two formats OpenAI documents (``wav``, ``mp3``). A server without file or audio input
+(xAI) refuses those parts rather than losing them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ...errors import InvalidRequestError
+from ...errors import InvalidRequestError, UnsupportedFeatureError
 from ...provider import USER_AGENT, merge_extra, refuse_fields, sent_back
 from ...types import (
+    AudioPart,
     ChatCompletionRequest,
     ContentPart,
+    DocumentPart,
     ImagePart,
     Message,
     ResponseFormat,
@@ -28,7 +38,7 @@ from ...types import (
     ToolCall,
 )
 
-__all__ = ["USER_AGENT", "build_body"]
+__all__ = ["USER_AGENT", "Media", "build_body"]
 
 _SCALARS = (
     "temperature",
@@ -45,7 +55,24 @@ _SCALARS = (
 )
 
 
-def _part(part: ContentPart | dict[str, Any]) -> dict[str, Any]:
+_AUDIO_FORMATS = ("wav", "mp3")
+"""The ``input_audio.format`` values Chat Completions documents."""
+
+
+class Media:
+    """Which media parts a Chat Completions server takes, and under which name it refuses
+    (built once per codec, not per call)."""
+
+    __slots__ = ("audio", "files", "provider")
+
+    def __init__(self, provider: str, *, files: bool = True, audio: bool = True) -> None:
+        self.provider = provider
+        self.files = files
+        self.audio = audio
+
+
+def _part(part: ContentPart | dict[str, Any], media: Media) -> dict[str, Any]:
+    """One content part on the wire (the one place a per-part key would be added)."""
     if isinstance(part, TextPart):
         return {"type": "text", "text": part.text}
     if isinstance(part, ImagePart):
@@ -53,7 +80,34 @@ def _part(part: ContentPart | dict[str, Any]) -> dict[str, Any]:
         if part.image_url.detail is not None:
             image["detail"] = part.image_url.detail
         return {"type": "image_url", "image_url": image}
+    if isinstance(part, DocumentPart):
+        return _document(part, media)
+    if isinstance(part, AudioPart):
+        audio = part.input_audio
+        if not media.audio:
+            raise UnsupportedFeatureError(media.provider, "audio input (AudioPart)")
+        if audio.format not in _AUDIO_FORMATS:
+            raise UnsupportedFeatureError(
+                media.provider, f"audio format {audio.format!r} (send wav or mp3)"
+            )
+        return {"type": "input_audio", "input_audio": {"data": audio.data, "format": audio.format}}
     return dict(part)  # a raw wire-format part, passed through
+
+
+def _document(part: DocumentPart, media: Media) -> dict[str, Any]:
+    if part.data is None:
+        raise UnsupportedFeatureError(
+            media.provider, "documents by URL (Chat Completions takes no file URL; send data)"
+        )
+    if part.mime_type == "text/plain":
+        return {"type": "text", "text": part.text()}
+    if not media.files:
+        raise UnsupportedFeatureError(media.provider, "PDF documents (DocumentPart) in chat")
+    file = {
+        "filename": part.name or "document.pdf",
+        "file_data": f"data:{part.mime_type};base64,{part.data}",
+    }
+    return {"type": "file", "file": file}
 
 
 def _tool_call(call: ToolCall) -> dict[str, Any]:
@@ -64,13 +118,13 @@ def _tool_call(call: ToolCall) -> dict[str, Any]:
     }
 
 
-def _message(message: Message, provider: str) -> dict[str, Any]:
+def _message(message: Message, media: Media) -> dict[str, Any]:
     out: dict[str, Any] = {"role": str(message.role)}
     if message.reasoning or message.provider_data:
-        sent_back(provider, message)  # Chat Completions takes no reasoning back: logged, dropped
+        sent_back(media.provider, message)  # Chat Completions takes no reasoning back: dropped
     content = message.content
     if isinstance(content, list):
-        out["content"] = [_part(p) for p in content]
+        out["content"] = [_part(p, media) for p in content]
     elif content is not None:
         out["content"] = content
     elif message.tool_calls:
@@ -110,13 +164,21 @@ def _response_format(value: ResponseFormat | dict[str, Any]) -> dict[str, Any]:
 
 
 def build_body(
-    request: ChatCompletionRequest, *, provider: str, max_tokens_field: str, stream: bool
+    request: ChatCompletionRequest,
+    *,
+    provider: str,
+    max_tokens_field: str,
+    stream: bool,
+    media: Media | None = None,
 ) -> dict[str, Any]:
-    """The request body as a dict (see the module docstring for the rules)."""
+    """The request body as a dict (see the module docstring for the rules); ``media`` says
+    which media parts the server takes (all, by default)."""
     refuse_fields(request, provider, "top_k")
+    if media is None:
+        media = Media(provider)
     body: dict[str, Any] = {
         "model": request.model,
-        "messages": [_message(m, provider) for m in request.messages],
+        "messages": [_message(m, media) for m in request.messages],
     }
     if request.max_tokens is not None:
         body[max_tokens_field] = request.max_tokens

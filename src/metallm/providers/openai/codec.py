@@ -17,7 +17,7 @@ from ...errors import ConfigurationError
 from ...provider import HTTPCodec, HTTPRequest, ProviderSettings
 from ...types import ChatCompletionRequest
 from ._embeddings import MAX_EMBEDDINGS_INPUTS, build_embeddings_body, parse_embeddings_reply
-from ._request import build_body
+from ._request import Media, build_body
 from ._response import parse_completion
 from ._stream import OpenAIStreamDecoder
 
@@ -40,6 +40,10 @@ class OpenAIProvider(HTTPCodec):
     default_base_url = DEFAULT_BASE_URL
     max_tokens_field = "max_completion_tokens"
     sends_openai_headers = True
+    # Media parts the server reads in Chat Completions (PDF ``file`` parts, ``input_audio``);
+    # a compatible server without them says so here and refuses those parts before any I/O.
+    accepts_files = True
+    accepts_audio = True
 
     def __init__(self, settings: ProviderSettings) -> None:
         extra = settings.extra
@@ -54,6 +58,7 @@ class OpenAIProvider(HTTPCodec):
         if not isinstance(field, str) or not field:
             raise ConfigurationError(f"{self.name}: extra['max_tokens_field'] must be a string")
         self._max_tokens_field = field
+        self._media = Media(self.name, files=self.accepts_files, audio=self.accepts_audio)
 
     def _openai_headers(self, extra: Mapping[str, Any]) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -70,7 +75,11 @@ class OpenAIProvider(HTTPCodec):
     def build_request(self, request: ChatCompletionRequest, *, stream: bool) -> HTTPRequest:
         """The HTTP request for ``request``; raises ``UnsupportedFeatureError`` for ``top_k``."""
         body = build_body(
-            request, provider=self.name, max_tokens_field=self._max_tokens_field, stream=stream
+            request,
+            provider=self.name,
+            max_tokens_field=self._max_tokens_field,
+            stream=stream,
+            media=self._media,
         )
         return self.http_request(self._url, body, stream=stream)
 

@@ -27,6 +27,12 @@ class XAIProvider(OpenAIProvider):
     default_base_url = DEFAULT_BASE_URL
     max_tokens_field = "max_tokens"
     sends_openai_headers = False
+    # xAI's Chat Completions reference documents text and image parts only: files reach Grok
+    # through its Files API (by file id, attachment search) and audio through its voice API,
+    # neither as inline chat parts. PDF documents and audio are refused before any I/O;
+    # plain-text documents still go, as text parts (the shared codec's rule).
+    accepts_files = False
+    accepts_audio = False
     # Embeddings: xAI's API reference documents POST /v1/embeddings with OpenAI's fields and
     # reply, so the OpenAI implementation is inherited. It states no per-request input limit;
     # OpenAI's 2,048 is used.
