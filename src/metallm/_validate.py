@@ -5,11 +5,14 @@ a validated request here. Pydantic's own errors are re-raised as
 :class:`~metallm.InvalidRequestError` (a ``ValueError``) with a readable summary, and the
 conversation rules no provider accepts breaking (an empty message list, a tool result with no
 or an unknown tool call id, an unknown role) are checked on the result, with the
-provider-neutral rules on document and audio parts (:func:`check_media_part`).
+provider-neutral rules on document and audio parts (:func:`check_media_part`) and on what an
+assistant message keeps for its provider (:func:`check_replay_data`: memory stores it as JSON).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -24,6 +27,7 @@ from .types import (
     ChatCompletionRequest,
     DocumentPart,
     Message,
+    ReasoningPart,
     Role,
     reject_unknown_fields,
 )
@@ -87,6 +91,8 @@ def check_conversation(req: ChatCompletionRequest) -> None:
             for j, part in enumerate(msg.content):
                 if isinstance(part, (DocumentPart, AudioPart)):
                     check_media_part(part, f"messages[{i}].content[{j}]")
+        if msg.reasoning or msg.provider_data:
+            check_replay_data(msg, f"messages[{i}]")
         if msg.tool_calls:
             known_calls.update(tc.id for tc in msg.tool_calls)
         if role is Role.TOOL:
@@ -105,6 +111,55 @@ def check_conversation(req: ChatCompletionRequest) -> None:
                 f"messages[{i}] has tool_call_id but role {role.value!r}; tool results use "
                 "role 'tool'"
             )
+
+
+def check_replay_data(message: Message, where: str) -> None:
+    """Reasoning parts hold text, and ``provider_data`` is JSON: both go back to the provider
+    and into conversation memory as they are, so anything else is refused here, naming the
+    field (``messages[3].provider_data.gemini.when``), rather than failing later in a store."""
+    for j, part in enumerate(message.reasoning or ()):
+        if not isinstance(part, ReasoningPart):
+            raise InvalidRequestError(f"{where}.reasoning[{j}] is not a ReasoningPart")
+        for name in ("text", "signature", "encrypted", "provider"):
+            value = getattr(part, name)
+            if value is not None and type(value) is not str:
+                raise InvalidRequestError(
+                    f"{where}.reasoning[{j}].{name} must be text (a JSON string), "
+                    f"not {type(value).__name__}"
+                )
+    data = message.provider_data
+    if data is None:
+        return
+    try:
+        json.dumps(data, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        path = _first_unserialisable(data, f"{where}.provider_data")
+        raise InvalidRequestError(
+            f"{path} is not JSON-serialisable ({exc}); provider_data holds JSON values only"
+        ) from None
+
+
+def _first_unserialisable(value: Any, path: str) -> str:
+    """Where in ``value`` the first value JSON cannot hold is (``path`` if it is ``value``)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{path} (key {key!r})"
+            found = _first_unserialisable(item, f"{path}.{key}")
+            if found:
+                return found
+        return ""
+    if isinstance(value, list):
+        for n, item in enumerate(value):
+            found = _first_unserialisable(item, f"{path}[{n}]")
+            if found:
+                return found
+        return ""
+    if value is None or isinstance(value, (str, bool, int)):
+        return ""
+    if isinstance(value, float) and math.isfinite(value):
+        return ""
+    return path
 
 
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
