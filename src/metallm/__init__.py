@@ -56,6 +56,7 @@ from .memory import Conversation, MemoryConfig
 from .retry import AsyncRetryTransport, RetryEvent, RetryPolicy, RetryTransport
 from .streams import AsyncChatCompletionStream, ChatCompletionStream
 from .types import (
+    CacheControl,
     ChatCompletionChunk,
     ChatCompletionRequest,
     ChatCompletionResponse,
@@ -90,6 +91,7 @@ __all__ = [
     "AsyncRetryTransport",
     "AuthenticationError",
     "BadRequestError",
+    "CacheControl",
     "ChatCompletionChunk",
     "ChatCompletionRequest",
     "ChatCompletionResponse",

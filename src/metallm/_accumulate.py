@@ -132,6 +132,7 @@ class ChunkAccumulator:
                 tool_calls=tool_calls or None,
                 tool_call_id=None,
                 reasoning_content="".join(parts.reasoning) if parts.reasoning else None,
+                cache_control=None,
             )
             choices.append(
                 Choice.model_construct(

@@ -4,7 +4,8 @@ Users may pass a :class:`ChatCompletionRequest`, a plain dict, or keyword argume
 a validated request here. Pydantic's own errors are re-raised as
 :class:`~metallm.InvalidRequestError` (a ``ValueError``) with a readable summary, and the
 conversation rules no provider accepts breaking (an empty message list, a tool result with no
-or an unknown tool call id, an unknown role) are checked on the result.
+or an unknown tool call id, an unknown role, a cache TTL no provider offers) are checked on the
+result.
 """
 
 from __future__ import annotations
@@ -15,9 +16,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import InvalidRequestError, validation_summary
-from .types import ChatCompletionRequest, Message, Role, reject_unknown_fields
+from .types import CacheControl, ChatCompletionRequest, Message, Role, reject_unknown_fields
 
-__all__ = ["coerce_request"]
+__all__ = ["CACHE_TTLS", "coerce_request"]
+
+CACHE_TTLS = frozenset({"5m", "1h"})
+"""The cache TTLs some provider offers (Anthropic and Bedrock both take exactly these);
+anything else fails here, naming where, whichever provider the request is for."""
 
 
 def coerce_request(
@@ -72,6 +77,13 @@ def check_conversation(req: ChatCompletionRequest) -> None:
             raise InvalidRequestError(
                 f"messages[{i}] ({role.value}) has no content: give it text or parts"
             )
+        if msg.cache_control is not None:
+            _check_ttl(msg.cache_control, f"messages[{i}]")
+        if type(msg.content) is list:
+            for j, part in enumerate(msg.content):
+                cache = getattr(part, "cache_control", None)  # raw dict parts have none
+                if cache is not None:
+                    _check_ttl(cache, f"messages[{i}].content[{j}]")
         if msg.tool_calls:
             known_calls.update(tc.id for tc in msg.tool_calls)
         if role is Role.TOOL:
@@ -90,3 +102,16 @@ def check_conversation(req: ChatCompletionRequest) -> None:
                 f"messages[{i}] has tool_call_id but role {role.value!r}; tool results use "
                 "role 'tool'"
             )
+    for k, tool in enumerate(req.tools or ()):
+        if tool.cache_control is not None:
+            _check_ttl(tool.cache_control, f"tools[{k}]")
+
+
+def _check_ttl(cache: CacheControl, where: str) -> None:
+    """Refuse a TTL nobody offers (``"7d"``) for every provider alike, so a request that works
+    against Anthropic does not quietly mean something else elsewhere."""
+    if cache.ttl is not None and cache.ttl not in CACHE_TTLS:
+        raise InvalidRequestError(
+            f"{where}.cache_control.ttl {cache.ttl!r} is not a cache TTL any provider offers; "
+            "use '5m' or '1h' (or None for the provider's default, 5 minutes)"
+        )

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .errors import InvalidRequestError
 
 __all__ = [
+    "CacheControl",
     "ChatCompletionChunk",
     "ChatCompletionRequest",
     "ChatCompletionResponse",
@@ -145,11 +146,27 @@ def reject_unknown_fields(cls: type[_Input], data: dict[str, Any], where: str = 
                     reject_unknown_fields(target, item, f"{where}{key}[{i}].")
 
 
+class CacheControl(_Input):
+    """A prompt-cache breakpoint: the prompt up to and including the part, message or tool
+    that carries it is worth caching.
+
+    One portable spelling for what Anthropic calls ``cache_control`` and Bedrock a
+    ``cachePoint``; providers that cache on their own (OpenAI, xAI, Gemini, Ollama) ignore it,
+    so the same request still works there. ``ttl`` is ``"5m"`` or ``"1h"``; ``None`` leaves
+    the provider's default (5 minutes). A TTL no provider offers is refused before any I/O.
+    """
+
+    type: Literal["ephemeral"] = "ephemeral"
+    ttl: str | None = None
+
+
 class TextPart(_Input):
-    """A piece of text inside a multi-part message."""
+    """A piece of text inside a multi-part message; ``cache_control`` marks a cache breakpoint
+    after it."""
 
     type: Literal["text"] = "text"
     text: str
+    cache_control: CacheControl | None = None
 
 
 class ImageURL(_Input):
@@ -160,10 +177,12 @@ class ImageURL(_Input):
 
 
 class ImagePart(_Input):
-    """An image input, by URL or inline base64 data (``ImagePart.from_base64``)."""
+    """An image input, by URL or inline base64 data (``ImagePart.from_base64``);
+    ``cache_control`` marks a cache breakpoint after it."""
 
     type: Literal["image_url"] = "image_url"
     image_url: ImageURL
+    cache_control: CacheControl | None = None
 
     @classmethod
     def from_url(cls, url: str, detail: Literal["auto", "low", "high"] | None = None) -> ImagePart:
@@ -211,6 +230,7 @@ class Message(_Input):
     ``content`` is text or a list of parts (text and images). An assistant message may carry
     ``tool_calls``; a tool message answers one of them through ``tool_call_id``.
     ``reasoning_content`` holds a model's thinking, kept apart from the answer.
+    ``cache_control`` marks a prompt-cache breakpoint after the whole message.
     """
 
     role: Role
@@ -219,6 +239,7 @@ class Message(_Input):
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
     reasoning_content: str | None = None
+    cache_control: CacheControl | None = None
 
     def text(self) -> str:
         """The message's text parts joined, whatever form ``content`` has."""
@@ -239,10 +260,15 @@ class FunctionDefinition(_Input):
 
 
 class Tool(_Input):
-    """A tool offered to the model; only function tools are portable across providers."""
+    """A tool offered to the model; only function tools are portable across providers.
+
+    ``cache_control`` marks a cache breakpoint after this tool's definition (tools come first
+    in the cached prefix, so marking the last tool caches them all).
+    """
 
     type: Literal["function"] = "function"
     function: FunctionDefinition
+    cache_control: CacheControl | None = None
 
 
 class ResponseFormat(_Input):

@@ -107,6 +107,7 @@ def make_assistant_message(
             "tool_calls": tool_calls or None,
             "tool_call_id": None,
             "reasoning_content": reasoning,
+            "cache_control": None,
         }
     )
 

@@ -11,6 +11,11 @@ Anthropic differs from the unified (Chat Completions) shape in ways this module 
   parsed JSON ``arguments`` object;
 * images become ``image`` blocks: ``data:`` URLs as ``base64`` sources, others as ``url``;
 * ``reasoning_effort`` (minimal/low/medium/high) becomes ``thinking`` with a token budget;
+* ``cache_control`` (a :class:`~metallm.types.CacheControl` on a message, part or tool) goes on
+  the block it marks (``_cache``): a part's on its block, a message's on its last block (a
+  string content becomes one text block to carry it), a tool result's on its ``tool_result``
+  block, a tool's on its definition; a system message with one turns ``system`` into a list of
+  text blocks (the plain string stays when no system message is marked);
 * ``tool_choice`` maps ``auto``/``required``(``any``)/``none``/a named function onto
   Anthropic's ``{"type": ...}`` objects; ``stop`` becomes ``stop_sequences``; ``user`` becomes
   ``metadata.user_id``.
@@ -31,7 +36,16 @@ from typing import Any
 from ...errors import InvalidRequestError, UnsupportedFeatureError
 from ...models import model_info
 from ...provider import refuse_fields, response_format_type
-from ...types import ChatCompletionRequest, ContentPart, ImagePart, Message, Role
+from ...types import (
+    ChatCompletionRequest,
+    ContentPart,
+    ImagePart,
+    Message,
+    Role,
+    TextPart,
+    Tool,
+)
+from ._cache import MESSAGES, SYSTEM, TOOLS, Breakpoints
 
 __all__ = ["THINKING_BUDGETS", "ThinkingLookup", "build_body", "default_max_tokens"]
 
@@ -53,27 +67,102 @@ def default_max_tokens(model: str) -> int:
     return min(info.max_output_tokens, _MAX_DEFAULT)
 
 
-def _block(part: ContentPart | dict[str, Any]) -> dict[str, Any]:
+def _block(
+    part: ContentPart | dict[str, Any], marks: Breakpoints, i: int, j: int
+) -> dict[str, Any]:
+    if isinstance(part, dict):
+        return dict(part)  # a raw wire-format block, passed through
+    block: dict[str, Any]
     if isinstance(part, ImagePart):
         inline = part.inline_data()
         if inline is not None:
             media_type, data = inline
-            return {
-                "type": "image",
-                "source": {"type": "base64", "media_type": media_type, "data": data},
-            }
-        return {"type": "image", "source": {"type": "url", "url": part.image_url.url}}
-    if isinstance(part, dict):
-        return dict(part)  # a raw wire-format block, passed through
-    return {"type": "text", "text": part.text}
+            source = {"type": "base64", "media_type": media_type, "data": data}
+            block = {"type": "image", "source": source}
+        else:
+            block = {"type": "image", "source": {"type": "url", "url": part.image_url.url}}
+    else:
+        block = {"type": "text", "text": part.text}
+    if part.cache_control is not None:  # every part type caches the same way: one line here
+        marks.mark(block, part.cache_control, f"messages[{i}].content[{j}]", MESSAGES)
+    return block
 
 
-def _content(content: str | list[ContentPart] | None) -> str | list[dict[str, Any]]:
+def _content(
+    content: str | list[ContentPart] | None, marks: Breakpoints, i: int
+) -> str | list[dict[str, Any]]:
     if content is None:
         return ""
     if isinstance(content, str):
         return content
-    return [_block(p) for p in content]
+    return [_block(p, marks, i, j) for j, p in enumerate(content)]
+
+
+def _mark_last(
+    provider: str, blocks: list[dict[str, Any]], message: Message, marks: Breakpoints, i: int
+) -> None:
+    """A message's breakpoint goes on its last block: that is where its prefix ends."""
+    if not blocks:
+        raise InvalidRequestError(
+            f"{provider}: messages[{i}].cache_control is set but the message has no content "
+            "to carry it"
+        )
+    marks.mark(blocks[-1], message.cache_control, f"messages[{i}]", MESSAGES)
+
+
+def _user(
+    provider: str, message: Message, marks: Breakpoints, i: int
+) -> str | list[dict[str, Any]]:
+    content = _content(message.content, marks, i)
+    if message.cache_control is None:
+        return content
+    if isinstance(content, str):
+        content = [{"type": "text", "text": content}] if content else []
+    _mark_last(provider, content, message, marks, i)
+    return content
+
+
+def _system(
+    provider: str, system: list[tuple[int, Message]], marks: Breakpoints
+) -> str | list[dict[str, Any]] | None:
+    """``system``: the joined text, or text blocks when a breakpoint needs a block to sit on."""
+    if not system:
+        return None
+    if not any(_marked(m) for _, m in system):
+        return "\n\n".join(m.text() for _, m in system)
+    blocks: list[dict[str, Any]] = []
+    for i, message in system:
+        own: list[dict[str, Any]] = []
+        content = message.content
+        if isinstance(content, str):
+            if content:
+                own.append({"type": "text", "text": content})
+        else:
+            for j, part in enumerate(content or ()):
+                if not isinstance(part, TextPart):
+                    raise UnsupportedFeatureError(provider, f"{part.type} parts in system messages")
+                block = {"type": "text", "text": part.text}
+                own.append(
+                    marks.mark(block, part.cache_control, f"messages[{i}].content[{j}]", SYSTEM)
+                )
+        if message.cache_control is not None:
+            if not own:
+                raise InvalidRequestError(
+                    f"{provider}: messages[{i}].cache_control is set but the system message "
+                    "has no text to carry it"
+                )
+            marks.mark(own[-1], message.cache_control, f"messages[{i}]", SYSTEM)
+        blocks.extend(own)
+    return blocks
+
+
+def _marked(message: Message) -> bool:
+    if message.cache_control is not None:
+        return True
+    content = message.content
+    return type(content) is list and any(
+        getattr(p, "cache_control", None) is not None for p in content
+    )
 
 
 def _arguments(provider: str, text: str) -> Any:
@@ -85,7 +174,13 @@ def _arguments(provider: str, text: str) -> Any:
         ) from None
 
 
-def _assistant(provider: str, message: Message, thinking: ThinkingLookup | None) -> dict[str, Any]:
+def _assistant(
+    provider: str,
+    message: Message,
+    thinking: ThinkingLookup | None,
+    marks: Breakpoints,
+    i: int,
+) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = []
     if message.reasoning_content and thinking is not None:
         signed = thinking(message.reasoning_content)
@@ -96,7 +191,7 @@ def _assistant(provider: str, message: Message, thinking: ThinkingLookup | None)
         if content:
             blocks.append({"type": "text", "text": content})
     elif content:
-        blocks.extend(_block(p) for p in content)
+        blocks.extend(_block(p, marks, i, j) for j, p in enumerate(content))
     for call in message.tool_calls or ():
         blocks.append(
             {
@@ -106,34 +201,37 @@ def _assistant(provider: str, message: Message, thinking: ThinkingLookup | None)
                 "input": _arguments(provider, call.function.arguments),
             }
         )
+    if message.cache_control is not None:
+        _mark_last(provider, blocks, message, marks, i)
     if not blocks:
         return {"role": "assistant", "content": ""}
-    if len(blocks) == 1 and blocks[0]["type"] == "text":
+    if len(blocks) == 1 and blocks[0]["type"] == "text" and "cache_control" not in blocks[0]:
         return {"role": "assistant", "content": blocks[0]["text"]}
     return {"role": "assistant", "content": blocks}
 
 
-def _tool_result(provider: str, message: Message) -> dict[str, Any]:
+def _tool_result(provider: str, message: Message, marks: Breakpoints, i: int) -> dict[str, Any]:
     if not message.tool_call_id:
         raise InvalidRequestError(f"{provider}: a tool message needs tool_call_id")
-    return {
+    block = {
         "type": "tool_result",
         "tool_use_id": message.tool_call_id,
-        "content": _content(message.content),
+        "content": _content(message.content, marks, i),
     }
+    return marks.mark(block, message.cache_control, f"messages[{i}]", MESSAGES)
 
 
 def _messages(
-    provider: str, messages: list[Message], thinking: ThinkingLookup | None
-) -> tuple[str | None, list[dict[str, Any]]]:
-    system: list[str] = []
+    provider: str, messages: list[Message], thinking: ThinkingLookup | None, marks: Breakpoints
+) -> tuple[str | list[dict[str, Any]] | None, list[dict[str, Any]]]:
+    system: list[tuple[int, Message]] = []
     out: list[dict[str, Any]] = []
-    for message in messages:
+    for i, message in enumerate(messages):
         role = message.role
         if role is Role.SYSTEM:
-            system.append(message.text())
+            system.append((i, message))
         elif role is Role.TOOL:
-            block = _tool_result(provider, message)
+            block = _tool_result(provider, message, marks, i)
             last = out[-1] if out else None
             if (
                 last is not None
@@ -146,10 +244,22 @@ def _messages(
             else:
                 out.append({"role": "user", "content": [block]})
         elif role is Role.ASSISTANT:
-            out.append(_assistant(provider, message, thinking))
+            out.append(_assistant(provider, message, thinking, marks, i))
         else:
-            out.append({"role": "user", "content": _content(message.content)})
-    return ("\n\n".join(system) if system else None), out
+            out.append({"role": "user", "content": _user(provider, message, marks, i)})
+    return _system(provider, system, marks), out
+
+
+def _tool(tool: Tool, marks: Breakpoints, k: int) -> dict[str, Any]:
+    fn = tool.function
+    spec = {
+        "name": fn.name,
+        "description": fn.description or "",
+        "input_schema": fn.parameters or {"type": "object", "properties": {}},
+    }
+    if tool.cache_control is not None:
+        marks.mark(spec, tool.cache_control, f"tools[{k}]", TOOLS)
+    return spec
 
 
 def _tool_choice(provider: str, choice: str | dict[str, Any]) -> dict[str, Any]:
@@ -189,7 +299,8 @@ def build_body(
 ) -> dict[str, Any]:
     """The request body as a dict (see the module docstring for the rules)."""
     _check_unsupported(provider, request)
-    system, messages = _messages(provider, request.messages, thinking)
+    marks = Breakpoints(provider)
+    system, messages = _messages(provider, request.messages, thinking, marks)
     body: dict[str, Any] = {"model": request.model, "messages": messages}
     body["max_tokens"] = (
         request.max_tokens if request.max_tokens is not None else default_max_tokens(request.model)
@@ -209,14 +320,8 @@ def build_body(
     if metadata:
         body["metadata"] = metadata
     if request.tools is not None:
-        body["tools"] = [
-            {
-                "name": t.function.name,
-                "description": t.function.description or "",
-                "input_schema": t.function.parameters or {"type": "object", "properties": {}},
-            }
-            for t in request.tools
-        ]
+        body["tools"] = [_tool(t, marks, k) for k, t in enumerate(request.tools)]
+    marks.check()
     if request.tool_choice is not None:
         body["tool_choice"] = _tool_choice(provider, request.tool_choice)
     effort = request.reasoning_effort
