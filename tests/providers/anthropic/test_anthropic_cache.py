@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 import metallm
-import metallm.testing.wire_anthropic  # registers the renderer
 from _helpers import MODES, complete, stream
 from metallm import CacheControl, InvalidRequestError, UnsupportedFeatureError
 from metallm.provider import ProviderSettings
