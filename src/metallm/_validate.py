@@ -102,9 +102,10 @@ def check_conversation(req: ChatCompletionRequest) -> None:
                 f"messages[{i}] has tool_call_id but role {role.value!r}; tool results use "
                 "role 'tool'"
             )
-    for k, tool in enumerate(req.tools or ()):
-        if tool.cache_control is not None:
-            _check_ttl(tool.cache_control, f"tools[{k}]")
+    if req.tools:
+        for k, tool in enumerate(req.tools):
+            if tool.cache_control is not None:
+                _check_ttl(tool.cache_control, f"tools[{k}]")
 
 
 def _check_ttl(cache: CacheControl, where: str) -> None:

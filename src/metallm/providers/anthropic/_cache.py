@@ -18,7 +18,7 @@ from typing import Any
 from ...errors import InvalidRequestError
 from ...types import CacheControl
 
-__all__ = ["MAX_BREAKPOINTS", "MESSAGES", "SYSTEM", "TOOLS", "TTLS", "Breakpoints"]
+__all__ = ["MAX_BREAKPOINTS", "MESSAGES", "SYSTEM", "TOOLS", "TTLS", "Placed", "check", "mark"]
 
 TTLS = frozenset({"5m", "1h"})
 """The cache lifetimes Anthropic offers; ``None`` means its default, 5 minutes."""
@@ -32,70 +32,67 @@ TOOLS, SYSTEM, MESSAGES = 0, 1, 2
 _UNCACHEABLE = frozenset({"thinking", "redacted_thinking"})
 
 
-class Breakpoints:
-    """The breakpoints of one request body, placed by :meth:`mark` and judged by :meth:`check`.
+Placed = list[tuple[int, int, str, str]]
+"""The breakpoints of one request body so far: section, order placed, where, TTL. A plain list
+(made per call at the cost of ``[]``) so requests without marks pay nothing more."""
 
-    Only requests that use caching pay for more than the ``None`` test in :meth:`mark`.
-    """
 
-    __slots__ = ("_placed", "_provider")
-
-    def __init__(self, provider: str) -> None:
-        self._provider = provider
-        self._placed: list[tuple[int, int, str, str]] = []  # section, order, where, ttl
-
-    def mark(
-        self, block: dict[str, Any], cache: CacheControl | None, where: str, section: int
-    ) -> dict[str, Any]:
-        """Put ``cache`` on ``block`` (returned, for chaining); ``where`` names the user's field
-        (``messages[2]``, ``tools[0]``) in any error."""
-        if cache is None:
-            return block
-        ttl = cache.ttl
-        if ttl is not None and ttl not in TTLS:
-            raise InvalidRequestError(
-                f"{self._provider}: {where}.cache_control.ttl {ttl!r} is not offered; "
-                "Anthropic caches for '5m' or '1h'"
-            )
-        if block.get("type") in _UNCACHEABLE:
-            raise InvalidRequestError(
-                f"{self._provider}: {where}.cache_control would fall on a thinking block, "
-                "which Anthropic cannot cache; mark a message with text or tool calls"
-            )
-        value: dict[str, Any] = {"type": "ephemeral"}
-        if ttl is not None:
-            value["ttl"] = ttl
-        existing = block.get("cache_control")
-        if existing is not None:
-            if existing != value:
-                raise InvalidRequestError(
-                    f"{self._provider}: {where}.cache_control {value} conflicts with "
-                    f"{existing} on its last content part; give them one TTL or drop one"
-                )
-            return block  # the part already carries this very breakpoint
-        block["cache_control"] = value
-        self._placed.append((section, len(self._placed), where, ttl or "5m"))
+def mark(
+    placed: Placed,
+    provider: str,
+    block: dict[str, Any],
+    cache: CacheControl | None,
+    where: str,
+    section: int,
+) -> dict[str, Any]:
+    """Put ``cache`` on ``block`` (returned, for chaining) and record it in ``placed``;
+    ``where`` names the user's field (``messages[2]``, ``tools[0]``) in any error."""
+    if cache is None:
         return block
-
-    def check(self) -> None:
-        """Refuse more than :data:`MAX_BREAKPOINTS` breakpoints, or a 1-hour one read after a
-        5-minute one (Anthropic's rule: longer TTLs first)."""
-        if not self._placed:
-            return
-        placed = sorted(self._placed)
-        if len(placed) > MAX_BREAKPOINTS:
-            wheres = ", ".join(where for _, _, where, _ in placed)
+    ttl = cache.ttl
+    if ttl is not None and ttl not in TTLS:
+        raise InvalidRequestError(
+            f"{provider}: {where}.cache_control.ttl {ttl!r} is not offered; "
+            "Anthropic caches for '5m' or '1h'"
+        )
+    if block.get("type") in _UNCACHEABLE:
+        raise InvalidRequestError(
+            f"{provider}: {where}.cache_control would fall on a thinking block, "
+            "which Anthropic cannot cache; mark a message with text or tool calls"
+        )
+    value: dict[str, Any] = {"type": "ephemeral"}
+    if ttl is not None:
+        value["ttl"] = ttl
+    existing = block.get("cache_control")
+    if existing is not None:
+        if existing != value:
             raise InvalidRequestError(
-                f"{self._provider}: {len(placed)} cache breakpoints ({wheres}); Anthropic allows "
-                f"at most {MAX_BREAKPOINTS} per request"
+                f"{provider}: {where}.cache_control {value} conflicts with "
+                f"{existing} on its last content part; give them one TTL or drop one"
             )
-        short: str | None = None
-        for _, _, where, ttl in placed:
-            if ttl == "5m":
-                short = short or where
-            elif short is not None:
-                raise InvalidRequestError(
-                    f"{self._provider}: {where}.cache_control.ttl '1h' comes after the 5-minute "
-                    f"breakpoint at {short}; Anthropic needs 1-hour breakpoints before 5-minute "
-                    "ones (in the order tools, system, messages)"
-                )
+        return block  # the part already carries this very breakpoint
+    block["cache_control"] = value
+    placed.append((section, len(placed), where, ttl or "5m"))
+    return block
+
+
+def check(placed: Placed, provider: str) -> None:
+    """Refuse more than :data:`MAX_BREAKPOINTS` breakpoints, or a 1-hour one read after a
+    5-minute one (Anthropic's rule: longer TTLs first)."""
+    ordered = sorted(placed)
+    if len(ordered) > MAX_BREAKPOINTS:
+        wheres = ", ".join(where for _, _, where, _ in ordered)
+        raise InvalidRequestError(
+            f"{provider}: {len(ordered)} cache breakpoints ({wheres}); Anthropic allows "
+            f"at most {MAX_BREAKPOINTS} per request"
+        )
+    short: str | None = None
+    for _, _, where, ttl in ordered:
+        if ttl == "5m":
+            short = short or where
+        elif short is not None:
+            raise InvalidRequestError(
+                f"{provider}: {where}.cache_control.ttl '1h' comes after the 5-minute "
+                f"breakpoint at {short}; Anthropic needs 1-hour breakpoints before 5-minute "
+                "ones (in the order tools, system, messages)"
+            )

@@ -45,7 +45,7 @@ from ...types import (
     TextPart,
     Tool,
 )
-from ._cache import MESSAGES, SYSTEM, TOOLS, Breakpoints
+from ._cache import MESSAGES, SYSTEM, TOOLS, Placed, check, mark
 
 __all__ = ["THINKING_BUDGETS", "ThinkingLookup", "build_body", "default_max_tokens"]
 
@@ -68,7 +68,7 @@ def default_max_tokens(model: str) -> int:
 
 
 def _block(
-    part: ContentPart | dict[str, Any], marks: Breakpoints, i: int, j: int
+    provider: str, part: ContentPart | dict[str, Any], marks: Placed, i: int, j: int
 ) -> dict[str, Any]:
     if isinstance(part, dict):
         return dict(part)  # a raw wire-format block, passed through
@@ -84,22 +84,23 @@ def _block(
     else:
         block = {"type": "text", "text": part.text}
     if part.cache_control is not None:  # every part type caches the same way: one line here
-        marks.mark(block, part.cache_control, f"messages[{i}].content[{j}]", MESSAGES)
+        where = f"messages[{i}].content[{j}]"
+        mark(marks, provider, block, part.cache_control, where, MESSAGES)
     return block
 
 
 def _content(
-    content: str | list[ContentPart] | None, marks: Breakpoints, i: int
+    provider: str, content: str | list[ContentPart] | None, marks: Placed, i: int
 ) -> str | list[dict[str, Any]]:
     if content is None:
         return ""
     if isinstance(content, str):
         return content
-    return [_block(p, marks, i, j) for j, p in enumerate(content)]
+    return [_block(provider, p, marks, i, j) for j, p in enumerate(content)]
 
 
 def _mark_last(
-    provider: str, blocks: list[dict[str, Any]], message: Message, marks: Breakpoints, i: int
+    provider: str, blocks: list[dict[str, Any]], message: Message, marks: Placed, i: int
 ) -> None:
     """A message's breakpoint goes on its last block: that is where its prefix ends."""
     if not blocks:
@@ -107,31 +108,27 @@ def _mark_last(
             f"{provider}: messages[{i}].cache_control is set but the message has no content "
             "to carry it"
         )
-    marks.mark(blocks[-1], message.cache_control, f"messages[{i}]", MESSAGES)
+    mark(marks, provider, blocks[-1], message.cache_control, f"messages[{i}]", MESSAGES)
 
 
-def _user(
-    provider: str, message: Message, marks: Breakpoints, i: int
-) -> str | list[dict[str, Any]]:
-    content = _content(message.content, marks, i)
-    if message.cache_control is None:
-        return content
+def _marked_user(
+    provider: str, content: str | list[dict[str, Any]], message: Message, marks: Placed, i: int
+) -> list[dict[str, Any]]:
+    """A marked user turn's content as blocks, the message's breakpoint on the last one."""
     if isinstance(content, str):
         content = [{"type": "text", "text": content}] if content else []
     _mark_last(provider, content, message, marks, i)
     return content
 
 
-def _system(
-    provider: str, system: list[tuple[int, Message]], marks: Breakpoints
-) -> str | list[dict[str, Any]] | None:
-    """``system``: the joined text, or text blocks when a breakpoint needs a block to sit on."""
-    if not system:
-        return None
-    if not any(_marked(m) for _, m in system):
-        return "\n\n".join(m.text() for _, m in system)
+def _system_blocks(
+    provider: str, messages: list[Message], at: list[int], marks: Placed
+) -> list[dict[str, Any]]:
+    """``system`` as text blocks, from the system messages at indexes ``at``: the form a
+    breakpoint needs to sit on (unmarked system messages stay one joined string)."""
     blocks: list[dict[str, Any]] = []
-    for i, message in system:
+    for i in at:
+        message = messages[i]
         own: list[dict[str, Any]] = []
         content = message.content
         if isinstance(content, str):
@@ -142,21 +139,21 @@ def _system(
                 if not isinstance(part, TextPart):
                     raise UnsupportedFeatureError(provider, f"{part.type} parts in system messages")
                 block = {"type": "text", "text": part.text}
-                own.append(
-                    marks.mark(block, part.cache_control, f"messages[{i}].content[{j}]", SYSTEM)
-                )
+                where = f"messages[{i}].content[{j}]"
+                own.append(mark(marks, provider, block, part.cache_control, where, SYSTEM))
         if message.cache_control is not None:
             if not own:
                 raise InvalidRequestError(
                     f"{provider}: messages[{i}].cache_control is set but the system message "
                     "has no text to carry it"
                 )
-            marks.mark(own[-1], message.cache_control, f"messages[{i}]", SYSTEM)
+            mark(marks, provider, own[-1], message.cache_control, f"messages[{i}]", SYSTEM)
         blocks.extend(own)
     return blocks
 
 
 def _marked(message: Message) -> bool:
+    """Whether a message or one of its parts carries a breakpoint."""
     if message.cache_control is not None:
         return True
     content = message.content
@@ -178,7 +175,7 @@ def _assistant(
     provider: str,
     message: Message,
     thinking: ThinkingLookup | None,
-    marks: Breakpoints,
+    marks: Placed,
     i: int,
 ) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = []
@@ -191,7 +188,7 @@ def _assistant(
         if content:
             blocks.append({"type": "text", "text": content})
     elif content:
-        blocks.extend(_block(p, marks, i, j) for j, p in enumerate(content))
+        blocks.extend(_block(provider, p, marks, i, j) for j, p in enumerate(content))
     for call in message.tool_calls or ():
         blocks.append(
             {
@@ -210,26 +207,33 @@ def _assistant(
     return {"role": "assistant", "content": blocks}
 
 
-def _tool_result(provider: str, message: Message, marks: Breakpoints, i: int) -> dict[str, Any]:
+def _tool_result(provider: str, message: Message, marks: Placed, i: int) -> dict[str, Any]:
     if not message.tool_call_id:
         raise InvalidRequestError(f"{provider}: a tool message needs tool_call_id")
     block = {
         "type": "tool_result",
         "tool_use_id": message.tool_call_id,
-        "content": _content(message.content, marks, i),
+        "content": _content(provider, message.content, marks, i),
     }
-    return marks.mark(block, message.cache_control, f"messages[{i}]", MESSAGES)
+    if message.cache_control is not None:
+        mark(marks, provider, block, message.cache_control, f"messages[{i}]", MESSAGES)
+    return block
 
 
 def _messages(
-    provider: str, messages: list[Message], thinking: ThinkingLookup | None, marks: Breakpoints
+    provider: str, messages: list[Message], thinking: ThinkingLookup | None, marks: Placed
 ) -> tuple[str | list[dict[str, Any]] | None, list[dict[str, Any]]]:
-    system: list[tuple[int, Message]] = []
+    system: list[str] = []
+    system_at: list[int] = []
+    system_marked = False
     out: list[dict[str, Any]] = []
     for i, message in enumerate(messages):
         role = message.role
         if role is Role.SYSTEM:
-            system.append((i, message))
+            system.append(message.text())
+            system_at.append(i)
+            if message.cache_control is not None or type(message.content) is list:
+                system_marked = system_marked or _marked(message)
         elif role is Role.TOOL:
             block = _tool_result(provider, message, marks, i)
             last = out[-1] if out else None
@@ -246,11 +250,16 @@ def _messages(
         elif role is Role.ASSISTANT:
             out.append(_assistant(provider, message, thinking, marks, i))
         else:
-            out.append({"role": "user", "content": _user(provider, message, marks, i)})
-    return _system(provider, system, marks), out
+            content = _content(provider, message.content, marks, i)
+            if message.cache_control is not None:
+                content = _marked_user(provider, content, message, marks, i)
+            out.append({"role": "user", "content": content})
+    if system_marked:
+        return _system_blocks(provider, messages, system_at, marks), out
+    return ("\n\n".join(system) if system else None), out
 
 
-def _tool(tool: Tool, marks: Breakpoints, k: int) -> dict[str, Any]:
+def _tool(provider: str, tool: Tool, marks: Placed, k: int) -> dict[str, Any]:
     fn = tool.function
     spec = {
         "name": fn.name,
@@ -258,7 +267,7 @@ def _tool(tool: Tool, marks: Breakpoints, k: int) -> dict[str, Any]:
         "input_schema": fn.parameters or {"type": "object", "properties": {}},
     }
     if tool.cache_control is not None:
-        marks.mark(spec, tool.cache_control, f"tools[{k}]", TOOLS)
+        mark(marks, provider, spec, tool.cache_control, f"tools[{k}]", TOOLS)
     return spec
 
 
@@ -299,7 +308,7 @@ def build_body(
 ) -> dict[str, Any]:
     """The request body as a dict (see the module docstring for the rules)."""
     _check_unsupported(provider, request)
-    marks = Breakpoints(provider)
+    marks: Placed = []
     system, messages = _messages(provider, request.messages, thinking, marks)
     body: dict[str, Any] = {"model": request.model, "messages": messages}
     body["max_tokens"] = (
@@ -320,8 +329,9 @@ def build_body(
     if metadata:
         body["metadata"] = metadata
     if request.tools is not None:
-        body["tools"] = [_tool(t, marks, k) for k, t in enumerate(request.tools)]
-    marks.check()
+        body["tools"] = [_tool(provider, t, marks, k) for k, t in enumerate(request.tools)]
+    if marks:
+        check(marks, provider)
     if request.tool_choice is not None:
         body["tool_choice"] = _tool_choice(provider, request.tool_choice)
     effort = request.reasoning_effort

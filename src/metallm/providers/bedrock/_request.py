@@ -162,13 +162,14 @@ def _content(
     message: Message, provider: str, i: int, *, text_only: bool = False
 ) -> list[dict[str, Any]]:
     """A message's blocks, its own cache point last."""
-    blocks = _parts(message, provider, i, text_only=text_only)
-    _marked(blocks, message, provider, i)
+    blocks = _parts(message, provider, i, text_only)
+    if message.cache_control is not None:
+        _marked(blocks, message, provider, i)
     return blocks
 
 
 def _parts(
-    message: Message, provider: str, i: int, *, text_only: bool = False
+    message: Message, provider: str, i: int, text_only: bool = False
 ) -> list[dict[str, Any]]:
     """A message's content as blocks, with the cache points its parts ask for."""
     content = message.content
