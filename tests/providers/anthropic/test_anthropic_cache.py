@@ -105,6 +105,14 @@ def test_a_marked_system_message_refuses_images_and_needs_text() -> None:
         body(msg("system", [TextPart(text="x"), image], cache_control=FIVE_CC), msg("user", "hi"))
     with pytest.raises(InvalidRequestError, match=r"messages\[0\]\.cache_control .*no text"):
         body(msg("system", "", cache_control=FIVE_CC), msg("user", "hi"))
+    empty = [TextPart(text=""), TextPart(text="x")]
+    assert body(msg("system", empty, cache_control=FIVE_CC), msg("user", "hi"))["system"] == [
+        {"type": "text", "text": "x", "cache_control": FIVE}
+    ]
+    with pytest.raises(
+        InvalidRequestError, match=r"messages\[0\]\.content\[0\]\.cache_control .*empty"
+    ):
+        body(msg("system", [TextPart(text="", cache_control=FIVE_CC)]), msg("user", "hi"))
 
 
 def test_a_marked_string_message_becomes_one_text_block() -> None:

@@ -83,7 +83,7 @@ def _block(
             block = {"type": "image", "source": {"type": "url", "url": part.image_url.url}}
     else:
         block = {"type": "text", "text": part.text}
-    if part.cache_control is not None:  # every part type caches the same way: one line here
+    if part.cache_control is not None:  # the same for every part type: new parts need no more
         where = f"messages[{i}].content[{j}]"
         mark(marks, provider, block, part.cache_control, where, MESSAGES)
     return block
@@ -138,8 +138,14 @@ def _system_blocks(
             for j, part in enumerate(content or ()):
                 if not isinstance(part, TextPart):
                     raise UnsupportedFeatureError(provider, f"{part.type} parts in system messages")
-                block = {"type": "text", "text": part.text}
                 where = f"messages[{i}].content[{j}]"
+                if not part.text:  # Anthropic refuses empty text blocks
+                    if part.cache_control is not None:
+                        raise InvalidRequestError(
+                            f"{provider}: {where}.cache_control is set on an empty text part"
+                        )
+                    continue
+                block = {"type": "text", "text": part.text}
                 own.append(mark(marks, provider, block, part.cache_control, where, SYSTEM))
         if message.cache_control is not None:
             if not own:

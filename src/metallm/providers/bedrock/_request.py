@@ -190,7 +190,7 @@ def _parts(
             blocks.append({"image": {"format": fmt, "source": {"bytes": data}}})
         else:
             blocks.append({"text": part.text})
-        if part.cache_control is not None:  # every part type caches the same way
+        if part.cache_control is not None:  # the same for every part type: new parts need no more
             where = f"messages[{i}].content[{j}]"
             blocks.append(_cache_point(part.cache_control, where, provider))
     return blocks
