@@ -78,12 +78,14 @@ def test_constructors_and_text_round_trip() -> None:
         "url": None,
         "mime_type": "application/pdf",
         "name": "r.pdf",
+        "cache_control": None,
     }
     assert DocumentPart.from_url("https://x.test/a.pdf").url == "https://x.test/a.pdf"
     audio = AudioPart.from_base64(WAV, "wav")
     assert audio.model_dump() == {
         "type": "input_audio",
         "input_audio": {"data": WAV, "format": "wav"},
+        "cache_control": None,
     }
     assert audio.mime_type() == "audio/wav"
     assert AudioPart.from_base64(WAV, "mp3").mime_type() == "audio/mp3"

@@ -57,6 +57,7 @@ from .retry import AsyncRetryTransport, RetryEvent, RetryPolicy, RetryTransport
 from .streams import AsyncChatCompletionStream, ChatCompletionStream
 from .types import (
     AudioPart,
+    CacheControl,
     ChatCompletionChunk,
     ChatCompletionRequest,
     ChatCompletionResponse,
@@ -96,6 +97,7 @@ __all__ = [
     "AudioPart",
     "AuthenticationError",
     "BadRequestError",
+    "CacheControl",
     "ChatCompletionChunk",
     "ChatCompletionRequest",
     "ChatCompletionResponse",

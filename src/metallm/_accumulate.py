@@ -210,6 +210,7 @@ class ChunkAccumulator:
                 ]
                 or None,
                 provider_data=parts.provider_data,
+                cache_control=None,
             )
             choices.append(
                 Choice.model_construct(

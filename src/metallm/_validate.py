@@ -4,9 +4,10 @@ Users may pass a :class:`ChatCompletionRequest`, a plain dict, or keyword argume
 a validated request here. Pydantic's own errors are re-raised as
 :class:`~metallm.InvalidRequestError` (a ``ValueError``) with a readable summary, and the
 conversation rules no provider accepts breaking (an empty message list, a tool result with no
-or an unknown tool call id, an unknown role) are checked on the result, with the
-provider-neutral rules on document and audio parts (:func:`check_media_part`) and on what an
-assistant message keeps for its provider (:func:`check_replay_data`: memory stores it as JSON).
+or an unknown tool call id, an unknown role, a cache TTL no provider offers) are checked on
+the result, with the provider-neutral rules on document and audio parts
+(:func:`check_media_part`) and on what an assistant message keeps for its provider
+(:func:`check_replay_data`: memory stores it as JSON).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .types import (
     AUDIO_FORMATS,
     DOCUMENT_MIME_TYPES,
     AudioPart,
+    CacheControl,
     ChatCompletionRequest,
     DocumentPart,
     Message,
@@ -32,7 +34,11 @@ from .types import (
     reject_unknown_fields,
 )
 
-__all__ = ["coerce_request"]
+__all__ = ["CACHE_TTLS", "coerce_request"]
+
+CACHE_TTLS = frozenset({"5m", "1h"})
+"""The cache TTLs some provider offers (Anthropic and Bedrock both take exactly these);
+anything else fails here, naming where, whichever provider the request is for."""
 
 
 def coerce_request(
@@ -87,10 +93,15 @@ def check_conversation(req: ChatCompletionRequest) -> None:
             raise InvalidRequestError(
                 f"messages[{i}] ({role.value}) has no content: give it text or parts"
             )
+        if msg.cache_control is not None:
+            _check_ttl(msg.cache_control, f"messages[{i}]")
         if type(msg.content) is list:
             for j, part in enumerate(msg.content):
                 if isinstance(part, (DocumentPart, AudioPart)):
                     check_media_part(part, f"messages[{i}].content[{j}]")
+                cache = getattr(part, "cache_control", None)  # raw dict parts have none
+                if cache is not None:
+                    _check_ttl(cache, f"messages[{i}].content[{j}]")
         if msg.reasoning or msg.provider_data:
             check_replay_data(msg, f"messages[{i}]")
         if msg.tool_calls:
@@ -111,6 +122,20 @@ def check_conversation(req: ChatCompletionRequest) -> None:
                 f"messages[{i}] has tool_call_id but role {role.value!r}; tool results use "
                 "role 'tool'"
             )
+    if req.tools:
+        for k, tool in enumerate(req.tools):
+            if tool.cache_control is not None:
+                _check_ttl(tool.cache_control, f"tools[{k}]")
+
+
+def _check_ttl(cache: CacheControl, where: str) -> None:
+    """Refuse a TTL nobody offers (``"7d"``) for every provider alike, so a request that works
+    against Anthropic does not quietly mean something else elsewhere."""
+    if cache.ttl is not None and cache.ttl not in CACHE_TTLS:
+        raise InvalidRequestError(
+            f"{where}.cache_control.ttl {cache.ttl!r} is not a cache TTL any provider offers; "
+            "use '5m' or '1h' (or None for the provider's default, 5 minutes)"
+        )
 
 
 def check_replay_data(message: Message, where: str) -> None:

@@ -20,6 +20,7 @@ from .errors import InvalidRequestError
 
 __all__ = [
     "AudioPart",
+    "CacheControl",
     "ChatCompletionChunk",
     "ChatCompletionRequest",
     "ChatCompletionResponse",
@@ -152,11 +153,27 @@ def reject_unknown_fields(cls: type[_Input], data: dict[str, Any], where: str = 
                     reject_unknown_fields(target, item, f"{where}{key}[{i}].")
 
 
+class CacheControl(_Input):
+    """A prompt-cache breakpoint: the prompt up to and including the part, message or tool
+    that carries it is worth caching.
+
+    One portable spelling for what Anthropic calls ``cache_control`` and Bedrock a
+    ``cachePoint``; providers that cache on their own (OpenAI, xAI, Gemini, Ollama) ignore it,
+    so the same request still works there. ``ttl`` is ``"5m"`` or ``"1h"``; ``None`` leaves
+    the provider's default (5 minutes). A TTL no provider offers is refused before any I/O.
+    """
+
+    type: Literal["ephemeral"] = "ephemeral"
+    ttl: str | None = None
+
+
 class TextPart(_Input):
-    """A piece of text inside a multi-part message."""
+    """A piece of text inside a multi-part message; ``cache_control`` marks a cache breakpoint
+    after it."""
 
     type: Literal["text"] = "text"
     text: str
+    cache_control: CacheControl | None = None
 
 
 class ImageURL(_Input):
@@ -167,10 +184,12 @@ class ImageURL(_Input):
 
 
 class ImagePart(_Input):
-    """An image input, by URL or inline base64 data (``ImagePart.from_base64``)."""
+    """An image input, by URL or inline base64 data (``ImagePart.from_base64``);
+    ``cache_control`` marks a cache breakpoint after it."""
 
     type: Literal["image_url"] = "image_url"
     image_url: ImageURL
+    cache_control: CacheControl | None = None
 
     @classmethod
     def from_url(cls, url: str, detail: Literal["auto", "low", "high"] | None = None) -> ImagePart:
@@ -224,6 +243,7 @@ class DocumentPart(_Input):
     url: str | None = None
     mime_type: str = "application/pdf"
     name: str | None = None
+    cache_control: CacheControl | None = None
 
     @classmethod
     def from_base64(
@@ -270,6 +290,7 @@ class AudioPart(_Input):
 
     type: Literal["input_audio"] = "input_audio"
     input_audio: InputAudio
+    cache_control: CacheControl | None = None
 
     @classmethod
     def from_base64(cls, data: str, format: str) -> AudioPart:
@@ -330,6 +351,7 @@ class Message(_Input):
     (sent back to it on the next turn). ``provider_data`` is opaque, JSON-serialisable data a
     provider needs back, under its codec's name (Gemini keeps its ``thoughtSignature`` values
     there); metallm never sends one provider's data to another.
+    ``cache_control`` marks a prompt-cache breakpoint after the whole message.
     """
 
     role: Role
@@ -340,6 +362,7 @@ class Message(_Input):
     reasoning_content: str | None = None
     reasoning: list[ReasoningPart] | None = None
     provider_data: dict[str, Any] | None = None
+    cache_control: CacheControl | None = None
 
     def text(self) -> str:
         """The message's text parts joined, whatever form ``content`` has."""
@@ -360,10 +383,15 @@ class FunctionDefinition(_Input):
 
 
 class Tool(_Input):
-    """A tool offered to the model; only function tools are portable across providers."""
+    """A tool offered to the model; only function tools are portable across providers.
+
+    ``cache_control`` marks a cache breakpoint after this tool's definition (tools come first
+    in the cached prefix, so marking the last tool caches them all).
+    """
 
     type: Literal["function"] = "function"
     function: FunctionDefinition
+    cache_control: CacheControl | None = None
 
 
 class ResponseFormat(_Input):

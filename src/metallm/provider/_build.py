@@ -125,6 +125,7 @@ def make_assistant_message(
             "reasoning_content": reasoning,
             "reasoning": reasoning_parts or None,
             "provider_data": provider_data or None,
+            "cache_control": None,
         }
     )
 

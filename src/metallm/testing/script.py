@@ -56,15 +56,19 @@ class ScriptedToolCall:
 class ScriptedUsage:
     """Token counts to report, in the unified meaning (see DESIGN.md section 2).
 
-    ``prompt_tokens`` includes ``cached_tokens``; ``completion_tokens`` includes
-    ``reasoning_tokens``. Each wire renderer re-expresses them in its provider's own
-    convention (for example xAI, whose ``completion_tokens`` leave reasoning out).
+    ``prompt_tokens`` includes ``cached_tokens`` (cache reads) and ``cache_write_tokens``
+    (tokens written to a prompt cache, which Anthropic and Bedrock report; other wires have no
+    field for them); ``completion_tokens`` includes ``reasoning_tokens``. Each wire renderer
+    re-expresses them in its provider's own convention (for example xAI, whose
+    ``completion_tokens`` leave reasoning out, or Anthropic, whose ``input_tokens`` leave both
+    cache counts out).
     """
 
     prompt_tokens: int
     completion_tokens: int
     cached_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:

@@ -8,7 +8,8 @@ block opens, ``message_delta`` with the stop reason and usage, ``message_stop``)
 streams content blocks one after another, so several tool calls arrive in sequence, never
 interleaved; their arguments stream as ``input_json_delta`` fragments of ``json.dumps(input)``
 (the API's own spacing). Usage is re-expressed the Anthropic way: ``input_tokens`` leaves the
-cached tokens out (they are ``cache_read_input_tokens``). Errors use Anthropic's
+cached and cache-write tokens out (they are ``cache_read_input_tokens`` and
+``cache_creation_input_tokens``, the writes counted as 5-minute ones). Errors use Anthropic's
 ``{"type": "error", "error": {"type", "message"}, "request_id"}`` body, and an in-stream
 failure is an ``event: error``. Thinking is signed, and a request that sends it back wrong is
 refused with the API's 400 (:mod:`~metallm.testing.wire_signatures`). Importing this module
@@ -127,12 +128,15 @@ def _tool_calls(reply: ScriptedReply) -> list[tuple[str, str, Any]]:
 
 def _usage(usage: ScriptedUsage, *, output: bool, first: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "input_tokens": usage.prompt_tokens - usage.cached_tokens,
-        "cache_creation_input_tokens": 0,
+        "input_tokens": usage.prompt_tokens - usage.cached_tokens - usage.cache_write_tokens,
+        "cache_creation_input_tokens": usage.cache_write_tokens,
         "cache_read_input_tokens": usage.cached_tokens,
     }
     if first:
-        out["cache_creation"] = {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}
+        out["cache_creation"] = {
+            "ephemeral_5m_input_tokens": usage.cache_write_tokens,
+            "ephemeral_1h_input_tokens": 0,
+        }
     out["output_tokens"] = usage.completion_tokens if output else 1
     if first:
         out["service_tier"] = "standard"

@@ -2,7 +2,7 @@
 
 ``POST /model/{modelId}/converse`` gets a Converse JSON body (``output.message.content`` blocks
 ``reasoningContent`` with a signature, ``text`` and ``toolUse`` with an ``input`` object;
-``stopReason``; ``usage`` with ``inputTokens`` leaving the cached tokens out, as the corpus
+``stopReason``; ``usage`` with ``inputTokens`` leaving cache reads and writes out, as the corpus
 shows; ``metrics``). ``/converse-stream`` gets binary ``application/vnd.amazon.eventstream``
 frames, encoded here (botocore only decodes): each message is a prelude (total length,
 headers length, prelude CRC32), string headers (``:event-type``, ``:content-type``,
@@ -141,8 +141,8 @@ def _stop_reason(reply: ScriptedReply) -> str:
 def _usage(usage: ScriptedUsage) -> dict[str, Any]:
     return {
         "cacheReadInputTokens": usage.cached_tokens,
-        "cacheWriteInputTokens": 0,
-        "inputTokens": usage.prompt_tokens - usage.cached_tokens,
+        "cacheWriteInputTokens": usage.cache_write_tokens,
+        "inputTokens": usage.prompt_tokens - usage.cached_tokens - usage.cache_write_tokens,
         "outputTokens": usage.completion_tokens,
         "totalTokens": usage.total_tokens,
     }

@@ -15,6 +15,11 @@ Anthropic differs from the unified (Chat Completions) shape in ways this module 
   URL as a ``url`` source; a plain-text URL is refused (Anthropic's URL source is for PDFs),
   and so is audio (the Messages API takes none);
 * ``reasoning_effort`` (minimal/low/medium/high) becomes ``thinking`` with a token budget;
+* ``cache_control`` (a :class:`~metallm.types.CacheControl` on a message, part or tool) goes on
+  the block it marks (``_cache``): a part's on its block, a message's on its last block (a
+  string content becomes one text block to carry it), a tool result's on its ``tool_result``
+  block, a tool's on its definition; a system message with one turns ``system`` into a list of
+  text blocks (the plain string stays when no system message is marked);
 * ``tool_choice`` maps ``auto``/``required``(``any``)/``none``/a named function onto
   Anthropic's ``{"type": ...}`` objects; ``stop`` becomes ``stop_sequences``; ``user`` becomes
   ``metadata.user_id``.
@@ -23,10 +28,10 @@ An assistant message's signed thinking (its :attr:`~metallm.Message.reasoning` p
 by this provider: ``thinking`` with its ``signature``, ``redacted_thinking`` with its data) is
 sent back first, before its text and ``tool_use`` blocks, byte-exact, as the API requires when a
 thinking model's tool use continues; reasoning text without a signature is not sent (the API
-rejects unsigned thinking), nor is another provider's. Fields Anthropic
-cannot honour (``n > 1``, ``seed``, penalties, JSON ``response_format``, metadata other than
-``user_id``) raise :class:`~metallm.errors.UnsupportedFeatureError` before any I/O.
-``request.extra`` is merged last (a ``None`` value removes a field).
+rejects unsigned thinking), nor is another provider's. Fields Anthropic cannot honour
+(``n > 1``, ``seed``, penalties, JSON ``response_format``, metadata other than ``user_id``)
+raise :class:`~metallm.errors.UnsupportedFeatureError` before any I/O. ``request.extra`` is
+merged last (a ``None`` value removes a field).
 """
 
 from __future__ import annotations
@@ -45,7 +50,10 @@ from ...types import (
     ImagePart,
     Message,
     Role,
+    TextPart,
+    Tool,
 )
+from ._cache import MESSAGES, SYSTEM, TOOLS, Placed, check, mark
 
 __all__ = ["THINKING_BUDGETS", "build_body", "default_max_tokens"]
 
@@ -64,24 +72,30 @@ def default_max_tokens(model: str) -> int:
     return min(info.max_output_tokens, _MAX_DEFAULT)
 
 
-def _block(part: ContentPart | dict[str, Any], provider: str) -> dict[str, Any]:
-    """One content block on the wire (the one place a per-part key would be added)."""
+def _block(
+    provider: str, part: ContentPart | dict[str, Any], marks: Placed, i: int, j: int
+) -> dict[str, Any]:
+    if isinstance(part, dict):
+        return dict(part)  # a raw wire-format block, passed through
+    block: dict[str, Any]
     if isinstance(part, ImagePart):
         inline = part.inline_data()
         if inline is not None:
             media_type, data = inline
-            return {
-                "type": "image",
-                "source": {"type": "base64", "media_type": media_type, "data": data},
-            }
-        return {"type": "image", "source": {"type": "url", "url": part.image_url.url}}
-    if isinstance(part, DocumentPart):
-        return _document(part, provider)
-    if isinstance(part, AudioPart):
+            source = {"type": "base64", "media_type": media_type, "data": data}
+            block = {"type": "image", "source": source}
+        else:
+            block = {"type": "image", "source": {"type": "url", "url": part.image_url.url}}
+    elif isinstance(part, DocumentPart):
+        block = _document(part, provider)
+    elif isinstance(part, AudioPart):
         raise UnsupportedFeatureError(provider, "audio input (AudioPart)")
-    if isinstance(part, dict):
-        return dict(part)  # a raw wire-format block, passed through
-    return {"type": "text", "text": part.text}
+    else:
+        block = {"type": "text", "text": part.text}
+    if part.cache_control is not None:  # the same for every part type: new parts need no more
+        where = f"messages[{i}].content[{j}]"
+        mark(marks, provider, block, part.cache_control, where, MESSAGES)
+    return block
 
 
 def _document(part: DocumentPart, provider: str) -> dict[str, Any]:
@@ -100,12 +114,83 @@ def _document(part: DocumentPart, provider: str) -> dict[str, Any]:
     return block
 
 
-def _content(content: str | list[ContentPart] | None, provider: str) -> str | list[dict[str, Any]]:
+def _content(
+    provider: str, content: str | list[ContentPart] | None, marks: Placed, i: int
+) -> str | list[dict[str, Any]]:
     if content is None:
         return ""
     if isinstance(content, str):
         return content
-    return [_block(p, provider) for p in content]
+    return [_block(provider, p, marks, i, j) for j, p in enumerate(content)]
+
+
+def _mark_last(
+    provider: str, blocks: list[dict[str, Any]], message: Message, marks: Placed, i: int
+) -> None:
+    """A message's breakpoint goes on its last block: that is where its prefix ends."""
+    if not blocks:
+        raise InvalidRequestError(
+            f"{provider}: messages[{i}].cache_control is set but the message has no content "
+            "to carry it"
+        )
+    mark(marks, provider, blocks[-1], message.cache_control, f"messages[{i}]", MESSAGES)
+
+
+def _marked_user(
+    provider: str, content: str | list[dict[str, Any]], message: Message, marks: Placed, i: int
+) -> list[dict[str, Any]]:
+    """A marked user turn's content as blocks, the message's breakpoint on the last one."""
+    if isinstance(content, str):
+        content = [{"type": "text", "text": content}] if content else []
+    _mark_last(provider, content, message, marks, i)
+    return content
+
+
+def _system_blocks(
+    provider: str, messages: list[Message], at: list[int], marks: Placed
+) -> list[dict[str, Any]]:
+    """``system`` as text blocks, from the system messages at indexes ``at``: the form a
+    breakpoint needs to sit on (unmarked system messages stay one joined string)."""
+    blocks: list[dict[str, Any]] = []
+    for i in at:
+        message = messages[i]
+        own: list[dict[str, Any]] = []
+        content = message.content
+        if isinstance(content, str):
+            if content:
+                own.append({"type": "text", "text": content})
+        else:
+            for j, part in enumerate(content or ()):
+                if not isinstance(part, TextPart):
+                    raise UnsupportedFeatureError(provider, f"{part.type} parts in system messages")
+                where = f"messages[{i}].content[{j}]"
+                if not part.text:  # Anthropic refuses empty text blocks
+                    if part.cache_control is not None:
+                        raise InvalidRequestError(
+                            f"{provider}: {where}.cache_control is set on an empty text part"
+                        )
+                    continue
+                block = {"type": "text", "text": part.text}
+                own.append(mark(marks, provider, block, part.cache_control, where, SYSTEM))
+        if message.cache_control is not None:
+            if not own:
+                raise InvalidRequestError(
+                    f"{provider}: messages[{i}].cache_control is set but the system message "
+                    "has no text to carry it"
+                )
+            mark(marks, provider, own[-1], message.cache_control, f"messages[{i}]", SYSTEM)
+        blocks.extend(own)
+    return blocks
+
+
+def _marked(message: Message) -> bool:
+    """Whether a message or one of its parts carries a breakpoint."""
+    if message.cache_control is not None:
+        return True
+    content = message.content
+    return type(content) is list and any(
+        getattr(p, "cache_control", None) is not None for p in content
+    )
 
 
 def _arguments(provider: str, text: str) -> Any:
@@ -128,14 +213,14 @@ def _thinking(provider: str, message: Message) -> list[dict[str, Any]]:
     return blocks
 
 
-def _assistant(provider: str, message: Message) -> dict[str, Any]:
+def _assistant(provider: str, message: Message, marks: Placed, i: int) -> dict[str, Any]:
     blocks = _thinking(provider, message)
     content = message.content
     if isinstance(content, str):
         if content:
             blocks.append({"type": "text", "text": content})
     elif content:
-        blocks.extend(_block(p, provider) for p in content)
+        blocks.extend(_block(provider, p, marks, i, j) for j, p in enumerate(content))
     for call in message.tool_calls or ():
         blocks.append(
             {
@@ -145,27 +230,36 @@ def _assistant(provider: str, message: Message) -> dict[str, Any]:
                 "input": _arguments(provider, call.function.arguments),
             }
         )
+    if message.cache_control is not None:
+        _mark_last(provider, blocks, message, marks, i)
     if not blocks:
         return {"role": "assistant", "content": ""}
-    if len(blocks) == 1 and blocks[0]["type"] == "text":
+    if len(blocks) == 1 and blocks[0]["type"] == "text" and "cache_control" not in blocks[0]:
         return {"role": "assistant", "content": blocks[0]["text"]}
     return {"role": "assistant", "content": blocks}
 
 
-def _tool_result(provider: str, message: Message) -> dict[str, Any]:
+def _tool_result(provider: str, message: Message, marks: Placed, i: int) -> dict[str, Any]:
     if not message.tool_call_id:
         raise InvalidRequestError(f"{provider}: a tool message needs tool_call_id")
-    return {
+    block = {
         "type": "tool_result",
         "tool_use_id": message.tool_call_id,
-        "content": _content(message.content, provider),
+        "content": _content(provider, message.content, marks, i),
     }
+    if message.cache_control is not None:
+        mark(marks, provider, block, message.cache_control, f"messages[{i}]", MESSAGES)
+    return block
 
 
-def _messages(provider: str, messages: list[Message]) -> tuple[str | None, list[dict[str, Any]]]:
+def _messages(
+    provider: str, messages: list[Message], marks: Placed
+) -> tuple[str | list[dict[str, Any]] | None, list[dict[str, Any]]]:
     system: list[str] = []
+    system_at: list[int] = []
+    system_marked = False
     out: list[dict[str, Any]] = []
-    for message in messages:
+    for i, message in enumerate(messages):
         role = message.role
         if role is Role.SYSTEM:
             if isinstance(message.content, list) and any(
@@ -173,8 +267,11 @@ def _messages(provider: str, messages: list[Message]) -> tuple[str | None, list[
             ):  # ``system`` is text only: a document there would be lost, so it is refused
                 raise UnsupportedFeatureError(provider, "documents or audio in system messages")
             system.append(message.text())
+            system_at.append(i)
+            if message.cache_control is not None or type(message.content) is list:
+                system_marked = system_marked or _marked(message)
         elif role is Role.TOOL:
-            block = _tool_result(provider, message)
+            block = _tool_result(provider, message, marks, i)
             last = out[-1] if out else None
             if (
                 last is not None
@@ -187,10 +284,27 @@ def _messages(provider: str, messages: list[Message]) -> tuple[str | None, list[
             else:
                 out.append({"role": "user", "content": [block]})
         elif role is Role.ASSISTANT:
-            out.append(_assistant(provider, message))
+            out.append(_assistant(provider, message, marks, i))
         else:
-            out.append({"role": "user", "content": _content(message.content, provider)})
+            content = _content(provider, message.content, marks, i)
+            if message.cache_control is not None:
+                content = _marked_user(provider, content, message, marks, i)
+            out.append({"role": "user", "content": content})
+    if system_marked:
+        return _system_blocks(provider, messages, system_at, marks), out
     return ("\n\n".join(system) if system else None), out
+
+
+def _tool(provider: str, tool: Tool, marks: Placed, k: int) -> dict[str, Any]:
+    fn = tool.function
+    spec = {
+        "name": fn.name,
+        "description": fn.description or "",
+        "input_schema": fn.parameters or {"type": "object", "properties": {}},
+    }
+    if tool.cache_control is not None:
+        mark(marks, provider, spec, tool.cache_control, f"tools[{k}]", TOOLS)
+    return spec
 
 
 def _tool_choice(provider: str, choice: str | dict[str, Any]) -> dict[str, Any]:
@@ -229,7 +343,8 @@ def build_body(
 ) -> dict[str, Any]:
     """The request body as a dict (see the module docstring for the rules)."""
     _check_unsupported(provider, request)
-    system, messages = _messages(provider, request.messages)
+    marks: Placed = []
+    system, messages = _messages(provider, request.messages, marks)
     body: dict[str, Any] = {"model": request.model, "messages": messages}
     body["max_tokens"] = (
         request.max_tokens if request.max_tokens is not None else default_max_tokens(request.model)
@@ -249,14 +364,9 @@ def build_body(
     if metadata:
         body["metadata"] = metadata
     if request.tools is not None:
-        body["tools"] = [
-            {
-                "name": t.function.name,
-                "description": t.function.description or "",
-                "input_schema": t.function.parameters or {"type": "object", "properties": {}},
-            }
-            for t in request.tools
-        ]
+        body["tools"] = [_tool(provider, t, marks, k) for k, t in enumerate(request.tools)]
+    if marks:
+        check(marks, provider)
     if request.tool_choice is not None:
         body["tool_choice"] = _tool_choice(provider, request.tool_choice)
     effort = request.reasoning_effort

@@ -20,6 +20,13 @@ part's name is kept when valid, else cleaned (``report.pdf`` -> ``report``, othe
 become hyphens), else ``document-<n>`` (the n-th document of the request); a repeat gets
 `` (2)``, `` (3)``. Audio becomes an ``audio`` block (``AudioBlock``: format and
 ``source.bytes``) for the formats Converse lists.
+
+Prompt caching: a :class:`~metallm.types.CacheControl` becomes a ``{"cachePoint": {"type":
+"default"}}`` block right after what it marks (a part's block, a message's last block, a tool
+result's ``toolResult``, a tool's ``toolSpec`` in ``toolConfig.tools``, a system message's
+text in ``system``), with ``"ttl"`` when one is asked for (``CachePointBlock.ttl`` takes
+``"5m"`` or ``"1h"``). How many cache points a request may hold, and in which TTL order,
+depends on the model behind Converse, so those limits are left to the service.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from metallm.errors import InvalidRequestError, UnsupportedFeatureError
 from metallm.provider import refuse_fields, response_format_type, sent_back
 from metallm.types import (
     AudioPart,
+    CacheControl,
     ChatCompletionRequest,
     ContentPart,
     DocumentPart,
@@ -41,7 +49,10 @@ from metallm.types import (
     TextPart,
 )
 
-__all__ = ["THINKING_BUDGETS", "build_body"]
+__all__ = ["CACHE_TTLS", "THINKING_BUDGETS", "build_body"]
+
+CACHE_TTLS = frozenset({"5m", "1h"})
+"""What ``CachePointBlock.ttl`` accepts; without one, Bedrock's default (5 minutes) applies."""
 
 THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
 """``reasoning_effort`` -> Anthropic ``thinking.budget_tokens`` on Bedrock."""
@@ -100,11 +111,11 @@ def build_body(request: ChatCompletionRequest, *, provider: str) -> dict[str, An
     system: list[dict[str, Any]] = []
     turns: list[dict[str, Any]] = []
     names = _DocumentNames()
-    for message in request.messages:
+    for i, message in enumerate(request.messages):
         if message.role == Role.SYSTEM:
-            system.extend({"text": t} for t in _texts(message, provider))
+            system.extend(_content(message, provider, i, names, text_only=True))
             continue
-        role, blocks = _blocks(message, provider, names)
+        role, blocks = _blocks(message, provider, i, names)
         if turns and turns[-1]["role"] == role:
             turns[-1]["content"].extend(blocks)
         else:
@@ -123,7 +134,12 @@ def build_body(request: ChatCompletionRequest, *, provider: str) -> dict[str, An
         config["stopSequences"] = [request.stop] if isinstance(request.stop, str) else request.stop
     body["inferenceConfig"] = config
     if request.tools:
-        tool_config: dict[str, Any] = {"tools": [_tool_spec(t.function) for t in request.tools]}
+        tools: list[dict[str, Any]] = []
+        for k, tool in enumerate(request.tools):
+            tools.append(_tool_spec(tool.function))
+            if tool.cache_control is not None:
+                tools.append(_cache_point(tool.cache_control, f"tools[{k}]", provider))
+        tool_config: dict[str, Any] = {"tools": tools}
         if request.tool_choice is not None:
             tool_config["toolChoice"] = _tool_choice(request.tool_choice, provider)
         body["toolConfig"] = tool_config
@@ -174,11 +190,57 @@ def _texts(message: Message, provider: str) -> list[str]:
     return out
 
 
-def _content(message: Message, provider: str, names: _DocumentNames) -> list[dict[str, Any]]:
+def _cache_point(cache: CacheControl, where: str, provider: str) -> dict[str, Any]:
+    """The ``cachePoint`` block that ends the cached prefix at ``where``."""
+    point: dict[str, Any] = {"type": "default"}
+    if cache.ttl is not None:
+        if cache.ttl not in CACHE_TTLS:
+            raise InvalidRequestError(
+                f"{provider}: {where}.cache_control.ttl {cache.ttl!r} is not offered; "
+                "Bedrock cache points last '5m' or '1h'"
+            )
+        point["ttl"] = cache.ttl
+    return {"cachePoint": point}
+
+
+def _marked(blocks: list[dict[str, Any]], message: Message, provider: str, i: int) -> None:
+    """A message's cache point goes after its last block, where its prefix ends."""
+    if message.cache_control is None:
+        return
+    if not blocks:
+        raise InvalidRequestError(
+            f"{provider}: messages[{i}].cache_control is set but the message has no content "
+            "to carry it"
+        )
+    blocks.append(_cache_point(message.cache_control, f"messages[{i}]", provider))
+
+
+def _content(
+    message: Message, provider: str, i: int, names: _DocumentNames, *, text_only: bool = False
+) -> list[dict[str, Any]]:
+    """A message's blocks, its own cache point last."""
+    blocks = _parts(message, provider, i, names, text_only)
+    if message.cache_control is not None:
+        _marked(blocks, message, provider, i)
+    return blocks
+
+
+def _parts(
+    message: Message, provider: str, i: int, names: _DocumentNames, text_only: bool = False
+) -> list[dict[str, Any]]:
+    """A message's content as blocks, with the cache points its parts ask for."""
     content = message.content
     if content is None or isinstance(content, str):
         return [{"text": t} for t in _texts(message, provider)]
-    return [_block(part, provider, names) for part in content]
+    blocks: list[dict[str, Any]] = []
+    for j, part in enumerate(content):
+        if text_only and not isinstance(part, TextPart):
+            raise UnsupportedFeatureError(provider, f"{part.type} parts in {message.role.value}")
+        blocks.append(_block(part, provider, names))
+        if part.cache_control is not None:  # the same for every part type: new parts need no more
+            where = f"messages[{i}].content[{j}]"
+            blocks.append(_cache_point(part.cache_control, where, provider))
+    return blocks
 
 
 def _block(part: ContentPart, provider: str, names: _DocumentNames) -> dict[str, Any]:
@@ -210,13 +272,37 @@ def _block(part: ContentPart, provider: str, names: _DocumentNames) -> dict[str,
     return {"text": part.text}
 
 
+def _tool_result_cache(message: Message, provider: str, i: int) -> dict[str, Any] | None:
+    """The one cache point after a ``toolResult``: its content is a single block, so the
+    message's mark and its parts' marks all end the prefix at the same place."""
+    marks: list[tuple[str, CacheControl]] = []
+    if message.cache_control is not None:
+        marks.append((f"messages[{i}]", message.cache_control))
+    if isinstance(message.content, list):
+        marks.extend(
+            (f"messages[{i}].content[{j}]", p.cache_control)
+            for j, p in enumerate(message.content)
+            if p.cache_control is not None
+        )
+    if not marks:
+        return None
+    where, cache = marks[0]
+    for other, mark in marks[1:]:
+        if mark.ttl != cache.ttl:
+            raise InvalidRequestError(
+                f"{provider}: {other}.cache_control.ttl {mark.ttl!r} differs from "
+                f"{where}.cache_control.ttl {cache.ttl!r}; a tool result holds one cache point"
+            )
+    return _cache_point(cache, where, provider)
+
+
 def _blocks(
-    message: Message, provider: str, names: _DocumentNames
+    message: Message, provider: str, i: int, names: _DocumentNames
 ) -> tuple[str, list[dict[str, Any]]]:
     if message.name is not None:
         raise UnsupportedFeatureError(provider, "message name")
     if message.role == Role.USER:
-        return "user", _content(message, provider, names)
+        return "user", _content(message, provider, i, names)
     if message.role == Role.TOOL:
         if not message.tool_call_id:
             raise InvalidRequestError(f"{provider}: a tool message needs tool_call_id")
@@ -225,9 +311,13 @@ def _blocks(
             "toolUseId": message.tool_call_id,
             "content": [_tool_result_content(text)],
         }
-        return "user", [{"toolResult": result}]
+        turn: list[dict[str, Any]] = [{"toolResult": result}]
+        point = _tool_result_cache(message, provider, i)
+        if point is not None:
+            turn.append(point)
+        return "user", turn
     blocks = [_reasoning(p) for p in sent_back(provider, message)[0] if p.signature or p.encrypted]
-    blocks.extend(_content(message, provider, names))
+    blocks.extend(_parts(message, provider, i, names))
     for call in message.tool_calls or ():
         try:
             args = json.loads(call.function.arguments or "{}")
@@ -237,6 +327,7 @@ def _blocks(
             ) from None
         use = {"toolUseId": call.id, "name": call.function.name, "input": args}
         blocks.append({"toolUse": use})
+    _marked(blocks, message, provider, i)
     return "assistant", blocks
 
 
