@@ -54,7 +54,16 @@ class ChunkAccumulator:
     :meth:`response`.
     """
 
-    __slots__ = ("_choices", "created", "id", "model", "provider", "system_fingerprint", "usage")
+    __slots__ = (
+        "_choices",
+        "created",
+        "id",
+        "model",
+        "provider",
+        "service_tier",
+        "system_fingerprint",
+        "usage",
+    )
 
     def __init__(self, provider: str = "") -> None:
         self.provider = provider
@@ -62,6 +71,7 @@ class ChunkAccumulator:
         self.model = ""
         self.created = 0
         self.system_fingerprint: str | None = None
+        self.service_tier: str | None = None
         self.usage: Usage | None = None
         self._choices: dict[int, _ChoiceParts] = {}
 
@@ -75,6 +85,8 @@ class ChunkAccumulator:
             self.created = chunk.created
         if chunk.system_fingerprint:
             self.system_fingerprint = chunk.system_fingerprint
+        if chunk.service_tier:
+            self.service_tier = chunk.service_tier
         if chunk.usage is not None:
             self.usage = chunk.usage
         for cc in chunk.choices:
@@ -149,6 +161,7 @@ class ChunkAccumulator:
                 # a copy: finalising must not change a chunk the user already received
                 usage=self.usage.model_copy() if self.usage is not None else None,
                 system_fingerprint=self.system_fingerprint,
+                service_tier=self.service_tier,
             )
         )
 

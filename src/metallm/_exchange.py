@@ -50,6 +50,7 @@ from .embeddings import (
 )
 from .errors import UnsupportedFeatureError, redact
 from .hooks import AnyRequest, HookChain, LLMCallInfo, Operation, SubRequest
+from .hooks._info import ProviderAttributes
 from .provider import HTTPProvider, construct
 from .retry import RetryPolicy
 from .types import ChatCompletionRequest, ChatCompletionResponse
@@ -81,7 +82,7 @@ class Exchange:
 
     ``transport`` is the client's transport when ``provider`` is a codec (None for a custom
     provider bringing its own I/O). The provider facts telemetry needs (``semconv_name``,
-    ``system_apart``) are read from the provider once, here.
+    ``system_apart``, ``span_attributes``) are read from the provider once, here.
     """
 
     provider: Any
@@ -98,12 +99,15 @@ class Exchange:
     codec: HTTPProvider | None = field(init=False)
     semconv_name: str = field(init=False)
     system_apart: bool = field(init=False)
+    span_attributes: ProviderAttributes | None = field(init=False)
 
     def __post_init__(self) -> None:
         provider = self.provider
         self.codec = provider if self.transport is not None else None
         self.semconv_name = str(getattr(provider, "semconv_name", None) or self.provider_name)
         self.system_apart = bool(getattr(provider, "system_instructions_apart", False))
+        extra = getattr(provider, "span_attributes", None)
+        self.span_attributes = extra if callable(extra) else None
 
     def redact(self, text: str) -> str:
         """``text`` with this client's secrets scrubbed."""
@@ -191,6 +195,7 @@ class Exchange:
             semconv_name=self.semconv_name,
             system_instructions_apart=self.system_apart,
             started=started,
+            span_attributes=self.span_attributes,
         )
         call = Call(self, info, request)
         if self.hooks:

@@ -8,7 +8,10 @@ is not parented under it), and ended exactly once when the call ends, which the 
 guarantees for streams too. The four GenAI histograms (two for embeddings) are recorded at
 the end; a call split into several requests gets one span event per part. Stream timing
 (time to first chunk, gaps between chunks) is measured by the client and read from
-``LLMCallInfo``, so the hook adds no per-chunk work of its own.
+``LLMCallInfo``, so the hook adds no per-chunk work of its own. A provider's own span
+attributes (OpenAI's ``openai.response.system_fingerprint``, ...) come from its
+``info.span_attributes`` function, called once at the end and set on the span alone: this
+module names no provider.
 
 Only ``opentelemetry-api`` is used: with no SDK configured every call below is a no-op and the
 hook costs next to nothing. ``metallm.otel.setup()`` configures an SDK for applications that
@@ -17,6 +20,7 @@ have none.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -52,6 +56,8 @@ __all__ = ["OTelHook", "error_type"]
 
 _SCOPE = "metallm"
 _VERSION = "0.1.0"
+
+_logger = logging.getLogger(__name__)
 
 
 def error_type(error: BaseException | None) -> str:
@@ -239,6 +245,8 @@ class OTelHook:
             state.content.output = render_output(chat, info.redact)
         span.set_attributes(end)
         attrs.update(end)
+        if info.span_attributes is not None and isinstance(request, ChatCompletionRequest):
+            _provider_attributes(span, info, request, response)
         for part in info.sub_requests:
             span.add_event(A.PART_EVENT, _part_attributes(part), timestamp=part.end_ns)
         self._content_to_span(span, state, info)
@@ -316,6 +324,27 @@ class OTelHook:
             record = self._tpoc.record
             for gap in info.chunk_gaps:
                 record(gap, attrs, ctx)
+
+
+def _provider_attributes(
+    span: trace.Span, info: LLMCallInfo, request: ChatCompletionRequest, response: Any
+) -> None:
+    """The provider's own attributes, on the span only (not in ``attrs``, which the metrics and
+    the content event share). A provider function that fails costs its attributes, never the
+    span's end."""
+    function = info.span_attributes
+    if function is None:
+        return
+    chat = response if isinstance(response, ChatCompletionResponse) else None
+    try:
+        extra = function(request, chat)
+    except Exception:
+        _logger.warning(
+            "the %s provider's span_attributes failed", info.provider_name, exc_info=True
+        )
+        return
+    if extra:
+        span.set_attributes(extra)
 
 
 def _part_attributes(part: SubRequest) -> dict[str, Any]:

@@ -240,5 +240,6 @@ class AnthropicStreamDecoder(EventDecoder):
                 "choices": [choice],
                 "usage": usage,
                 "system_fingerprint": None,
+                "service_tier": None,
             }
         )

@@ -127,6 +127,7 @@ class GeminiStreamDecoder(EventDecoder):
                         "choices": [],
                         "usage": parse_usage(self._usage),
                         "system_fingerprint": None,
+                        "service_tier": None,
                     }
                 )
             )
@@ -200,6 +201,7 @@ class GeminiStreamDecoder(EventDecoder):
                 "choices": choices,
                 "usage": usage,
                 "system_fingerprint": None,
+                "service_tier": None,
             }
         )
 
