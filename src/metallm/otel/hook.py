@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import traceback
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -254,9 +255,7 @@ class OTelHook:
             description = info.redact(f"{type(error).__name__}: {error}") if error else "_OTHER"
             span.set_status(Status(StatusCode.ERROR, description))
             if error is not None:
-                span.record_exception(
-                    error, attributes={"exception.message": info.redact(str(error))}
-                )
+                span.record_exception(error, attributes=_exception_attributes(error, info))
         span.end()
         self._record_metrics(info, state, response, failed_type)
 
@@ -324,6 +323,16 @@ class OTelHook:
             record = self._tpoc.record
             for gap in info.chunk_gaps:
                 record(gap, attrs, ctx)
+
+
+def _exception_attributes(error: BaseException, info: LLMCallInfo) -> dict[str, str]:
+    """The exception event's message and stack trace, redacted: the SDK's own trace would
+    print a chained exception's text (or a foreign exception's) as it is, key included."""
+    trace_text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return {
+        "exception.message": info.redact(str(error)),
+        "exception.stacktrace": info.redact(trace_text),
+    }
 
 
 def _provider_attributes(
