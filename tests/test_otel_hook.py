@@ -34,6 +34,14 @@ from metallm.testing import FakeLLMServer, ScriptedReply, ScriptedToolCall, Scri
 
 KEY = "sk-otel-SECRET-0123456789"
 PROVIDERS = [("openai", "openai"), ("xai", "x_ai")]
+# The OpenAI codec's own span attributes (FakeLLMServer's reply values); xAI reports none.
+PROVIDER_SPAN_ATTRIBUTES: dict[str, dict[str, Any]] = {
+    "openai": {
+        "openai.response.service_tier": "default",
+        "openai.response.system_fingerprint": "fp_fake",
+    },
+    "xai": {},
+}
 
 
 @dataclass
@@ -145,6 +153,7 @@ def test_plain_call_span_and_metrics(
         A.USAGE_OUTPUT_TOKENS: 7,
         A.USAGE_CACHE_READ_INPUT_TOKENS: 3,
         A.USAGE_REASONING_OUTPUT_TOKENS: 2,
+        **PROVIDER_SPAN_ATTRIBUTES[provider],
     }
     points = otel.points()
     assert set(points) == {A.METRIC_DURATION, A.METRIC_TOKEN_USAGE}

@@ -31,6 +31,7 @@ from _otlp_receiver import (
 )
 from metallm.errors import ConfigurationError
 from metallm.otel import attributes as A
+from metallm.otel._selection import select_exporters
 from metallm.otel._setup import DEFAULT_PROTOCOL, OTelHandle, _Exporters, _resolve_protocol, setup
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -435,6 +436,165 @@ def test_http_endpoint_gets_signal_paths(monkeypatch: pytest.MonkeyPatch) -> Non
     grpc = _Exporters("http://collector:4317", {"a": "1"}, dict.fromkeys(("logs",), "grpc"))  # type: ignore[arg-type]
     assert grpc._kwargs("logs") == {"endpoint": "http://collector:4317", "headers": {"a": "1"}}
     assert _Exporters(None, None, {"traces": "grpc"})._kwargs("traces") == {}  # type: ignore[arg-type]
+
+
+# --- OTEL_{TRACES,METRICS,LOGS}_EXPORTER -------------------------------------------------------
+
+
+SIGNAL_CHOICE = """
+from opentelemetry import _logs, metrics, trace
+from metallm.otel._setup import setup
+handle = setup("metallm-test", ARGS["endpoint"], "grpc", metric_export_interval=3600,
+               **ARGS.get("kwargs", {}))
+api_telemetry("choice")
+handle.shutdown()
+done(
+    installed=list(handle.installed),
+    exporters={signal: list(names) for signal, names in handle.exporters.items()},
+    repr=repr(handle),
+    globals={
+        "traces": type(trace.get_tracer_provider()).__name__,
+        "metrics": type(metrics.get_meter_provider()).__name__,
+        "logs": type(_logs.get_logger_provider()).__name__,
+    },
+)
+"""
+PROXIES = {
+    "traces": "ProxyTracerProvider",
+    "metrics": "_ProxyMeterProvider",
+    "logs": "ProxyLoggerProvider",
+}
+EXPORTER_VARS = {
+    "traces": "OTEL_TRACES_EXPORTER",
+    "metrics": "OTEL_METRICS_EXPORTER",
+    "logs": "OTEL_LOGS_EXPORTER",
+}
+
+
+def _arrived(receiver: OTLPReceiver) -> dict[str, bool]:
+    """Which signals of the child's ``api_telemetry("choice")`` reached the receiver."""
+    return {
+        "traces": "work choice" in [s.name for s in receiver.spans()],
+        "metrics": "test.counter" in [m.name for m in receiver.metrics()],
+        "logs": "log choice" in [r.record.body.string_value for r in receiver.logs()],
+    }
+
+
+@pytest.mark.parametrize("off", ["traces", "metrics", "logs"])
+def test_exporter_none_installs_nothing_for_that_signal(
+    grpc_receiver: OTLPReceiver, off: str
+) -> None:
+    result, stdout, _ = run_child(
+        SIGNAL_CHOICE, {"endpoint": grpc_receiver.endpoint}, {EXPORTER_VARS[off]: " None "}
+    )
+    others = [s for s in ("traces", "metrics", "logs") if s != off]
+    assert result["installed"] == others
+    assert result["exporters"] == {signal: ["otlp"] for signal in others}
+    assert result["globals"][off] == PROXIES[off]  # no SDK provider at all, not a silent one
+    assert all(result["globals"][s] != PROXIES[s] for s in others)
+    assert _arrived(grpc_receiver) == {s: s != off for s in ("traces", "metrics", "logs")}
+    assert not grpc_receiver.requests[off]
+    assert "work choice" not in stdout  # nothing printed either
+
+
+def test_console_exporter_prints_spans_instead_of_exporting(grpc_receiver: OTLPReceiver) -> None:
+    result, stdout, _ = run_child(
+        SIGNAL_CHOICE, {"endpoint": grpc_receiver.endpoint}, {"OTEL_TRACES_EXPORTER": "console"}
+    )
+    assert result["exporters"] == {"traces": ["console"], "metrics": ["otlp"], "logs": ["otlp"]}
+    assert "'traces': ('console',)" in result["repr"]
+    assert '"name": "work choice"' in stdout
+    assert "test.counter" not in stdout and "log choice" not in stdout  # only traces print
+    assert _arrived(grpc_receiver) == {"traces": False, "metrics": True, "logs": True}
+
+
+def test_otlp_and_console_together_do_both(grpc_receiver: OTLPReceiver) -> None:
+    result, stdout, _ = run_child(
+        SIGNAL_CHOICE,
+        {"endpoint": grpc_receiver.endpoint},
+        {"OTEL_TRACES_EXPORTER": " OTLP , Console ", "OTEL_LOGS_EXPORTER": "console,otlp"},
+    )
+    assert result["exporters"] == {
+        "traces": ["otlp", "console"],
+        "metrics": ["otlp"],
+        "logs": ["console", "otlp"],
+    }
+    assert '"name": "work choice"' in stdout and "log choice" in stdout
+    assert _arrived(grpc_receiver) == {"traces": True, "metrics": True, "logs": True}
+
+
+def test_arguments_win_over_exporter_variables(grpc_receiver: OTLPReceiver) -> None:
+    """``traces=False`` beats the variable (even a bad one); ``console=True`` adds, even to
+    a signal whose variable says ``none``."""
+    result, stdout, _ = run_child(
+        SIGNAL_CHOICE,
+        {"endpoint": grpc_receiver.endpoint, "kwargs": {"traces": False, "console": True}},
+        {"OTEL_TRACES_EXPORTER": "zipkin", "OTEL_LOGS_EXPORTER": "none"},
+    )
+    assert result["installed"] == ["metrics", "logs"]
+    assert result["globals"]["traces"] == PROXIES["traces"]
+    assert result["exporters"] == {"metrics": ["otlp", "console"], "logs": ["console"]}
+    assert "work choice" not in stdout
+    assert "test.counter" in stdout and "log choice" in stdout
+    assert _arrived(grpc_receiver) == {"traces": False, "metrics": True, "logs": False}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("zipkin", "unknown exporter 'zipkin'"),
+        ("otlp, prometheus", "unknown exporter 'prometheus'"),
+        ("otlp,none", "cannot be combined"),
+        ("otlp_proto_http", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"),
+    ],
+)
+def test_unknown_exporter_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    """Refused before anything is installed (this process keeps its placeholder providers)."""
+    for var in [v for v in os.environ if v.startswith("OTEL_")]:
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("OTEL_METRICS_EXPORTER", value)
+    with pytest.raises(ConfigurationError) as caught:
+        setup(endpoint=f"http://127.0.0.1:{free_port()}")
+    text = str(caught.value)
+    assert f"OTEL_METRICS_EXPORTER={value.strip()!r}" in text and message in text
+    from opentelemetry import trace
+
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    # a signal the arguments turn off never reads its variable
+    assert setup(traces=False, metrics=False, logs=False).installed == ()
+
+
+def test_exporter_selection_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in EXPORTER_VARS.values():
+        monkeypatch.delenv(var, raising=False)
+    assert select_exporters("traces", enabled=True, console=False) == ("otlp",)  # unset
+    assert select_exporters("traces", enabled=True, console=True) == ("otlp", "console")
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "  ")
+    assert select_exporters("traces", enabled=True, console=False) == ("otlp",)  # blank
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console, CONSOLE,")
+    assert select_exporters("traces", enabled=True, console=True) == ("console",)
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "NONE")
+    assert select_exporters("traces", enabled=True, console=False) == ()
+    assert select_exporters("traces", enabled=True, console=True) == ("console",)
+    assert select_exporters("traces", enabled=False, console=True) == ()
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "bogus")
+    assert select_exporters("traces", enabled=False, console=False) == ()  # not read
+
+
+def test_protocol_is_read_only_for_signals_that_export_otlp(grpc_receiver: OTLPReceiver) -> None:
+    """As in the SDK: a console-only signal does not care what OTLP protocol is configured."""
+    result, _, _ = run_child(
+        SIGNAL_CHOICE,
+        {"endpoint": grpc_receiver.endpoint},
+        {
+            "OTEL_TRACES_EXPORTER": "console",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json",
+        },
+    )
+    assert result["exporters"]["traces"] == ["console"]
+    assert _arrived(grpc_receiver)["metrics"]
 
 
 # --- collector-config.yaml ----------------------------------------------------------------------

@@ -102,6 +102,7 @@ class ChunkAccumulator:
         "issuer",
         "model",
         "provider",
+        "service_tier",
         "system_fingerprint",
         "usage",
     )
@@ -113,6 +114,7 @@ class ChunkAccumulator:
         self.model = ""
         self.created = 0
         self.system_fingerprint: str | None = None
+        self.service_tier: str | None = None
         self.usage: Usage | None = None
         self._choices: dict[int, _ChoiceParts] = {}
 
@@ -126,6 +128,8 @@ class ChunkAccumulator:
             self.created = chunk.created
         if chunk.system_fingerprint:
             self.system_fingerprint = chunk.system_fingerprint
+        if chunk.service_tier:
+            self.service_tier = chunk.service_tier
         if chunk.usage is not None:
             self.usage = chunk.usage
         for cc in chunk.choices:
@@ -228,6 +232,7 @@ class ChunkAccumulator:
                 # a copy: finalising must not change a chunk the user already received
                 usage=self.usage.model_copy() if self.usage is not None else None,
                 system_fingerprint=self.system_fingerprint,
+                service_tier=self.service_tier,
             )
         )
 

@@ -50,6 +50,7 @@ from .embeddings import (
 )
 from .errors import UnsupportedFeatureError, redact
 from .hooks import AnyRequest, HookChain, LLMCallInfo, Operation, SubRequest
+from .hooks._info import ProviderAttributes
 from .provider import HTTPProvider, construct
 from .retry import RetryPolicy
 from .types import ChatCompletionRequest, ChatCompletionResponse
@@ -81,8 +82,8 @@ class Exchange:
 
     ``transport`` is the client's transport when ``provider`` is a codec (None for a custom
     provider bringing its own I/O). The provider facts telemetry needs (``semconv_name``,
-    ``system_apart``, and ``issuer``, the codec name a stream's reasoning parts are stamped
-    with) are read from the provider once, here.
+    ``system_apart``, ``span_attributes``, and ``issuer``, the codec name a stream's reasoning
+    parts are stamped with) are read from the provider once, here.
     """
 
     provider: Any
@@ -100,6 +101,7 @@ class Exchange:
     semconv_name: str = field(init=False)
     system_apart: bool = field(init=False)
     issuer: str = field(init=False)
+    span_attributes: ProviderAttributes | None = field(init=False)
 
     def __post_init__(self) -> None:
         provider = self.provider
@@ -108,6 +110,8 @@ class Exchange:
         self.system_apart = bool(getattr(provider, "system_instructions_apart", False))
         # the name reasoning parts are stamped with, as the codec's own parser stamps them
         self.issuer = str(getattr(provider, "name", None) or self.provider_name)
+        extra = getattr(provider, "span_attributes", None)
+        self.span_attributes = extra if callable(extra) else None
 
     def redact(self, text: str) -> str:
         """``text`` with this client's secrets scrubbed."""
@@ -195,6 +199,7 @@ class Exchange:
             semconv_name=self.semconv_name,
             system_instructions_apart=self.system_apart,
             started=started,
+            span_attributes=self.span_attributes,
         )
         call = Call(self, info, request)
         if self.hooks:

@@ -470,6 +470,7 @@ class ChatCompletionResponse(_Model):
     choices: list[Choice] = Field(default_factory=list)
     usage: Usage | None = None
     system_fingerprint: str | None = None
+    service_tier: str | None = None
 
     @property
     def content(self) -> str:
@@ -540,3 +541,4 @@ class ChatCompletionChunk(_Model):
     choices: list[ChunkChoice] = Field(default_factory=list)
     usage: Usage | None = None
     system_fingerprint: str | None = None
+    service_tier: str | None = None

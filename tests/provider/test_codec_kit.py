@@ -432,6 +432,7 @@ def test_stream_constructors_take_every_field() -> None:
             "choices": [choice],
             "usage": None,
             "system_fingerprint": None,
+            "service_tier": None,
         }
     )
     expected_call = ToolCallDelta(id="c", type="function", function=FunctionCallDelta(name="f"))

@@ -2,17 +2,19 @@
 
 The exchange fills it; hooks only read it (and keep their own scratch state in ``state``).
 Everything a telemetry backend needs that depends on the provider (the semconv provider name,
-whether system prompts travel apart from the history) arrives here from the provider itself,
-so hooks never need to know a provider by name.
+whether system prompts travel apart from the history, its own span attributes) arrives here
+from the provider itself, so hooks never need to know a provider by name.
 """
 
 from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from ..types import ChatCompletionRequest, ChatCompletionResponse
 
 __all__ = ["LLMCallInfo", "Operation", "StreamEndReason", "SubRequest", "clock"]
 
@@ -20,6 +22,12 @@ StreamEndReason = Literal["complete", "closed", "error", "garbage_collected"]
 
 Operation = Literal["chat", "embeddings"]
 """The operation of a call: its ``gen_ai.operation.name``."""
+
+ProviderAttributes = Callable[
+    [ChatCompletionRequest, ChatCompletionResponse | None], Mapping[str, str | bool | int | float]
+]
+"""A provider's ``span_attributes(request, response or None)`` function (the codec kit's
+``metallm.provider.SpanAttributes``)."""
 
 _ids = itertools.count(1)
 
@@ -64,6 +72,9 @@ class LLMCallInfo:
     same as ``provider_name``), and
     ``system_instructions_apart`` says whether the provider takes system prompts apart from the
     history (so content capture reports them as ``gen_ai.system_instructions``).
+    ``span_attributes`` is the provider's own span-attribute function (None for most), which
+    a tracing hook calls once after a chat call to put provider-specific attributes on the
+    span only (OpenAI's ``openai.response.system_fingerprint``, ...).
     ``start_time`` is wall-clock epoch seconds, ``start_perf`` the ``perf_counter`` reading at
     the same moment (for durations). ``retries`` counts retries made so far. For streams the
     client measures ``time_to_first_chunk`` (seconds from the start of the call) and
@@ -95,6 +106,7 @@ class LLMCallInfo:
     semconv_name: str = ""
     system_instructions_apart: bool = False
     sub_requests: list[SubRequest] = field(default_factory=list, repr=False)
+    span_attributes: ProviderAttributes | None = field(default=None, repr=False)
 
     @classmethod
     def start(
@@ -113,6 +125,7 @@ class LLMCallInfo:
         semconv_name: str = "",
         system_instructions_apart: bool = False,
         started: tuple[float, float] | None = None,
+        span_attributes: ProviderAttributes | None = None,
     ) -> LLMCallInfo:
         """Info for a call starting now (or at ``started``, a :func:`clock` reading), with a
         process-unique ``call_id``."""
@@ -133,6 +146,7 @@ class LLMCallInfo:
             operation=operation,
             semconv_name=semconv_name or provider_name,
             system_instructions_apart=system_instructions_apart,
+            span_attributes=span_attributes,
         )
 
     @property

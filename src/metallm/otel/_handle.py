@@ -12,7 +12,7 @@ import atexit
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
@@ -33,7 +33,9 @@ class OTelHandle:
     ``tracer_provider``, ``meter_provider`` and ``logger_provider`` are the SDK providers this
     call installed as the global ones, or None where it installed nothing (the signal was turned
     off, the SDK is disabled, or the application had its own provider, which stays untouched
-    and is never flushed or shut down from here). ``installed`` names the installed signals.
+    and is never flushed or shut down from here). ``installed`` names the installed signals,
+    ``exporters`` what each of them exports to (``{"traces": ("otlp", "console"), ...}``, as
+    ``OTEL_{SIGNAL}_EXPORTER`` and the ``console`` argument chose).
 
     ``shutdown()`` runs at interpreter exit too (an ``atexit`` handler), so buffered spans and
     the last metric collection are exported even when the application never calls it; calling
@@ -46,12 +48,15 @@ class OTelHandle:
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
         logger_provider: LoggerProvider | None = None,
+        *,
+        exporters: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
         self.logger_provider = logger_provider
         self._lock = threading.Lock()
         self._shut_down = False
+        self._exporters = {s: tuple((exporters or {}).get(s, ())) for s in self.installed}
         if self.installed:
             atexit.register(self._shutdown_at_exit)
 
@@ -60,6 +65,11 @@ class OTelHandle:
         """The signals whose global provider this handle installed, among traces/metrics/logs."""
         providers = (self.tracer_provider, self.meter_provider, self.logger_provider)
         return tuple(s for s, p in zip(_SIGNALS, providers, strict=True) if p is not None)
+
+    @property
+    def exporters(self) -> dict[str, tuple[str, ...]]:
+        """The exporters of each installed signal, e.g. ``{"traces": ("otlp",), ...}``."""
+        return dict(self._exporters)
 
     @property
     def is_shut_down(self) -> bool:
@@ -155,7 +165,7 @@ class OTelHandle:
 
     def __repr__(self) -> str:
         state = "shut down" if self._shut_down else "active"
-        return f"OTelHandle(installed={self.installed!r}, {state})"
+        return f"OTelHandle(installed={self.installed!r}, exporters={self._exporters!r}, {state})"
 
 
 def _flush_provider(name: str, provider: Any, timeout_millis: int) -> bool:

@@ -15,6 +15,11 @@ what the SDK's manual configuration takes a page to write:
 - a ``LoggerProvider`` with a ``BatchLogRecordProcessor`` and an OTLP log exporter, which
   carries the opt-in ``gen_ai.client.inference.operation.details`` content events.
 
+``OTEL_TRACES_EXPORTER``, ``OTEL_METRICS_EXPORTER`` and ``OTEL_LOGS_EXPORTER`` choose each
+signal's exporters as the SDK's auto-configuration reads them (:mod:`._selection`): a list of
+``otlp`` (the default) and ``console``, or ``none``, which leaves that signal's provider
+uninstalled altogether.
+
 The standard ``OTEL_*`` variables keep working: the exporters read endpoints, headers, timeouts,
 certificates and compression themselves whenever no argument overrides them, the metric reader
 reads ``OTEL_METRIC_EXPORT_INTERVAL``, and ``OTEL_SDK_DISABLED=true`` makes ``setup()`` install
@@ -47,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 from ..errors import ConfigurationError
 from ._handle import OTelHandle
+from ._selection import Signal, select_exporters
 
 if TYPE_CHECKING:
     from opentelemetry.sdk._logs import LoggerProvider
@@ -60,7 +66,6 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_PROTOCOL", "OTLPProtocol", "OTelHandle", "setup"]
 
 OTLPProtocol = Literal["grpc", "http/protobuf"]
-Signal = Literal["traces", "metrics", "logs"]
 
 DEFAULT_PROTOCOL: OTLPProtocol = "grpc"
 """The protocol when neither the argument nor ``OTEL_EXPORTER_OTLP[_SIGNAL]_PROTOCOL`` says."""
@@ -115,19 +120,26 @@ def setup(
             ``OTEL_EXPORTER_OTLP[_SIGNAL]_HEADERS``.
         resource_attributes: more resource attributes (``deployment.environment.name``, ...),
             over ``OTEL_RESOURCE_ATTRIBUTES``; ``service_name`` wins over a ``service.name`` here.
-        traces, metrics, logs: which signals to set up; ``logs`` only carries the opt-in
-            message-content events.
+        traces, metrics, logs: which signals may be set up; ``logs`` only carries the opt-in
+            message-content events. False leaves a signal out whatever the variables say;
+            True lets ``OTEL_{TRACES,METRICS,LOGS}_EXPORTER`` choose its exporters: a
+            comma-separated list of ``otlp`` and ``console`` (case and whitespace do not
+            matter), or ``none`` for no provider at all; unset means ``otlp``.
         metric_export_interval: seconds between metric exports; default
             ``OTEL_METRIC_EXPORT_INTERVAL`` (milliseconds), else 60 s.
-        console: also print spans, metrics and log records to stdout, for local debugging.
+        console: also print spans, metrics and log records to stdout, for local debugging;
+            adds the console exporter to every signal left on, even one whose variable says
+            ``none``.
 
     Returns:
         An :class:`OTelHandle` naming what was installed; ``handle.shutdown()`` flushes it.
 
     Raises:
-        ConfigurationError: an unknown protocol (argument or variable) or a non-positive
-            ``metric_export_interval``. An unreachable collector is not an error: exports fail
-            in the background, logged by the SDK, and the application's calls never notice.
+        ConfigurationError: an unknown protocol (argument or variable), an unknown exporter
+            name in ``OTEL_{SIGNAL}_EXPORTER`` (the error names the variable and its value) or
+            a non-positive ``metric_export_interval``. An unreachable collector is not an
+            error: exports fail in the background, logged by the SDK, and the application's
+            calls never notice.
     """
     if os.environ.get(_SDK_DISABLED, "").strip().lower() == "true":
         _logger.debug("%s=true: metallm.otel.setup() installs nothing", _SDK_DISABLED)
@@ -137,19 +149,23 @@ def setup(
             f"metric_export_interval must be a positive number of seconds, "
             f"not {metric_export_interval!r}"
         )
-    protocols = {s: _resolve_protocol(protocol, s) for s in _SIGNALS}
+    if protocol is not None:
+        _resolve_protocol(protocol, "traces")  # a bad argument fails even if no signal uses it
+    enabled: dict[Signal, bool] = {"traces": traces, "metrics": metrics, "logs": logs}
+    chosen = {s: select_exporters(s, enabled=enabled[s], console=console) for s in _SIGNALS}
+    protocols = {s: _resolve_protocol(protocol, s) for s in _SIGNALS if "otlp" in chosen[s]}
 
     from opentelemetry import _logs as logs_api
     from opentelemetry import metrics as metrics_api
     from opentelemetry import trace as trace_api
 
     wanted = {
-        "traces": traces and _tracer_slot_free(),
-        "metrics": metrics and _meter_slot_free(),
-        "logs": logs and _logger_slot_free(),
+        "traces": bool(chosen["traces"]) and _tracer_slot_free(),
+        "metrics": bool(chosen["metrics"]) and _meter_slot_free(),
+        "logs": bool(chosen["logs"]) and _logger_slot_free(),
     }
-    for signal, asked in (("traces", traces), ("metrics", metrics), ("logs", logs)):
-        if asked and not wanted[signal]:
+    for signal in _SIGNALS:
+        if chosen[signal] and not wanted[signal]:
             _logger.info(
                 "a global %s provider is already installed; metallm.otel.setup() leaves it",
                 signal,
@@ -164,30 +180,46 @@ def setup(
     logger_provider: LoggerProvider | None = None
 
     if wanted["traces"]:
-        tracer_provider = _tracer_provider(resource, export.spans(), console)
+        exporters = chosen["traces"]
+        tracer_provider = _tracer_provider(
+            resource, export.spans() if "otlp" in exporters else None, "console" in exporters
+        )
         trace_api.set_tracer_provider(tracer_provider)
         if trace_api.get_tracer_provider() is not tracer_provider:  # lost a race: not ours
             tracer_provider.shutdown()
             tracer_provider = None
     if wanted["metrics"]:
+        exporters = chosen["metrics"]
         meter_provider = _meter_provider(
-            resource, export.metrics(), console, metric_export_interval
+            resource,
+            export.metrics() if "otlp" in exporters else None,
+            "console" in exporters,
+            metric_export_interval,
         )
         metrics_api.set_meter_provider(meter_provider)
         if metrics_api.get_meter_provider() is not meter_provider:
             meter_provider.shutdown()
             meter_provider = None
     if wanted["logs"]:
-        logger_provider = _logger_provider(resource, export.logs(), console)
+        exporters = chosen["logs"]
+        logger_provider = _logger_provider(
+            resource, export.logs() if "otlp" in exporters else None, "console" in exporters
+        )
         logs_api.set_logger_provider(logger_provider)
         if logs_api.get_logger_provider() is not logger_provider:
             logger_provider.shutdown()
             logger_provider = None
 
-    handle = OTelHandle(tracer_provider, meter_provider, logger_provider)
+    installed = (tracer_provider, meter_provider, logger_provider)
+    handle = OTelHandle(
+        tracer_provider,
+        meter_provider,
+        logger_provider,
+        exporters={s: chosen[s] for s, p in zip(_SIGNALS, installed, strict=True) if p is not None},
+    )
     _logger.debug(
         "metallm.otel.setup(): installed %s, OTLP %s to %s",
-        handle.installed,
+        handle.exporters,
         protocols,
         endpoint or "the OTEL_EXPORTER_OTLP_* endpoint",
     )
@@ -316,8 +348,12 @@ def _env_headers(signal: Signal) -> dict[str, str]:
     return dict(parse_env_headers(raw, liberal=True))
 
 
-def _tracer_provider(resource: Resource, exporter: SpanExporter, console: bool) -> TracerProvider:
-    """Our own atexit handler (the handle's) shuts it down, hence ``shutdown_on_exit=False``."""
+def _tracer_provider(
+    resource: Resource, exporter: SpanExporter | None, console: bool
+) -> TracerProvider:
+    """Our own atexit handler (the handle's) shuts it down, hence ``shutdown_on_exit=False``.
+
+    ``exporter`` is the OTLP one (None when ``OTEL_TRACES_EXPORTER`` leaves it out)."""
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import (
         BatchSpanProcessor,
@@ -326,14 +362,15 @@ def _tracer_provider(resource: Resource, exporter: SpanExporter, console: bool) 
     )
 
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
-    provider.add_span_processor(BatchSpanProcessor(exporter))
+    if exporter is not None:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
     if console:
         provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
     return provider
 
 
 def _meter_provider(
-    resource: Resource, exporter: MetricExporter, console: bool, interval: float | None
+    resource: Resource, exporter: MetricExporter | None, console: bool, interval: float | None
 ) -> MeterProvider:
     """No views: the hook's explicit bucket advice decides the histograms' buckets."""
     from opentelemetry.sdk.metrics import MeterProvider
@@ -344,9 +381,9 @@ def _meter_provider(
     )
 
     millis = None if interval is None else interval * 1000.0
-    readers: list[MetricReader] = [
-        PeriodicExportingMetricReader(exporter, export_interval_millis=millis)
-    ]
+    readers: list[MetricReader] = []
+    if exporter is not None:
+        readers.append(PeriodicExportingMetricReader(exporter, export_interval_millis=millis))
     if console:
         readers.append(
             PeriodicExportingMetricReader(ConsoleMetricExporter(), export_interval_millis=millis)
@@ -355,14 +392,15 @@ def _meter_provider(
 
 
 def _logger_provider(
-    resource: Resource, exporter: LogRecordExporter, console: bool
+    resource: Resource, exporter: LogRecordExporter | None, console: bool
 ) -> LoggerProvider:
     """Carries the content events only: no ``logging`` handler is attached to the root logger."""
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs import export as logs_export
 
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-    provider.add_log_record_processor(logs_export.BatchLogRecordProcessor(exporter))
+    if exporter is not None:
+        provider.add_log_record_processor(logs_export.BatchLogRecordProcessor(exporter))
     if console:
         # ConsoleLogRecordExporter is the current name; older SDKs only have ConsoleLogExporter
         console_cls = getattr(logs_export, "ConsoleLogRecordExporter", None)

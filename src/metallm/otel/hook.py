@@ -8,7 +8,10 @@ is not parented under it), and ended exactly once when the call ends, which the 
 guarantees for streams too. The four GenAI histograms (two for embeddings) are recorded at
 the end; a call split into several requests gets one span event per part. Stream timing
 (time to first chunk, gaps between chunks) is measured by the client and read from
-``LLMCallInfo``, so the hook adds no per-chunk work of its own.
+``LLMCallInfo``, so the hook adds no per-chunk work of its own. A provider's own span
+attributes (OpenAI's ``openai.response.system_fingerprint``, ...) come from its
+``info.span_attributes`` function, called once at the end and set on the span alone: this
+module names no provider.
 
 Only ``opentelemetry-api`` is used: with no SDK configured every call below is a no-op and the
 hook costs next to nothing. ``metallm.otel.setup()`` configures an SDK for applications that
@@ -17,7 +20,9 @@ have none.
 
 from __future__ import annotations
 
+import logging
 import os
+import traceback
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -52,6 +57,8 @@ __all__ = ["OTelHook", "error_type"]
 
 _SCOPE = "metallm"
 _VERSION = "0.1.0"
+
+_logger = logging.getLogger(__name__)
 
 
 def error_type(error: BaseException | None) -> str:
@@ -239,6 +246,8 @@ class OTelHook:
             state.content.output = render_output(chat, info.redact)
         span.set_attributes(end)
         attrs.update(end)
+        if info.span_attributes is not None and isinstance(request, ChatCompletionRequest):
+            _provider_attributes(span, info, request, response)
         for part in info.sub_requests:
             span.add_event(A.PART_EVENT, _part_attributes(part), timestamp=part.end_ns)
         self._content_to_span(span, state, info)
@@ -246,9 +255,7 @@ class OTelHook:
             description = info.redact(f"{type(error).__name__}: {error}") if error else "_OTHER"
             span.set_status(Status(StatusCode.ERROR, description))
             if error is not None:
-                span.record_exception(
-                    error, attributes={"exception.message": info.redact(str(error))}
-                )
+                span.record_exception(error, attributes=_exception_attributes(error, info))
         span.end()
         self._record_metrics(info, state, response, failed_type)
 
@@ -316,6 +323,37 @@ class OTelHook:
             record = self._tpoc.record
             for gap in info.chunk_gaps:
                 record(gap, attrs, ctx)
+
+
+def _exception_attributes(error: BaseException, info: LLMCallInfo) -> dict[str, str]:
+    """The exception event's message and stack trace, redacted: the SDK's own trace would
+    print a chained exception's text (or a foreign exception's) as it is, key included."""
+    trace_text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return {
+        "exception.message": info.redact(str(error)),
+        "exception.stacktrace": info.redact(trace_text),
+    }
+
+
+def _provider_attributes(
+    span: trace.Span, info: LLMCallInfo, request: ChatCompletionRequest, response: Any
+) -> None:
+    """The provider's own attributes, on the span only (not in ``attrs``, which the metrics and
+    the content event share). A provider function that fails costs its attributes, never the
+    span's end."""
+    function = info.span_attributes
+    if function is None:
+        return
+    chat = response if isinstance(response, ChatCompletionResponse) else None
+    try:
+        extra = function(request, chat)
+    except Exception:
+        _logger.warning(
+            "the %s provider's span_attributes failed", info.provider_name, exc_info=True
+        )
+        return
+    if extra:
+        span.set_attributes(extra)
 
 
 def _part_attributes(part: SubRequest) -> dict[str, Any]:

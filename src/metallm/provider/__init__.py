@@ -13,7 +13,8 @@ third-party codec would be, so whatever a built-in needs is public here rather t
 * :class:`HTTPCodec`, the codec shell: name, base URL, secrets and a ``repr`` without them,
   headers (the user's from ``extra["headers"]`` merged case-insensitively, :func:`merge_headers`),
   plain vs streamed ``accept``, JSON bodies, the default error parser, and the provider facts
-  telemetry reads (``semconv_name``, ``system_instructions_apart``);
+  telemetry reads (``semconv_name``, ``system_instructions_apart``, ``span_attributes``, a
+  :data:`SpanAttributes` function for a provider's own span attributes);
 * :class:`EventDecoder`, the stream-decoder skeleton over a :class:`Framing` (:data:`SSE` or
   :data:`NDJSON`): end marker, JSON checks, error events, redacted garbled-event errors;
 * :func:`construct` / :func:`constructor`, building already-checked pydantic models at the
@@ -50,7 +51,7 @@ from ._build import (
     new_reasoning_delta,
     new_tool_call_delta,
 )
-from ._codec import HTTPCodec, merge_headers
+from ._codec import HTTPCodec, SpanAttributes, merge_headers
 from ._construct import construct, constructor
 from ._decoder import NDJSON, SSE, EventDecoder, Framing
 from ._errors import error_fields, error_from_response, invalid_body_error, parse_retry_after
@@ -93,6 +94,7 @@ __all__ = [
     "ProviderSpec",
     "SSEDecoder",
     "SSEEvent",
+    "SpanAttributes",
     "StreamDecoder",
     "arguments_text",
     "as_int",

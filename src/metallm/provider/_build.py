@@ -164,6 +164,7 @@ def make_completion(
     created: int = 0,
     object: str = "chat.completion",
     system_fingerprint: str | None = None,
+    service_tier: str | None = None,
 ) -> ChatCompletionResponse:
     """A whole reply (``created`` is 0 for providers that send no timestamp)."""
     return _new_response(
@@ -176,5 +177,6 @@ def make_completion(
             "choices": choices,
             "usage": usage,
             "system_fingerprint": system_fingerprint,
+            "service_tier": service_tier,
         }
     )

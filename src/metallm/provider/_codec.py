@@ -7,8 +7,9 @@ of messages, a ``repr`` without them, the headers it sends (its own, then the us
 calls, compact JSON bodies and an error parser. :class:`HTTPCodec` is that shell, so that a
 codec (built-in or third-party) writes only ``build_request``, ``parse_response`` and
 ``stream_decoder``. It also carries the provider facts telemetry reads from the codec instead
-of keeping a table of providers (``semconv_name``, ``system_instructions_apart``), and
-embeddings defaults that answer "not supported" until a codec implements them.
+of keeping a table of providers (``semconv_name``, ``system_instructions_apart``,
+``span_attributes``), and embeddings defaults that answer "not supported" until a codec
+implements them.
 """
 
 from __future__ import annotations
@@ -32,12 +33,19 @@ CompletionParser = Callable[[str, HTTPResponse, tuple[str, ...]], ChatCompletion
 """``parser(provider name, reply, secrets) -> ChatCompletionResponse``."""
 DecoderFactory = Callable[[str, tuple[str, ...]], StreamDecoder]
 """``factory(provider name, secrets) -> StreamDecoder`` (an ``EventDecoder`` class)."""
+SpanAttributes = Callable[
+    [ChatCompletionRequest, ChatCompletionResponse | None], Mapping[str, str | bool | int | float]
+]
+"""``span_attributes(request, response) -> {attribute name: value}``: a provider's own span
+attributes for one chat call; ``response`` is the final (for a stream, the accumulated)
+response, or None when the call failed."""
 
 __all__ = [
     "CompletionParser",
     "DecoderFactory",
     "EmbeddingsParser",
     "HTTPCodec",
+    "SpanAttributes",
     "merge_headers",
 ]
 
@@ -90,6 +98,12 @@ class HTTPCodec:
     """Whether the provider takes system prompts apart from the history (Anthropic's
     ``system``, Gemini's ``systemInstruction``, Bedrock's ``system``): telemetry then reports
     them as ``gen_ai.system_instructions`` rather than as messages."""
+    span_attributes: SpanAttributes | None = None
+    """A provider's own span attributes (OpenAI's ``openai.response.system_fingerprint``,
+    ...), as a ``staticmethod`` :data:`SpanAttributes` function. The OTel hook calls it once
+    per chat call, after the response, and sets what it returns on the span only, never on
+    metrics (those stay low-cardinality). None, the default, costs nothing per call. The names
+    belong to the provider, so they live with its codec, not in ``metallm.otel``."""
 
     @property
     def max_embeddings_inputs(self) -> int:

@@ -28,7 +28,14 @@ from typing import Any, ClassVar
 
 from .._ndjson import NDJSONDecoder
 from .._sse import SSEDecoder
-from ..errors import APIError, StreamError, error_class_for_status, excerpt, redact
+from ..errors import (
+    APIError,
+    StreamError,
+    error_class_for_status,
+    excerpt,
+    redact,
+    redact_value,
+)
 from ..types import ChatCompletionChunk
 from ._errors import error_fields
 from ._helpers import status_from_code
@@ -219,12 +226,10 @@ class EventDecoder:
         return StreamError(redact(message, secrets), provider=self._provider)
 
     def redacted(self, obj: Any, payload: str | bytes) -> Any:
-        """``obj`` re-read from its payload with the secrets redacted, if it held any: an
-        error carries its body, which must not carry a key."""
-        text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
-        if any(s and s in text for s in self._secrets):
-            return _loads(redact(text, self._secrets))
-        return obj
+        """``obj`` with the secrets redacted from every string, in any of their escaped forms:
+        an error carries its body, which must not carry a key. (The parsed strings, not the
+        payload, are scrubbed: each is one escape shallower than in the payload's bytes.)"""
+        return redact_value(obj, self._secrets) if self._secrets else obj
 
     def error_status(self, type: str | None, code: str | None) -> int | None:
         """The HTTP status an error event stands for (it came in a 200 stream): by default a

@@ -13,7 +13,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import APIError, ResponseValidationError, error_class_for_status, excerpt, redact
+from ..errors import (
+    APIError,
+    ResponseValidationError,
+    error_class_for_status,
+    excerpt,
+    redact,
+    redact_value,
+)
 from ._http import HTTPResponse
 
 __all__ = ["error_fields", "error_from_response", "invalid_body_error", "parse_retry_after"]
@@ -83,6 +90,9 @@ def error_from_response(
         body = json.loads(text) if text.strip() else None
     except ValueError:
         body = text
+    else:
+        if secrets and body is not None:  # parsed strings are one escape shallower: again
+            body = redact_value(body, secrets)
     b_message, b_type, b_code = error_fields(body)
     message = message or b_message or excerpt(text) or f"HTTP {response.status_code}"
     type = type or b_type

@@ -59,7 +59,11 @@ class HTTPProvider(Protocol):
       Vertex AI;
     * ``system_instructions_apart: bool``: whether the provider takes system prompts apart
       from the history (default ``False``; Anthropic, Gemini and Bedrock do), so telemetry
-      reports them as ``gen_ai.system_instructions``.
+      reports them as ``gen_ai.system_instructions``;
+    * ``span_attributes``: a :data:`~metallm.provider.SpanAttributes` function, or None (the
+      default), giving the provider's own span attributes of a chat call from its request and
+      final response (OpenAI's ``openai.response.system_fingerprint``, ...): set on the span
+      only, never on metrics.
     """
 
     @property

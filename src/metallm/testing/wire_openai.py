@@ -8,6 +8,8 @@ an empty content, tool-call heads with an empty ``arguments``, a usage chunk wit
 chunks then). xAI speaks the same protocol with small differences, taken from its recorded
 responses: the role rides on the first delta, chunks carry no ``logprobs`` and, above all,
 ``completion_tokens`` leave reasoning tokens out (``total = prompt + completion + reasoning``).
+OpenAI replies carry ``system_fingerprint`` and ``service_tier``: the tier asked for in the
+request (``flex``, ``priority``, ...), or ``default`` for ``auto`` and none, as OpenAI answers.
 The xAI flavour is chosen when the model name starts with ``grok``. Importing this module
 registers the renderer for every path ending in ``/chat/completions``.
 """
@@ -26,6 +28,7 @@ __all__ = ["render_openai"]
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _FINGERPRINT = "fp_fake"
+_TIERS = ("default", "flex", "priority", "scale")
 _DONE = b"data: [DONE]\n\n"
 _ERROR_TYPES = {
     401: "invalid_request_error",
@@ -46,14 +49,18 @@ def render_openai(reply: ScriptedReply, request: Any, path: str) -> WireResponse
         headers.setdefault("content-type", "application/json")
         return WireResponse(reply.status, headers, [_error_body(reply).encode()], False)
     usage = reply.resolved_usage(prompt_words(req))
+    asked = req.get("service_tier")
+    tier = asked if asked in _TIERS else "default"
     if req.get("stream") is True:
         options = req.get("stream_options")
         include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
         headers.setdefault("content-type", "text/event-stream; charset=utf-8")
-        events = _stream_events(reply, model, usage, include_usage=include_usage, xai=xai)
+        events = _stream_events(
+            reply, model, usage, include_usage=include_usage, xai=xai, tier=tier
+        )
         return WireResponse(reply.status, headers, events, True)
     headers.setdefault("content-type", "application/json")
-    body = _completion(reply, model, usage, xai=xai)
+    body = _completion(reply, model, usage, xai=xai, tier=tier)
     return WireResponse(reply.status, headers, [_dumps(body).encode()], False)
 
 
@@ -130,7 +137,7 @@ def _tool_call_objects(calls: list[ScriptedToolCall], ids: list[str]) -> list[di
 
 
 def _completion(
-    reply: ScriptedReply, model: str, usage: ScriptedUsage, *, xai: bool
+    reply: ScriptedReply, model: str, usage: ScriptedUsage, *, xai: bool, tier: str = "default"
 ) -> dict[str, Any]:
     content = reply.content
     message: dict[str, Any] = {
@@ -156,7 +163,7 @@ def _completion(
         "usage": _usage(usage, xai),
     }
     if not xai:
-        body["service_tier"] = "default"
+        body["service_tier"] = tier
     body["system_fingerprint"] = _FINGERPRINT
     return body
 
@@ -183,7 +190,13 @@ def _tool_deltas(reply: ScriptedReply) -> list[dict[str, Any]]:
 
 
 def _stream_events(
-    reply: ScriptedReply, model: str, usage: ScriptedUsage, *, include_usage: bool, xai: bool
+    reply: ScriptedReply,
+    model: str,
+    usage: ScriptedUsage,
+    *,
+    include_usage: bool,
+    xai: bool,
+    tier: str = "default",
 ) -> list[bytes]:
     head = (
         f'data: {{"id":{_dumps(_completion_id(reply, xai))},'
@@ -191,7 +204,7 @@ def _stream_events(
         f'"model":{_dumps(model)},'
     )
     if not xai:
-        head += f'"service_tier":"default","system_fingerprint":"{_FINGERPRINT}",'
+        head += f'"service_tier":"{tier}","system_fingerprint":"{_FINGERPRINT}",'
     prefix = head + '"choices":[{"index":0,"delta":'
     if xai:
         open_suffix = f'}}],"system_fingerprint":"{_FINGERPRINT}"}}\n\n'

@@ -280,6 +280,7 @@ def test_corpus_chat(entry: CorpusEntry | None) -> None:
         "openai",
     )
     assert resp.system_fingerprint == raw["system_fingerprint"]
+    assert resp.service_tier == raw.get("service_tier")
     assert len(resp.choices) == len(raw["choices"])
     for got, want in zip(resp.choices, raw["choices"], strict=True):
         msg = want["message"]
@@ -373,6 +374,7 @@ def test_corpus_stream(entry: CorpusEntry | None) -> None:
     for chunk, raw in zip(chunks, events, strict=True):
         assert (chunk.id, chunk.model, chunk.created) == (raw["id"], raw["model"], raw["created"])
         assert chunk.system_fingerprint == raw.get("system_fingerprint")
+        assert chunk.service_tier == raw.get("service_tier")
         assert len(chunk.choices) == len(raw["choices"])
         for got, want in zip(chunk.choices, raw["choices"], strict=True):
             delta = want["delta"]

@@ -232,6 +232,7 @@ class AnthropicStreamDecoder(EventDecoder):
                 "choices": [choice],
                 "usage": usage,
                 "system_fingerprint": None,
+                "service_tier": None,
             }
         )
 

@@ -280,6 +280,7 @@ class BedrockStreamDecoder(EventDecoder):
                 "choices": choices,
                 "usage": usage,
                 "system_fingerprint": None,
+                "service_tier": None,
             }
         )
 

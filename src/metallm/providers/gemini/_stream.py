@@ -24,7 +24,7 @@ import json
 import logging
 from typing import Any
 
-from ...errors import APIError, error_class_for_status, redact
+from ...errors import APIError, error_class_for_status, redact, redact_value
 from ...provider import (
     EventDecoder,
     arguments_text,
@@ -50,9 +50,7 @@ _HEAD_LIMIT = 65536
 def error_from_object(provider: str, obj: Any, secrets: tuple[str, ...]) -> APIError:
     """The typed error for a Gemini ``{"error": {"code", "message", "status"}}`` object."""
     if secrets:
-        text = json.dumps(obj, ensure_ascii=False)
-        if any(s and s in text for s in secrets):
-            obj = _loads(redact(text, secrets))  # the body rides on the error: scrub it too
+        obj = redact_value(obj, secrets)  # the body rides on the error: scrub it too
     message, etype, code = error_fields(obj)
     message = redact(message or "error event in stream", secrets)
     status = status_from_code(code, lowest=100)
@@ -129,6 +127,7 @@ class GeminiStreamDecoder(EventDecoder):
                         "choices": [],
                         "usage": parse_usage(self._usage),
                         "system_fingerprint": None,
+                        "service_tier": None,
                     }
                 )
             )
@@ -202,6 +201,7 @@ class GeminiStreamDecoder(EventDecoder):
                 "choices": choices,
                 "usage": usage,
                 "system_fingerprint": None,
+                "service_tier": None,
             }
         )
 

@@ -104,6 +104,7 @@ class OllamaStreamDecoder(EventDecoder):
                 ],
                 "usage": parse_usage(obj) if done else None,
                 "system_fingerprint": None,
+                "service_tier": None,
             }
         )
         if done:

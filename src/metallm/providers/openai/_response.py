@@ -133,6 +133,7 @@ def parse_completion(
     try:
         usage = obj.get("usage")
         fingerprint = obj.get("system_fingerprint")
+        tier = obj.get("service_tier")
         return kit.make_completion(
             provider,
             id=str(obj.get("id") or ""),
@@ -142,6 +143,7 @@ def parse_completion(
             choices=[_choice(c, i) for i, c in enumerate(obj["choices"])],
             usage=parse_usage(usage) if isinstance(usage, dict) else None,
             system_fingerprint=fingerprint if isinstance(fingerprint, str) else None,
+            service_tier=tier if isinstance(tier, str) else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise kit.invalid_body_error(

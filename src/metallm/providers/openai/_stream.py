@@ -84,6 +84,7 @@ class OpenAIStreamDecoder(EventDecoder):
         model = obj.get("model")
         created = obj.get("created")
         fingerprint = obj.get("system_fingerprint")
+        tier = obj.get("service_tier")
         return new_chunk(
             {
                 "id": chunk_id if type(chunk_id) is str else str(chunk_id or ""),
@@ -93,6 +94,7 @@ class OpenAIStreamDecoder(EventDecoder):
                 "choices": choices,
                 "usage": parse_usage(usage) if usage else None,
                 "system_fingerprint": fingerprint if type(fingerprint) is str else None,
+                "service_tier": tier if type(tier) is str else None,
             },
         )
 

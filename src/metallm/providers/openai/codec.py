@@ -14,12 +14,13 @@ from typing import Any
 
 from ...embeddings import EmbeddingsRequest
 from ...errors import ConfigurationError
-from ...provider import HTTPCodec, HTTPRequest, ProviderSettings
+from ...provider import HTTPCodec, HTTPRequest, ProviderSettings, SpanAttributes
 from ...types import ChatCompletionRequest
 from ._embeddings import MAX_EMBEDDINGS_INPUTS, build_embeddings_body, parse_embeddings_reply
 from ._request import Media, build_body
 from ._response import parse_completion
 from ._stream import OpenAIStreamDecoder
+from ._telemetry import openai_span_attributes
 
 __all__ = ["DEFAULT_BASE_URL", "OpenAIProvider", "create"]
 
@@ -85,6 +86,7 @@ class OpenAIProvider(HTTPCodec):
 
     completion_parser = staticmethod(parse_completion)
     decoder_class = OpenAIStreamDecoder
+    span_attributes: SpanAttributes | None = staticmethod(openai_span_attributes)  # openai.*
 
     # -- embeddings: ``POST {base_url}/embeddings`` (see ``_embeddings``) ------------------------
 

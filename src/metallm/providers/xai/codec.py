@@ -6,6 +6,12 @@ only in its name (``x_ai`` in telemetry), its default endpoint, taking ``max_tok
 carry reasoning text as ``reasoning_content`` (message and stream deltas) and report
 ``completion_tokens`` without the reasoning tokens; the shared parser handles both (see
 ``openai/_response.py``).
+
+It reports no ``openai.*`` span attributes: the conventions define those on their OpenAI page,
+for spans whose ``gen_ai.provider.name`` is ``openai``, and an ``x_ai`` span carrying
+``openai.response.system_fingerprint`` would claim an OpenAI backend served it. (The official
+OpenAI instrumentation sets them for whatever the ``openai`` SDK talks to, but it also reports
+such calls as ``openai``: it cannot tell.) The fingerprint stays on the response for users.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class XAIProvider(OpenAIProvider):
     # plain-text documents still go, as text parts (the shared codec's rule).
     accepts_files = False
     accepts_audio = False
+    span_attributes = None  # no openai.* attributes on an x_ai span (see the module docstring)
     # Embeddings: xAI's API reference documents POST /v1/embeddings with OpenAI's fields and
     # reply, so the OpenAI implementation is inherited. It states no per-request input limit;
     # OpenAI's 2,048 is used.
