@@ -4,19 +4,31 @@ The shape is the OpenAI Chat Completions shape, which users already know; each p
 translates to and from it. Types are pydantic v2 models so that user input is validated at the
 boundary, while parsers on hot paths build them with ``model_construct`` (their input is already
 checked by the codec), which keeps per-chunk cost in the low microseconds.
+
+The content parts live in ``_parts`` and the unknown-field rule every user-written type follows
+in ``_input``; both are re-exported here, the one module users and codecs import.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import difflib
 import enum
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from .errors import InvalidRequestError
+from ._input import _Input, _Model, reject_unknown_fields  # noqa: F401  (re-exported)
+from ._parts import (
+    AUDIO_FORMATS,  # noqa: F401  (re-exported, as metallm.types.AUDIO_FORMATS)
+    DOCUMENT_MIME_TYPES,  # noqa: F401  (re-exported)
+    AudioPart,
+    CacheControl,
+    ContentPart,
+    DocumentPart,
+    ImagePart,
+    ImageURL,
+    InputAudio,
+    TextPart,
+)
 
 __all__ = [
     "AudioPart",
@@ -63,247 +75,6 @@ class Role(str, enum.Enum):
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "error"]
 """The normalised reasons a choice ends; providers map their own vocabulary onto these."""
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, defer_build=True)
-
-
-class _Input(_Model):
-    """A type users write: an unknown field is an :class:`~metallm.InvalidRequestError` naming
-    the closest known one (``temprature=``, a message's ``contnet``), never silently dropped.
-
-    The check runs when a user builds the object (``Message(...)``) and, through
-    :func:`reject_unknown_fields`, on the dicts and keyword arguments a request is made of;
-    ``model_validate`` of a provider's reply stays lenient (wire formats grow fields).
-    """
-
-    def __init__(self, /, **data: Any) -> None:
-        reject_unknown_fields(type(self), data)
-        super().__init__(**data)
-
-    # Pydantic calls a model's own ``__init__`` for nested values too unless it is marked as
-    # its base one; marked, nested wire data (``Response.model_validate(reply)``) stays lenient
-    # while ``Message(...)`` written by a user is checked (tests/test_validation.py pins both).
-    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
-
-
-_SHAPES: dict[type[_Input], tuple[frozenset[str], dict[str, tuple[type[_Input], ...]]]] = {}
-
-
-def _shape(cls: type[_Input]) -> tuple[frozenset[str], dict[str, tuple[type[_Input], ...]]]:
-    """A type's field names, and the fields holding input types (none that take a free-form
-    dict: ``response_format={...}`` may be a raw wire-format value). Computed once per type."""
-    shape = _SHAPES.get(cls)
-    if shape is None:
-        nested: dict[str, tuple[type[_Input], ...]] = {}
-        for name, info in cls.model_fields.items():
-            found: list[type[_Input]] = []
-            stack = [info.annotation]
-            while stack:
-                annotation = stack.pop()
-                if get_origin(annotation) is dict or annotation is dict:
-                    found = []
-                    break
-                if isinstance(annotation, type) and issubclass(annotation, _Input):
-                    found.append(annotation)
-                else:
-                    stack.extend(get_args(annotation))
-            if found:
-                nested[name] = tuple(found)
-        shape = _SHAPES[cls] = (frozenset(cls.model_fields), nested)
-    return shape
-
-
-def _pick(candidates: tuple[type[_Input], ...], item: dict[str, Any]) -> type[_Input] | None:
-    if len(candidates) == 1:
-        return candidates[0]
-    for candidate in candidates:  # content parts: told apart by their "type"
-        field = candidate.model_fields.get("type")
-        if field is not None and field.default == item.get("type"):
-            return candidate
-    return None
-
-
-def reject_unknown_fields(cls: type[_Input], data: dict[str, Any], where: str = "") -> None:
-    """Raise :class:`~metallm.InvalidRequestError` for the first unknown key in ``data``
-    (nested messages, parts and tools included), naming the closest known field.
-
-    On the hot path (every call made with keyword arguments) this is a set comparison per
-    dict: the slow naming work runs only once something is unknown.
-    """
-    known, nested = _shape(cls)
-    if not known.issuperset(data):
-        key = next(k for k in data if k not in known)
-        close = difflib.get_close_matches(str(key), list(cls.model_fields), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise InvalidRequestError(
-            f"unknown field {where + str(key)!r} of {cls.__name__}{hint} (known: "
-            f"{', '.join(cls.model_fields)}; provider-specific fields go in extra=)"
-        )
-    for key, candidates in nested.items():
-        value = data.get(key)
-        if type(value) is dict:
-            target = _pick(candidates, value)
-            if target is not None:
-                reject_unknown_fields(target, value, f"{where}{key}.")
-        elif type(value) is list:
-            for i, item in enumerate(value):
-                if type(item) is dict and (target := _pick(candidates, item)) is not None:
-                    reject_unknown_fields(target, item, f"{where}{key}[{i}].")
-
-
-class CacheControl(_Input):
-    """A prompt-cache breakpoint: the prompt up to and including the part, message or tool
-    that carries it is worth caching.
-
-    One portable spelling for what Anthropic calls ``cache_control`` and Bedrock a
-    ``cachePoint``; providers that cache on their own (OpenAI, xAI, Gemini, Ollama) ignore it,
-    so the same request still works there. ``ttl`` is ``"5m"`` or ``"1h"``; ``None`` leaves
-    the provider's default (5 minutes). A TTL no provider offers is refused before any I/O.
-    """
-
-    type: Literal["ephemeral"] = "ephemeral"
-    ttl: str | None = None
-
-
-class TextPart(_Input):
-    """A piece of text inside a multi-part message; ``cache_control`` marks a cache breakpoint
-    after it."""
-
-    type: Literal["text"] = "text"
-    text: str
-    cache_control: CacheControl | None = None
-
-
-class ImageURL(_Input):
-    """Where an image is: an ``https://`` URL or a ``data:`` URL with base64 content."""
-
-    url: str
-    detail: Literal["auto", "low", "high"] | None = None
-
-
-class ImagePart(_Input):
-    """An image input, by URL or inline base64 data (``ImagePart.from_base64``);
-    ``cache_control`` marks a cache breakpoint after it."""
-
-    type: Literal["image_url"] = "image_url"
-    image_url: ImageURL
-    cache_control: CacheControl | None = None
-
-    @classmethod
-    def from_url(cls, url: str, detail: Literal["auto", "low", "high"] | None = None) -> ImagePart:
-        """An image the provider fetches itself (or a ``data:`` URL)."""
-        return cls(image_url=ImageURL(url=url, detail=detail))
-
-    @classmethod
-    def from_base64(cls, data: str, mime_type: str = "image/png") -> ImagePart:
-        """An image sent inline; ``data`` is base64 text without the ``data:`` prefix."""
-        return cls(image_url=ImageURL(url=f"data:{mime_type};base64,{data}"))
-
-    def inline_data(self) -> tuple[str, str] | None:
-        """``(mime_type, base64)`` when the image is a ``data:`` URL, else ``None``.
-
-        Providers that cannot fetch URLs (Gemini, Anthropic, Ollama) need the inline form.
-        """
-        url = self.image_url.url
-        if not url.startswith("data:") or ";base64," not in url:
-            return None
-        head, _, data = url.partition(";base64,")
-        return head[5:] or "application/octet-stream", data
-
-
-DOCUMENT_MIME_TYPES = ("application/pdf", "text/plain")
-"""The document types a :class:`DocumentPart` may hold: the two every document-taking provider
-reads (others, such as Word files, are not portable, so they are refused up front)."""
-
-AUDIO_FORMATS: dict[str, str] = {
-    "wav": "audio/wav", "mp3": "audio/mp3", "aiff": "audio/aiff", "aac": "audio/aac",
-    "ogg": "audio/ogg", "flac": "audio/flac", "opus": "audio/opus", "m4a": "audio/mp4",
-    "mp4": "audio/mp4", "mpeg": "audio/mpeg", "mpga": "audio/mpeg", "webm": "audio/webm",
-    "mkv": "audio/x-matroska", "mka": "audio/x-matroska", "x-aac": "audio/aac",
-    "pcm": "audio/pcm",
-}  # fmt: skip
-"""Audio format -> MIME type, for every format a provider documents: OpenAI's ``wav``/``mp3``,
-Gemini's WAV, MP3, AIFF, AAC, OGG and FLAC (``audio/wav``, ``audio/mp3``, ... as Gemini spells
-them), and Bedrock Converse's ``AudioBlock`` list. A format outside it is an input error."""
-
-
-class DocumentPart(_Input):
-    """A document input: a PDF or plain text, inline (base64 ``data``) or by ``url``.
-
-    Plain text is base64 too (``DocumentPart.from_text`` encodes it), so one field holds either
-    kind and the bytes reach providers that take files exactly as given. ``url`` is an
-    ``https://`` URL or a provider's own scheme (``gs://`` for Gemini on Vertex, ``s3://`` for
-    Bedrock). ``name`` is the file name or title providers show the model.
-    """
-
-    type: Literal["document"] = "document"
-    data: str | None = None
-    url: str | None = None
-    mime_type: str = "application/pdf"
-    name: str | None = None
-    cache_control: CacheControl | None = None
-
-    @classmethod
-    def from_base64(
-        cls, data: str, mime_type: str = "application/pdf", name: str | None = None
-    ) -> DocumentPart:
-        """A document sent inline; ``data`` is base64 text without a ``data:`` prefix."""
-        return cls(data=data, mime_type=mime_type, name=name)
-
-    @classmethod
-    def from_url(
-        cls, url: str, mime_type: str = "application/pdf", name: str | None = None
-    ) -> DocumentPart:
-        """A document the provider fetches itself (support differs: see the README table)."""
-        return cls(url=url, mime_type=mime_type, name=name)
-
-    @classmethod
-    def from_text(cls, text: str, name: str | None = None) -> DocumentPart:
-        """A plain-text document (``text/plain``), its UTF-8 bytes base64-encoded."""
-        data = base64.b64encode(text.encode("utf-8")).decode("ascii")
-        return cls(data=data, mime_type="text/plain", name=name)
-
-    def text(self) -> str:
-        """The text of an inline ``text/plain`` document, decoded back from base64 (UTF-8);
-        providers that take plain text rather than bytes (Anthropic) send this."""
-        if self.data is None or self.mime_type != "text/plain":
-            raise InvalidRequestError("only an inline text/plain DocumentPart has text")
-        try:
-            return base64.b64decode(self.data, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise InvalidRequestError(
-                "a text/plain DocumentPart's data must be base64 of UTF-8 text"
-            ) from None
-
-
-class InputAudio(_Input):
-    """Audio bytes (base64, no ``data:`` prefix) and their format (a key of AUDIO_FORMATS)."""
-
-    data: str
-    format: str
-
-
-class AudioPart(_Input):
-    """An audio input, in the OpenAI Chat Completions shape (``input_audio``)."""
-
-    type: Literal["input_audio"] = "input_audio"
-    input_audio: InputAudio
-    cache_control: CacheControl | None = None
-
-    @classmethod
-    def from_base64(cls, data: str, format: str) -> AudioPart:
-        """Audio sent inline; ``format`` is ``"wav"``, ``"mp3"``, ... (see AUDIO_FORMATS)."""
-        return cls(input_audio=InputAudio(data=data, format=format))
-
-    def mime_type(self) -> str:
-        """The MIME type of the audio's format (``audio/wav`` for ``wav``), as Gemini and the
-        telemetry parts want it; ``application/octet-stream`` for a format not in the table."""
-        return AUDIO_FORMATS.get(self.input_audio.format, "application/octet-stream")
-
-
-ContentPart = TextPart | ImagePart | DocumentPart | AudioPart
 
 
 class FunctionCall(_Input):
