@@ -16,10 +16,11 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from ._input import _Input, _Model, reject_unknown_fields  # noqa: F401  (re-exported)
+from ._input import _Input, _Model
+from ._input import reject_unknown_fields as reject_unknown_fields  # noqa: PLC0414 (re-export)
+from ._parts import AUDIO_FORMATS as AUDIO_FORMATS  # noqa: PLC0414 (re-export)
+from ._parts import DOCUMENT_MIME_TYPES as DOCUMENT_MIME_TYPES  # noqa: PLC0414 (re-export)
 from ._parts import (
-    AUDIO_FORMATS,  # noqa: F401  (re-exported, as metallm.types.AUDIO_FORMATS)
-    DOCUMENT_MIME_TYPES,  # noqa: F401  (re-exported)
     AudioPart,
     CacheControl,
     ContentPart,
