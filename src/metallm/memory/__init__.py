@@ -26,7 +26,9 @@ from .base import (
     Conversation,
     KVStore,
     MemoryConfig,
+    FORMAT_VERSION,
     apply_append,
+    migrate,
     trim_messages,
     validate_session_id,
 )
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from .sqlite_store import SQLiteStore
 
 __all__ = [
+    "FORMAT_VERSION",
     "AsyncKVStore",
     "Conversation",
     "ConversationMemory",
@@ -47,6 +50,7 @@ __all__ = [
     "RedisStore",
     "SQLiteStore",
     "apply_append",
+    "migrate",
     "trim_messages",
     "validate_session_id",
 ]
