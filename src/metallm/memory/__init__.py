@@ -22,11 +22,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .base import (
+    FORMAT_VERSION,
     AsyncKVStore,
     Conversation,
     KVStore,
     MemoryConfig,
-    FORMAT_VERSION,
     apply_append,
     migrate,
     trim_messages,
