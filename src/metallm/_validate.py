@@ -12,7 +12,6 @@ the result, with the provider-neutral rules on document and audio parts
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -155,17 +154,18 @@ def check_replay_data(message: Message, where: str) -> None:
     data = message.provider_data
     if data is None:
         return
-    try:
-        json.dumps(data, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        path = _first_unserialisable(data, f"{where}.provider_data")
+    path = _first_unserialisable(data, f"{where}.provider_data")
+    if path:
         raise InvalidRequestError(
-            f"{path} is not JSON-serialisable ({exc}); provider_data holds JSON values only"
-        ) from None
+            f"{path} is not JSON-serialisable: provider_data holds JSON values only (str keys; "
+            "str, finite numbers, bools, None, lists and dicts), which memory stores exactly"
+        )
 
 
 def _first_unserialisable(value: Any, path: str) -> str:
-    """Where in ``value`` the first value JSON cannot hold is (``path`` if it is ``value``)."""
+    """Where in ``value`` the first value JSON cannot hold exactly is (``path`` if it is
+    ``value`` itself, ``""`` if there is none). Stricter than ``json.dumps``, which turns an
+    ``int`` key or a tuple into something else that would come back changed from memory."""
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
