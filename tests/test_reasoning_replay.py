@@ -282,9 +282,12 @@ def test_provider_data_that_is_not_json_fails_before_io(
 ) -> None:
     server.clear()
     message = Message.model_construct(role=Role.ASSISTANT, content="x", provider_data=data)
-    with metallm.Client(
-        provider="openai", api_key="sk-0123456789", base_url=server.base_url("openai")
-    ) as client, pytest.raises(metallm.InvalidRequestError, match=needle):
+    with (
+        metallm.Client(
+            provider="openai", api_key="sk-0123456789", base_url=server.base_url("openai")
+        ) as client,
+        pytest.raises(metallm.InvalidRequestError, match=needle),
+    ):
         client.create_chat_completion(
             model="gpt-4o-mini", messages=[Message(role=Role.USER, content="q"), message]
         )
@@ -298,11 +301,14 @@ def test_a_signature_that_is_not_text_fails_before_io(server: FakeLLMServer) -> 
     )
     message = Message(role=Role.ASSISTANT, content="x")
     message.reasoning = [part]
-    with metallm.Client(
-        provider="anthropic", api_key="sk-0123456789", base_url=server.base_url("anthropic")
-    ) as client, pytest.raises(
-        metallm.InvalidRequestError,
-        match=r"messages\[1\]\.reasoning\[0\]\.signature must be text",
+    with (
+        metallm.Client(
+            provider="anthropic", api_key="sk-0123456789", base_url=server.base_url("anthropic")
+        ) as client,
+        pytest.raises(
+            metallm.InvalidRequestError,
+            match=r"messages\[1\]\.reasoning\[0\]\.signature must be text",
+        ),
     ):
         client.create_chat_completion(
             model="claude-sonnet-4-5", messages=[Message(role=Role.USER, content="q"), message]
