@@ -51,13 +51,20 @@ def test_demo_runs_offline_and_shows_each_step() -> None:
         "'chat gpt-4o-mini' CLIENT UNSET",
         "gen_ai.request.stream=True",
         "gen_ai.response.finish_reasons=[tool_calls]",
-        "gen_ai.client.operation.duration [s]: 1 series, 4 values",
-        "gen_ai.client.token.usage [{token}]: 2 series, 8 values",
+        # seven chat calls: steps 1 to 4 and 6 on gpt-4o-mini, two on Anthropic's wire in step 7
+        "gen_ai.client.operation.duration [s]: 2 series, 7 values",
+        "gen_ai.client.token.usage [{token}]: 4 series, 14 values",
         "gen_ai.client.operation.time_to_first_chunk [s]: 1 series, 1 values",
         "5) Embeddings",
         "2 vectors of 8 floats from text-embedding-3-small",
         "'embeddings text-embedding-3-small' CLIENT UNSET",
         "gen_ai.client.embeddings.duration [s]: 1 series, 1 values",
+        "6) A document, with a prompt-cache mark on the system prompt",
+        "You said: What is new? metallm 0.2: documents",  # OpenAI got the text document
+        "cache mark sent: False (OpenAI, xAI, Gemini and Ollama cache on their own)",
+        "7) Thinking + a tool call, continued by a new client from SQLite memory",
+        "turn 1: 1 signed reasoning block(s) stored",
+        "turn 2 (new client, signed blocks sent back): Sunny, 21C.",
     ):
         assert needle in text, needle
 

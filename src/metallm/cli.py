@@ -3,7 +3,8 @@
 ``demo`` is the main job of ``make demo``: offline by default, it starts a
 :class:`~metallm.testing.FakeLLMServer` on 127.0.0.1 and drives the real client through it (a
 plain call, a streamed call printing tokens as they arrive, a tool call, an async call,
-embeddings). With
+embeddings, a document with a prompt-cache mark, and a thinking model's tool-use turn continued
+by a fresh client from SQLite memory with its signed reasoning sent back). With
 ``--provider X`` and that provider's key in the environment it runs the same against the real
 API. ``chat`` is a small interactive loop with history, on the same choice of endpoint.
 """
@@ -12,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,8 +24,17 @@ from typing import Any, TextIO
 
 from . import models
 from .client import AsyncClient, Client
-from .errors import MetaLLMError
-from .types import ChatCompletionRequest, FunctionDefinition, Message, Role, Tool
+from .errors import MetaLLMError, UnsupportedFeatureError
+from .types import (
+    CacheControl,
+    ChatCompletionRequest,
+    DocumentPart,
+    FunctionDefinition,
+    Message,
+    Role,
+    TextPart,
+    Tool,
+)
 
 __all__ = ["main"]
 
@@ -172,6 +184,8 @@ def _demo_calls(provider: str, model: str, live: bool, out: TextIO) -> None:
 
         out.write(f"   reply: {asyncio.run(run_async())}\n\n")
         _demo_embeddings(provider, settings, out)
+        _demo_document(model, settings, server, out)
+        _demo_signed_memory(provider, model, settings, server, out)
         out.write("Done.\n")
 
 
@@ -188,6 +202,70 @@ def _demo_embeddings(provider: str, settings: dict[str, Any], out: TextIO) -> No
         f"   {len(emb.data)} vectors of {emb.dimensions} floats from {emb.model}: [{head}, ...]"
         f", {emb.usage.prompt_tokens} input tokens\n\n"
     )
+
+
+def _demo_document(model: str, settings: dict[str, Any], server: Any, out: TextIO) -> None:
+    out.write("6) A document, with a prompt-cache mark on the system prompt\n")
+    notes = DocumentPart.from_text("metallm 0.2: documents, audio, prompt caching.", name="notes")
+    with Client(**settings) as client:
+        try:
+            resp = client.create_chat_completion(
+                model=model,
+                messages=[
+                    Message(role=Role.SYSTEM, content="Be brief.", cache_control=CacheControl()),
+                    Message(role=Role.USER, content=[TextPart(text="What is new?"), notes]),
+                ],
+            )
+        except UnsupportedFeatureError as exc:
+            out.write(f"   refused before any I/O: {exc}\n\n")
+            return
+    out.write(f"   reply: {resp.content}\n")
+    if server is not None:
+        sent = json.dumps(server.last_request.json)
+        marked = "cache_control" in sent or "cachePoint" in sent
+        out.write(f"   the provider got the document; cache mark sent: {marked}")
+        out.write(" (OpenAI, xAI, Gemini and Ollama cache on their own)\n" if not marked else "\n")
+    out.write("\n")
+
+
+def _demo_signed_memory(
+    provider: str, model: str, settings: dict[str, Any], server: Any, out: TextIO
+) -> None:
+    out.write("7) Thinking + a tool call, continued by a new client from SQLite memory\n")
+    if server is None and provider not in ("anthropic", "bedrock", "gemini"):
+        out.write(f"   {provider} signs no reasoning: nothing to send back\n\n")
+        return
+    if server is not None:  # offline: Anthropic's wire, which refuses unsigned thinking
+        from .testing import ScriptedReply, ScriptedToolCall
+
+        provider, model = "anthropic", models.CLAUDE_SONNET_4_5
+        settings = {**settings, "provider": "anthropic", "base_url": server.base_url(provider)}
+        settings.pop("extra", None)
+        settings.setdefault("api_key", "sk-demo-offline")
+        call = ScriptedToolCall(name="get_weather", arguments={"city": "Paris"})
+        thought = "The user wants the weather: call get_weather for Paris."
+        server.enqueue(
+            ScriptedReply(reasoning=thought, tool_calls=[call]), ScriptedReply(text="Sunny, 21C.")
+        )
+    from .memory import SQLiteStore
+
+    weather = {"type": "function", "function": {"name": "get_weather", "parameters": {}}}
+    with tempfile.TemporaryDirectory() as folder:
+        db = os.path.join(folder, "conversations.db")
+        fields: dict[str, Any] = {"model": model, "tools": [weather], "reasoning_effort": "low"}
+        with Client(**settings, memory=SQLiteStore(db)) as first:
+            asked = first.create_chat_completion_with_memory(
+                "demo", messages=[{"role": "user", "content": "Weather in Paris?"}], **fields
+            )
+        message = asked.choices[0].message
+        out.write(f"   turn 1: {len(message.reasoning or [])} signed reasoning block(s) stored\n")
+        if not message.tool_calls:
+            out.write("   (the model answered without the tool)\n\n")
+            return
+        with Client(**settings, memory=SQLiteStore(db)) as second:  # as another process would
+            result = {"role": "tool", "tool_call_id": message.tool_calls[0].id, "content": "21C"}
+            final = second.create_chat_completion_with_memory("demo", messages=[result], **fields)
+    out.write(f"   turn 2 (new client, signed blocks sent back): {final.content}\n\n")
 
 
 def _chat(provider: str, model: str, live: bool, inp: TextIO, out: TextIO) -> None:
