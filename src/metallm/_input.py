@@ -95,8 +95,10 @@ def reject_unknown_fields(cls: type[_Input], data: dict[str, Any], where: str = 
             f"unknown field {where + str(key)!r} of {cls.__name__}{hint} (known: "
             f"{', '.join(cls.model_fields)}; provider-specific fields go in extra=)"
         )
-    for key, candidates in nested.items():
-        value = data.get(key)
+    for key, value in data.items():  # the keys given: usually fewer than the nested fields
+        candidates = nested.get(key)
+        if candidates is None:
+            continue
         if type(value) is dict:
             target = _pick(candidates, value)
             if target is not None:

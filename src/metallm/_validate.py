@@ -81,21 +81,24 @@ def check_conversation(req: ChatCompletionRequest) -> None:
     for i, msg in enumerate(req.messages):
         if not isinstance(msg, Message):
             raise InvalidRequestError(f"messages[{i}] is not a Message")
-        try:
-            role = Role(msg.role)
-        except ValueError:
-            raise InvalidRequestError(
-                f"messages[{i}].role {msg.role!r} is unknown; use one of "
-                + ", ".join(r.value for r in Role)
-            ) from None
-        if msg.content is None and role in (Role.USER, Role.SYSTEM):
+        role = msg.role
+        if type(role) is not Role:  # validated messages hold a Role: no enum lookup per call
+            try:
+                role = Role(role)
+            except ValueError:
+                raise InvalidRequestError(
+                    f"messages[{i}].role {msg.role!r} is unknown; use one of "
+                    + ", ".join(r.value for r in Role)
+                ) from None
+        content = msg.content
+        if content is None and role in (Role.USER, Role.SYSTEM):
             raise InvalidRequestError(
                 f"messages[{i}] ({role.value}) has no content: give it text or parts"
             )
         if msg.cache_control is not None:
             _check_ttl(msg.cache_control, f"messages[{i}]")
-        if type(msg.content) is list:
-            for j, part in enumerate(msg.content):
+        if type(content) is list:
+            for j, part in enumerate(content):
                 if isinstance(part, (DocumentPart, AudioPart)):
                     check_media_part(part, f"messages[{i}].content[{j}]")
                 cache = getattr(part, "cache_control", None)  # raw dict parts have none

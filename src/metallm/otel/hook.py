@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import traceback
+from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -244,10 +245,10 @@ class OTelHook:
         if state.content is not None and info.operation == "chat":
             chat = response if isinstance(response, ChatCompletionResponse) else None
             state.content.output = render_output(chat, info.redact)
-        span.set_attributes(end)
         attrs.update(end)
         if info.span_attributes is not None and isinstance(request, ChatCompletionRequest):
-            _provider_attributes(span, info, request, response)
+            end.update(_provider_attributes(info, request, response))  # not in attrs: span only
+        span.set_attributes(end)
         for part in info.sub_requests:
             span.add_event(A.PART_EVENT, _part_attributes(part), timestamp=part.end_ns)
         self._content_to_span(span, state, info)
@@ -336,24 +337,22 @@ def _exception_attributes(error: BaseException, info: LLMCallInfo) -> dict[str, 
 
 
 def _provider_attributes(
-    span: trace.Span, info: LLMCallInfo, request: ChatCompletionRequest, response: Any
-) -> None:
-    """The provider's own attributes, on the span only (not in ``attrs``, which the metrics and
+    info: LLMCallInfo, request: ChatCompletionRequest, response: Any
+) -> Mapping[str, Any]:
+    """The provider's own attributes, for the span only (not in ``attrs``, which the metrics and
     the content event share). A provider function that fails costs its attributes, never the
     span's end."""
     function = info.span_attributes
     if function is None:
-        return
+        return {}
     chat = response if isinstance(response, ChatCompletionResponse) else None
     try:
-        extra = function(request, chat)
+        return function(request, chat)
     except Exception:
         _logger.warning(
             "the %s provider's span_attributes failed", info.provider_name, exc_info=True
         )
-        return
-    if extra:
-        span.set_attributes(extra)
+        return {}
 
 
 def _part_attributes(part: SubRequest) -> dict[str, Any]:
