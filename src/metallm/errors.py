@@ -43,6 +43,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceededError",
     "ConfigurationError",
     "ConflictError",
     "ContextLengthExceededError",
@@ -218,6 +219,35 @@ class UnsupportedFeatureError(InvalidRequestError):
 
 class InvalidSessionIdError(InvalidRequestError):
     """A conversation session id that is empty, too long, not text, or has control characters."""
+
+
+class BudgetExceededError(MetaLLMError):
+    """The client's budget for this window is spent; raised before any I/O.
+
+    ``spent`` (a Decimal, USD) and ``tokens`` are the window's spend so far, ``limit`` and
+    ``max_tokens`` the budget's caps (None when not set), ``resets_at`` when the window ends
+    (epoch seconds), ``scope`` which budget refused.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        spent: Any,
+        limit: Any,
+        tokens: int,
+        max_tokens: int | None,
+        resets_at: float,
+        scope: str,
+    ) -> None:
+        self.message = message
+        self.spent = spent
+        self.limit = limit
+        self.tokens = tokens
+        self.max_tokens = max_tokens
+        self.resets_at = resets_at
+        self.scope = scope
+        super().__init__(message)
 
 
 class MemoryStoreError(MetaLLMError):

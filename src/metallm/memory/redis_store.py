@@ -12,27 +12,19 @@ re-encoded it with Redis's cjson, which turns ``[]`` into ``{}`` and rounds numb
 digits, and would have corrupted the opaque ``provider_data`` and signatures that must go back
 to a provider byte-exact. Clients made from a URL get socket timeouts and no automatic command
 retries (a retried append could apply twice); every Redis failure surfaces as
-:class:`MemoryStoreError`. This module imports ``redis``; ``metallm.memory`` imports it only
-when ``RedisStore`` is first used.
+:class:`MemoryStoreError`. This module imports ``redis`` (through ``metallm._redis``, which
+also owns the clients); ``metallm.memory`` imports it only when ``RedisStore`` is first used.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import ConfigurationError, MemoryStoreError
+from .._redis import RedisClients, RedisError, ResponseError, WatchError
+from ..errors import MemoryStoreError
 from .base import Records, apply_append
-
-try:
-    import redis
-    import redis.asyncio
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError("RedisStore needs the redis package: pip install 'metallm[redis]'") from exc
 
 __all__ = ["RedisStore"]
 
@@ -69,58 +61,31 @@ class RedisStore:
         socket_timeout: float = 5.0,
         connect_timeout: float = 2.0,
     ) -> None:
-        if isinstance(client, redis.asyncio.Redis) and async_client is None:
-            client, async_client = None, client
-        if url is None and client is None and async_client is None:
-            raise ConfigurationError("RedisStore needs a URL or a client")
+        self._clients = RedisClients(
+            "RedisStore",
+            url,
+            client,
+            async_client,
+            socket_timeout=socket_timeout,
+            connect_timeout=connect_timeout,
+        )
         self.url = url
-        self._options: dict[str, Any] = {
-            "socket_timeout": socket_timeout,
-            "socket_connect_timeout": connect_timeout,
-        }
-        self._sync: Any = client
-        self._async: Any = async_client
-        self._async_loop: Any = None if async_client is None else "user"
+        self._client = self._clients.sync
+        self._aclient = self._clients.asyncio
 
     def __repr__(self) -> str:
         return f"RedisStore({self.url!r})" if self.url else "RedisStore(client=...)"
-
-    # -- clients ---------------------------------------------------------------------------
-
-    def _client(self) -> Any:
-        if self._sync is None:
-            if self.url is None:
-                raise ConfigurationError("this RedisStore has only an asyncio client; use aget")
-            self._sync = redis.Redis.from_url(
-                self.url, retry=Retry(NoBackoff(), 0), **self._options
-            )
-        return self._sync
-
-    def _aclient(self) -> Any:
-        if self._async_loop == "user":
-            return self._async
-        if self.url is None:
-            raise ConfigurationError("this RedisStore has only a sync client; use get")
-        loop = asyncio.get_running_loop()
-        if self._async is None or self._async_loop is not loop:
-            from redis.asyncio.retry import Retry as AsyncRetry
-
-            self._async = redis.asyncio.Redis.from_url(
-                self.url, retry=AsyncRetry(NoBackoff(), 0), **self._options
-            )
-            self._async_loop = loop
-        return self._async
 
     @contextmanager
     def _errors(self, op: str, key: str, session_id: str | None = None) -> Iterator[None]:
         what = f"conversation {session_id!r} (key {key!r})" if session_id else repr(key)
         try:
             yield
-        except redis.ResponseError as exc:
+        except ResponseError as exc:
             raise MemoryStoreError(
                 f"Redis refused to {op} {what}: {exc}", session_id=session_id
             ) from exc
-        except redis.RedisError as exc:
+        except RedisError as exc:
             raise MemoryStoreError(
                 f"Redis failed to {op} {what}: {type(exc).__name__}: {exc}", session_id=session_id
             ) from exc
@@ -162,15 +127,13 @@ class RedisStore:
                     pipe.set(key, text, px=_ms(ttl) or None)
                     pipe.execute()
                     return
-                except redis.WatchError:
+                except WatchError:
                     continue  # another writer changed the key first: read it again
             raise _contended(key, session_id)
 
     def close(self) -> None:
         """Close the sync client (a client passed in is the caller's to close)."""
-        if self._sync is not None and self.url is not None:
-            self._sync.close()
-            self._sync = None
+        self._clients.close()
 
     # -- async -----------------------------------------------------------------------------
 
@@ -204,12 +167,10 @@ class RedisStore:
                         pipe.set(key, text, px=_ms(ttl) or None)
                         await pipe.execute()
                         return
-                    except redis.WatchError:
+                    except WatchError:
                         continue
                 raise _contended(key, session_id)
 
     async def aclose(self) -> None:
         """Close the asyncio client this store made."""
-        if self._async is not None and self._async_loop != "user":
-            await self._async.aclose()
-            self._async = None
+        await self._clients.aclose()
