@@ -17,6 +17,7 @@ from . import (
     models,
     provider,
 )
+from .budget import Budget
 from .client import AsyncClient, Client
 from .config import ClientConfig, ProviderName
 from .embeddings import Embedding, EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage
@@ -26,6 +27,7 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BudgetExceededError,
     ConfigurationError,
     ConflictError,
     ContextLengthExceededError,
@@ -97,6 +99,8 @@ __all__ = [
     "AudioPart",
     "AuthenticationError",
     "BadRequestError",
+    "Budget",
+    "BudgetExceededError",
     "CacheControl",
     "ChatCompletionChunk",
     "ChatCompletionRequest",

@@ -18,6 +18,7 @@ from time import perf_counter
 from typing import Any, Protocol, TypeVar
 
 from ._accumulate import ChunkAccumulator
+from ._spending import Spending, spend_of
 from .errors import APIError, MetaLLMError, ResponseValidationError, excerpt, redact, scrub
 from .hooks import AnyRequest, AnyResponse, HookChain, LLMCallInfo, StreamEndReason
 from .logs import logger_from_context
@@ -35,6 +36,7 @@ class CallSettings(Protocol):
 
     provider_name: str
     issuer: str
+    spending: Spending | None
     codec: HTTPProvider | None
     hooks: HookChain
     policy: RetryPolicy
@@ -137,10 +139,20 @@ class Call:
 class StreamTracker:
     """Accumulates a stream's chunks and ends its call exactly once."""
 
-    __slots__ = ("acc", "call", "error", "finished", "gaps", "hooks_on_chunk", "last")
+    __slots__ = (
+        "acc",
+        "call",
+        "charged",
+        "error",
+        "finished",
+        "gaps",
+        "hooks_on_chunk",
+        "last",
+    )
 
     def __init__(self, call: Call) -> None:
         self.call = call
+        self.charged = call.exchange.spending is None  # nothing to charge without a budget
         self.acc = ChunkAccumulator(call.exchange.provider_name, call.exchange.issuer)
         self.finished = False
         self.error: BaseException | None = None
@@ -176,7 +188,27 @@ class StreamTracker:
         if hooks:
             response: AnyResponse = self.response()
             hooks.after_response(call.info, call.request, response, error)
+        spending = call.exchange.spending
+        if spending is not None and not spending.is_async:
+            self.charge()  # an async stream awaits acharge() itself
         return True
+
+    def charge(self) -> None:
+        """Charge the budget with what the stream spent (once; blocking: sync streams, and an
+        async stream that was garbage-collected, which can await nothing)."""
+        spending = self.call.exchange.spending
+        if self.charged or spending is None:
+            return
+        self.charged = True
+        spending.ledger.charge(*spend_of(self.response()))
+
+    async def acharge(self) -> None:
+        """:meth:`charge` for an async stream, once it has ended."""
+        spending = self.call.exchange.spending
+        if self.charged or spending is None or not self.finished:
+            return
+        self.charged = True
+        await spending.ledger.acharge(*spend_of(self.response()))
 
     def response(self) -> ChatCompletionResponse:
         """What the stream added up to so far (the request's model if no chunk named one)."""

@@ -41,6 +41,7 @@ from typing import Any, TypeVar
 from ._accumulate import finalize_response
 from ._actions import Attempt, Flow, Parallel, Sleep
 from ._call import Call
+from ._spending import Spending
 from .embeddings import (
     Embedding,
     EmbeddingsRequest,
@@ -97,6 +98,7 @@ class Exchange:
     server: tuple[str, int] = ("", 0)
     capture_content: str | None = None
     is_async: bool = False
+    spending: Spending | None = None
     codec: HTTPProvider | None = field(init=False)
     semconv_name: str = field(init=False)
     system_apart: bool = field(init=False)
@@ -126,6 +128,9 @@ class Exchange:
         started: tuple[float, float] | None = None,
     ) -> Flow[ChatCompletionResponse]:
         """A whole chat completion, retried per the policy (the hottest path: one frame)."""
+        spending = self.spending
+        if spending is not None:
+            yield from spending.check()
         call = self._begin("chat", request, False, conversation_id, started)
         codec = self.codec
         try:
@@ -145,7 +150,10 @@ class Exchange:
         except BaseException as exc:
             call.fail(exc)
             raise
-        return call.succeed(finalize_response(result))
+        response = call.succeed(finalize_response(result))
+        if spending is not None:
+            yield from spending.charge(response)
+        return response
 
     def open_stream(
         self,
@@ -153,7 +161,10 @@ class Exchange:
         conversation_id: str | None = None,
         started: tuple[float, float] | None = None,
     ) -> Flow[OpenedStream]:
-        """A chat stream, opened (retried until its first byte); the stream ends the call."""
+        """A chat stream, opened (retried until its first byte); the stream ends the call (and
+        charges the budget, :class:`~metallm._call.StreamTracker`)."""
+        if self.spending is not None:
+            yield from self.spending.check()
         call = self._begin("chat", request, True, conversation_id, started)
         codec = self.codec
         try:
@@ -171,8 +182,14 @@ class Exchange:
         self, request: EmbeddingsRequest, started: tuple[float, float] | None = None
     ) -> Flow[EmbeddingsResponse]:
         """Embeddings for every input, in order, split into parts when the list is long."""
+        spending = self.spending
+        if spending is not None:
+            yield from spending.check()
         call = self._begin("embeddings", request, False, None, started)
-        return self._finish(call, self._embeddings(call, request))
+        result = yield from self._finish(call, self._embeddings(call, request))
+        if spending is not None:
+            yield from spending.charge(result)
+        return result
 
     # -- the pieces every operation is made of ------------------------------------------------
 

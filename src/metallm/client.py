@@ -17,6 +17,7 @@ from typing import Any
 
 from ._exchange import Exchange
 from ._pump import arun, run
+from ._spending import Spending
 from ._transport import AsyncTransport, SyncTransport
 from ._validate import coerce_request
 from .config import ClientConfig
@@ -140,6 +141,7 @@ class _ClientCore:
             server=server,
             capture_content=capture_mode(cfg.capture_content),
             is_async=self._is_async,
+            spending=None if cfg.budget is None else Spending(cfg.budget, self._is_async),
         )
 
     @property

@@ -46,7 +46,9 @@ class ClientConfig:
     ``max_retries``; ``http_client`` is a user's own ``httpx.Client`` (or ``AsyncClient`` for
     :class:`~metallm.AsyncClient`), which metallm then never closes. ``memory`` is a conversation
     store (:mod:`metallm.memory`; an ``InMemoryStore`` when None) and ``memory_config`` its
-    :class:`~metallm.MemoryConfig` (the defaults when None).
+    :class:`~metallm.MemoryConfig` (the defaults when None). ``budget`` is a
+    :class:`~metallm.Budget` or a :class:`~metallm.budget_redis.RedisBudget`: calls stop with
+    :class:`~metallm.BudgetExceededError` once its window is spent.
     """
 
     provider: str | None = None
@@ -62,6 +64,7 @@ class ClientConfig:
     capture_content: str | bool | None = None
     memory: object | None = None
     memory_config: MemoryConfig | None = None
+    budget: object | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def retry_policy(self) -> RetryPolicy:

@@ -150,10 +150,12 @@ class AsyncChatCompletionStream:
             await self._release()
             if self._tracker.end("complete") and self._on_complete is not None:
                 await self._on_complete(self._tracker.response())
+            await self._tracker.acharge()
             raise
         except BaseException as exc:
             await self._release()
             self._tracker.end("error", exc)
+            await self._tracker.acharge()
             raise
         self._tracker.add(chunk)
         return chunk
@@ -176,6 +178,7 @@ class AsyncChatCompletionStream:
         """Stop reading and release the connection; the call ends as closed early."""
         self._tracker.end("closed")
         await self._release()
+        await self._tracker.acharge()
 
     aclose = close
 
@@ -207,6 +210,7 @@ class AsyncChatCompletionStream:
         try:
             if not self._tracker.finished:
                 self._tracker.end("garbage_collected", StreamError(_GC_ERROR))
+            self._tracker.charge()  # nothing can be awaited here: the blocking charge
             source, self._close_source = self._close_source, None
             if source is not None:
                 import asyncio
