@@ -20,12 +20,17 @@ the secrets to scrub. Its public generators are the operations:
   async pump, at most :data:`MAX_IN_FLIGHT` at a time, each part with its own retries), and
   merged in input order with summed usage: one call, one span, one event per part.
 
+A client with a budget (:mod:`metallm._spending`) has every operation check it first (an
+action like any other, so a Redis budget is awaited in the async pump) and charge it with the
+result; a stream charges when it ends.
+
 Adding an operation: (1) its request and response types (``metallm/<operation>.py``), with a
 ``coerce_*`` function that checks input before any I/O; (2) a codec method pair on the provider
 kit (``build_<op>_request(request) -> HTTPRequest``, ``parse_<op>_response(response, request)``,
 defaulting to :class:`~metallm.UnsupportedFeatureError`), and optionally a method on the custom
 ``Provider`` protocol; (3) a generator here built from :meth:`Exchange._begin`,
-:meth:`Exchange._attempts` and :meth:`Exchange._finish`, as :meth:`embeddings` is; (4) one public
+:meth:`Exchange._attempts` and :meth:`Exchange._finish`, as :meth:`embeddings` is (with the
+budget's check and charge if the operation spends); (4) one public
 method on each client, ``return run(self._exchange.<op>(coerce_<op>(...)))`` (``await arun``
 in the async one). Telemetry follows from ``info.operation``; nothing else is copied.
 """
