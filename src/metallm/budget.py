@@ -31,7 +31,6 @@ import math
 import threading
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -43,12 +42,17 @@ CURRENCIES = frozenset({"USD"})
 """The currencies a budget may count in: the price data's (``genai-prices`` is in USD)."""
 
 
-@dataclass(frozen=True)
 class Window:
-    """One fixed budget window: its index since the epoch and when it ends (epoch seconds)."""
+    """One fixed budget window: its index since the epoch and when it ends (epoch seconds).
 
-    index: int
-    resets_at: float
+    A plain slotted class (not a dataclass): ``import metallm`` builds no dataclass for it.
+    """
+
+    __slots__ = ("index", "resets_at")
+
+    def __init__(self, index: int, resets_at: float) -> None:
+        self.index = index
+        self.resets_at = resets_at
 
 
 def window_at(now: float, seconds: float) -> Window:
@@ -202,35 +206,46 @@ class _LocalLedger:
         self.charge(cost, tokens, now)
 
 
-@dataclass(frozen=True)
 class Budget:
     """A spending limit per window, kept in this process (see the module docstring).
 
     ``limit`` is in ``currency`` (USD, the price data's) as a :class:`~decimal.Decimal` (an
-    int, str or float is converted); ``max_tokens_per_window`` caps total tokens too (or
-    alone, for models without prices). Bad values are a :class:`~metallm.ConfigurationError`.
+    int, str or float is converted; a float by its text); ``max_tokens_per_window`` caps total
+    tokens too (or alone, for models without prices). Bad values are a
+    :class:`~metallm.ConfigurationError`. The settings are read-only once built.
     """
 
-    limit: Decimal | int | str | float | None = None
-    window: float = 3600.0
-    scope: Literal["client", "process"] = "client"
-    max_tokens_per_window: int | None = None
-    currency: str = "USD"
-    amount: Decimal | None = field(default=None, init=False)
-    """``limit`` as the validated :class:`~decimal.Decimal` the budget compares with."""
-    _shared: _Spend = field(default_factory=_Spend, init=False, repr=False, compare=False)
+    __slots__ = ("_shared", "amount", "currency", "max_tokens_per_window", "scope", "window")
 
-    def __post_init__(self) -> None:
-        amount, seconds, _ = check_settings(
-            self.limit, self.window, self.max_tokens_per_window, self.currency
+    def __init__(
+        self,
+        limit: Decimal | int | str | float | None = None,
+        window: float = 3600.0,
+        scope: Literal["client", "process"] = "client",
+        max_tokens_per_window: int | None = None,
+        currency: str = "USD",
+    ) -> None:
+        amount, seconds, tokens = check_settings(limit, window, max_tokens_per_window, currency)
+        if scope not in ("client", "process"):
+            raise ConfigurationError(f"budget scope must be 'client' or 'process', not {scope!r}")
+        self.amount: Decimal | None = amount
+        """The money limit as the validated Decimal (None: tokens only)."""
+        self.window = seconds
+        self.scope = scope
+        self.max_tokens_per_window = tokens
+        self.currency = currency
+        self._shared = _Spend()
+
+    @property
+    def limit(self) -> Decimal | None:
+        """The money limit (the same as :attr:`amount`)."""
+        return self.amount
+
+    def __repr__(self) -> str:
+        return (
+            f"Budget(limit={self.amount!r}, window={self.window:g}, scope={self.scope!r}, "
+            f"max_tokens_per_window={self.max_tokens_per_window!r})"
         )
-        if self.scope not in ("client", "process"):
-            raise ConfigurationError(
-                f"budget scope must be 'client' or 'process', not {self.scope!r}"
-            )
-        object.__setattr__(self, "limit", amount)
-        object.__setattr__(self, "amount", amount)
-        object.__setattr__(self, "window", seconds)
 
     def ledger(self) -> BudgetLedger:
         """The spend a new client charges: its own (scope ``client``) or this budget's."""
