@@ -46,7 +46,10 @@ class ClientConfig:
     ``max_retries``; ``http_client`` is a user's own ``httpx.Client`` (or ``AsyncClient`` for
     :class:`~metallm.AsyncClient`), which metallm then never closes. ``memory`` is a conversation
     store (:mod:`metallm.memory`; an ``InMemoryStore`` when None) and ``memory_config`` its
-    :class:`~metallm.MemoryConfig` (the defaults when None).
+    :class:`~metallm.MemoryConfig` (the defaults when None). ``preflight_context_check=True``
+    refuses a chat request that cannot fit the model's context window with
+    :class:`~metallm.ContextLengthExceededError` before any I/O (local count only; see
+    :mod:`metallm._counting` for exactly when).
     """
 
     provider: str | None = None
@@ -62,6 +65,7 @@ class ClientConfig:
     capture_content: str | bool | None = None
     memory: object | None = None
     memory_config: MemoryConfig | None = None
+    preflight_context_check: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def retry_policy(self) -> RetryPolicy:
