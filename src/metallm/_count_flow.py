@@ -21,18 +21,37 @@ but has an empty hook chain; errors are scrubbed of secrets as every call's are.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from ._actions import Flow
 from ._call import Call
 from ._counting import local_count, token_encoding
 from .errors import APIError, scrub
 from .hooks import HookChain, LLMCallInfo
+from .retry import RetryPolicy
 from .tokens import TokenCount
 from .types import ChatCompletionRequest
 
-if TYPE_CHECKING:
-    from ._exchange import Exchange
+
+class Exchange(Protocol):
+    """What the flow reads of :class:`metallm._exchange.Exchange` (which imports this module)."""
+
+    provider: Any
+    transport: Any
+    provider_name: str
+    issuer: str
+    codec: Any
+    policy: RetryPolicy
+    logger: logging.Logger
+    secrets: tuple[str, ...]
+    is_async: bool
+
+    def redact(self, text: str) -> str: ...
+
+    def _attempts(self, call: Call, fn: Callable[[Any], Any], arg: Any) -> Flow[Any]: ...
+
 
 __all__ = ["count_tokens_flow"]
 
