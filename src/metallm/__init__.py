@@ -57,6 +57,7 @@ from .logs import log_context, logger_from_context
 from .memory import Conversation, MemoryConfig
 from .retry import AsyncRetryTransport, RetryEvent, RetryPolicy, RetryTransport
 from .streams import AsyncChatCompletionStream, ChatCompletionStream
+from .tokens import TokenCount
 from .types import (
     AudioPart,
     CacheControl,
@@ -157,6 +158,7 @@ __all__ = [
     "Role",
     "StreamError",
     "TextPart",
+    "TokenCount",
     "Tool",
     "ToolCall",
     "ToolCallDelta",

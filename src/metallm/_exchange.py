@@ -18,7 +18,15 @@ the secrets to scrub. Its public generators are the operations:
 - :meth:`Exchange.embeddings`: a list longer than the provider's per-request limit is split,
   the parts are sent as one :class:`~metallm._actions.Parallel` action (concurrently in the
   async pump, at most :data:`MAX_IN_FLIGHT` at a time, each part with its own retries), and
-  merged in input order with summed usage: one call, one span, one event per part.
+  merged in input order with summed usage: one call, one span, one event per part;
+- :meth:`Exchange.count_tokens`: the provider's counting endpoint when its codec names one
+  (retried like any call, an "unsupported model" reply falling back), else the local count
+  (:mod:`metallm._counting`: tiktoken or the estimate, no I/O). It runs no hooks: the GenAI
+  conventions define no span for it, and it must not add to the inference metrics.
+
+``preflight`` (the client's ``preflight_context_check``) makes :meth:`complete` and
+:meth:`open_stream` refuse a request that cannot fit the model's context window before any
+I/O and before the call starts (:func:`metallm._counting.check_context`).
 
 A client with a budget (:mod:`metallm._spending`) has every operation check it first (an
 action like any other, so a Redis budget is awaited in the async pump) and charge it with the
@@ -46,6 +54,8 @@ from typing import Any, TypeVar
 from ._accumulate import finalize_response
 from ._actions import Attempt, Flow, Parallel, Sleep
 from ._call import Call
+from ._count_flow import count_tokens_flow
+from ._counting import check_context, token_encoding
 from ._spending import Spending
 from .embeddings import (
     Embedding,
@@ -59,6 +69,7 @@ from .hooks import AnyRequest, HookChain, LLMCallInfo, Operation, SubRequest
 from .hooks._info import ProviderAttributes
 from .provider import HTTPProvider, construct
 from .retry import RetryPolicy
+from .tokens import TokenCount
 from .types import ChatCompletionRequest, ChatCompletionResponse
 
 __all__ = ["MAX_IN_FLIGHT", "Exchange", "OpenedStream"]
@@ -104,6 +115,7 @@ class Exchange:
     capture_content: str | None = None
     is_async: bool = False
     spending: Spending | None = None
+    preflight: bool = False
     codec: HTTPProvider | None = field(init=False)
     semconv_name: str = field(init=False)
     system_apart: bool = field(init=False)
@@ -133,6 +145,8 @@ class Exchange:
         started: tuple[float, float] | None = None,
     ) -> Flow[ChatCompletionResponse]:
         """A whole chat completion, retried per the policy (the hottest path: one frame)."""
+        if self.preflight:
+            self.check_fits(request)
         spending = self.spending
         if spending is not None:
             yield from spending.check()
@@ -168,6 +182,8 @@ class Exchange:
     ) -> Flow[OpenedStream]:
         """A chat stream, opened (retried until its first byte); the stream ends the call (and
         charges the budget, :class:`~metallm._call.StreamTracker`)."""
+        if self.preflight:
+            self.check_fits(request)
         if self.spending is not None:
             yield from self.spending.check()
         call = self._begin("chat", request, True, conversation_id, started)
@@ -195,6 +211,14 @@ class Exchange:
         if spending is not None:
             yield from spending.charge(result)
         return result
+
+    def count_tokens(self, request: ChatCompletionRequest) -> Flow[TokenCount]:
+        """The request's input tokens: the provider's endpoint, else counted locally."""
+        return count_tokens_flow(self, request)
+
+    def check_fits(self, request: ChatCompletionRequest) -> None:
+        """The pre-flight context check (raises ContextLengthExceededError; no I/O)."""
+        check_context(request, self.provider_name, token_encoding(self.codec, request.model))
 
     # -- the pieces every operation is made of ------------------------------------------------
 

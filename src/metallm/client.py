@@ -35,6 +35,7 @@ from .provider import (
     server_address_port,
 )
 from .streams import AsyncChatCompletionStream, ChatCompletionStream
+from .tokens import TokenCount
 from .types import ChatCompletionRequest, ChatCompletionResponse
 
 __all__ = ["AsyncClient", "Client"]
@@ -142,6 +143,7 @@ class _ClientCore:
             capture_content=capture_mode(cfg.capture_content),
             is_async=self._is_async,
             spending=None if cfg.budget is None else Spending(cfg.budget, self._is_async),
+            preflight=bool(cfg.preflight_context_check),
         )
 
     @property
@@ -182,6 +184,11 @@ class Client(_ClientCore, MemoryMethods):
         """Embed one text or a list of texts; long lists are split and merged in order."""
         started = clock()
         return run(self._exchange.embeddings(coerce_embeddings_request(request, kwargs), started))
+
+    def count_tokens(self, request: RequestLike = None, /, **kwargs: Any) -> TokenCount:
+        """The input tokens the request would use (the provider's endpoint, tiktoken, or the
+        documented estimate with ``exact=False``); input is checked as for a chat call."""
+        return run(self._exchange.count_tokens(coerce_request(request, kwargs)))
 
     def close(self) -> None:
         """Release connections (and close a custom provider)."""
@@ -226,6 +233,11 @@ class AsyncClient(_ClientCore, AsyncMemoryMethods):
         started = clock()
         flow = self._exchange.embeddings(coerce_embeddings_request(request, kwargs), started)
         return await arun(flow)
+
+    async def count_tokens(self, request: RequestLike = None, /, **kwargs: Any) -> TokenCount:
+        """The input tokens the request would use (the provider's endpoint, tiktoken, or the
+        documented estimate with ``exact=False``); input is checked as for a chat call."""
+        return await arun(self._exchange.count_tokens(coerce_request(request, kwargs)))
 
     async def aclose(self) -> None:
         """Release connections (and close a custom provider)."""

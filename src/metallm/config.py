@@ -49,6 +49,9 @@ class ClientConfig:
     :class:`~metallm.MemoryConfig` (the defaults when None). ``budget`` is a
     :class:`~metallm.Budget` or a :class:`~metallm.budget_redis.RedisBudget`: calls stop with
     :class:`~metallm.BudgetExceededError` once its window is spent.
+    ``preflight_context_check=True`` refuses a chat request that cannot fit the model's context
+    window with :class:`~metallm.ContextLengthExceededError` before any I/O (local count only;
+    see :mod:`metallm._counting` for exactly when).
     """
 
     provider: str | None = None
@@ -65,6 +68,7 @@ class ClientConfig:
     memory: object | None = None
     memory_config: MemoryConfig | None = None
     budget: object | None = None
+    preflight_context_check: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def retry_policy(self) -> RetryPolicy:

@@ -29,14 +29,17 @@ third-party codec would be, so whatever a built-in needs is public here rather t
 * helpers every codec needs: :func:`json_body`, :func:`encode_json`, :func:`as_int`,
   :func:`opt_int`, :func:`arguments_text`, :func:`tool_call_id`, :func:`status_from_code`,
   :func:`refuse_fields`, :func:`response_format_type`, :func:`merge_extra`,
-  :func:`json_object`, :func:`invalid_reply`,
+  :func:`json_object`, :func:`invalid_reply`, :func:`parse_token_count`,
   :func:`error_fields` and :data:`USER_AGENT`;
+* token counting: :class:`TokenCount` (what a counting parser returns, a
+  :data:`CountTokensParser`) and :class:`TokenCountCodec`, the optional codec methods;
 * the incremental :class:`SSEDecoder` and :class:`NDJSONDecoder`, the HTTP value types, and
   :func:`error_from_response` / :func:`invalid_body_error` for error and garbled replies.
 """
 
 from .._ndjson import NDJSONDecoder
 from .._sse import SSEDecoder, SSEEvent
+from ..tokens import TokenCount
 from ._build import (
     make_assistant_message,
     make_choice,
@@ -51,7 +54,7 @@ from ._build import (
     new_reasoning_delta,
     new_tool_call_delta,
 )
-from ._codec import HTTPCodec, SpanAttributes, merge_headers
+from ._codec import CountTokensParser, HTTPCodec, SpanAttributes, merge_headers
 from ._construct import construct, constructor
 from ._decoder import NDJSON, SSE, EventDecoder, Framing
 from ._errors import error_fields, error_from_response, invalid_body_error, parse_retry_after
@@ -65,13 +68,21 @@ from ._helpers import (
     json_object,
     merge_extra,
     opt_int,
+    parse_token_count,
     refuse_fields,
     response_format_type,
     status_from_code,
     tool_call_id,
 )
 from ._http import HTTPRequest, HTTPResponse, server_address_port
-from ._protocols import AsyncProvider, EmbeddingsCodec, HTTPProvider, Provider, StreamDecoder
+from ._protocols import (
+    AsyncProvider,
+    EmbeddingsCodec,
+    HTTPProvider,
+    Provider,
+    StreamDecoder,
+    TokenCountCodec,
+)
 from ._registry import AnyProvider, ProviderSettings, ProviderSpec, available, get_spec, register
 from ._replay import sent_back
 
@@ -81,6 +92,7 @@ __all__ = [
     "USER_AGENT",
     "AnyProvider",
     "AsyncProvider",
+    "CountTokensParser",
     "EmbeddingsCodec",
     "EventDecoder",
     "Framing",
@@ -96,6 +108,8 @@ __all__ = [
     "SSEEvent",
     "SpanAttributes",
     "StreamDecoder",
+    "TokenCount",
+    "TokenCountCodec",
     "arguments_text",
     "as_int",
     "available",
@@ -125,6 +139,7 @@ __all__ = [
     "new_tool_call_delta",
     "opt_int",
     "parse_retry_after",
+    "parse_token_count",
     "refuse_fields",
     "register",
     "response_format_type",

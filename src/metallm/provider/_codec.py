@@ -8,8 +8,9 @@ calls, compact JSON bodies and an error parser. :class:`HTTPCodec` is that shell
 codec (built-in or third-party) writes only ``build_request``, ``parse_response`` and
 ``stream_decoder``. It also carries the provider facts telemetry reads from the codec instead
 of keeping a table of providers (``semconv_name``, ``system_instructions_apart``,
-``span_attributes``), and embeddings defaults that answer "not supported" until a codec
-implements them.
+``span_attributes``), embeddings defaults that answer "not supported" until a codec
+implements them, and token-counting defaults that count locally (no endpoint, no tokenizer: the
+estimate) until a codec names its endpoint or its tiktoken encoding.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from ..embeddings import EmbeddingsRequest, EmbeddingsResponse
 from ..errors import APIError, ConfigurationError, UnsupportedFeatureError, redact
+from ..tokens import TokenCount
 from ..types import ChatCompletionRequest, ChatCompletionResponse
 from ._errors import error_from_response
 from ._helpers import USER_AGENT, encode_json
@@ -33,6 +35,8 @@ CompletionParser = Callable[[str, HTTPResponse, tuple[str, ...]], ChatCompletion
 """``parser(provider name, reply, secrets) -> ChatCompletionResponse``."""
 DecoderFactory = Callable[[str, tuple[str, ...]], StreamDecoder]
 """``factory(provider name, secrets) -> StreamDecoder`` (an ``EventDecoder`` class)."""
+CountTokensParser = Callable[[str, HTTPResponse, tuple[str, ...]], TokenCount]
+"""``parser(provider name, reply, secrets) -> TokenCount`` reading a counting endpoint's reply."""
 SpanAttributes = Callable[
     [ChatCompletionRequest, ChatCompletionResponse | None], Mapping[str, str | bool | int | float]
 ]
@@ -42,6 +46,7 @@ response, or None when the call failed."""
 
 __all__ = [
     "CompletionParser",
+    "CountTokensParser",
     "DecoderFactory",
     "EmbeddingsParser",
     "HTTPCodec",
@@ -227,3 +232,33 @@ class HTTPCodec:
         if parser is None:
             raise UnsupportedFeatureError(self.name, "embeddings")
         return parser(self.name, response, request, self.secrets())
+
+    # -- token counting: local unless a codec names an endpoint (or a tiktoken encoding) ------
+
+    def token_encoding(self, model: str) -> str | None:
+        """The ``tiktoken`` encoding that counts ``model`` exactly (``o200k_base``, ...), or
+        None (the default): the client then counts locally with the documented estimate."""
+        return None
+
+    def build_count_tokens_request(self, request: ChatCompletionRequest) -> HTTPRequest | None:
+        """The provider's token-counting request for ``request``, or None (the default): no
+        endpoint, count locally. Raises like ``build_request`` on input it cannot send."""
+        return None
+
+    count_tokens_parser: CountTokensParser | None = None
+    """``parser(name, response, secrets)`` reading a counting reply (a ``staticmethod``)."""
+
+    def parse_count_tokens_response(
+        self, response: HTTPResponse, request: ChatCompletionRequest
+    ) -> TokenCount:
+        """A counting reply read by :attr:`count_tokens_parser`."""
+        parser = self.count_tokens_parser
+        if parser is None:
+            raise UnsupportedFeatureError(self.name, "token counting")
+        return parser(self.name, response, self.secrets())
+
+    def count_tokens_unsupported(self, error: APIError) -> bool:
+        """Whether an error reply from the counting endpoint only says "this model cannot be
+        counted here" (Bedrock's CountTokens for some models): the client then falls back to
+        the local count instead of raising. Default: never."""
+        return False

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import ResponseValidationError, UnsupportedFeatureError
+from ..tokens import TokenCount
 from ..types import ChatCompletionRequest, ResponseFormat
 from ._errors import invalid_body_error
 from ._http import HTTPResponse
@@ -30,6 +31,7 @@ __all__ = [
     "json_object",
     "merge_extra",
     "opt_int",
+    "parse_token_count",
     "refuse_fields",
     "response_format_type",
     "status_from_code",
@@ -171,3 +173,17 @@ def response_format_type(value: ResponseFormat | Mapping[str, Any] | None) -> st
         return None
     kind = value.type if isinstance(value, ResponseFormat) else value.get("type")
     return None if kind is None else str(kind)
+
+
+def parse_token_count(
+    provider: str, response: HTTPResponse, secrets: tuple[str, ...], field: str
+) -> TokenCount:
+    """A counting endpoint's reply ``{field: n, ...}`` as an exact count from ``provider``;
+    a missing or non-integer ``n`` is a ``ResponseValidationError``."""
+    body = json_object(provider, response, secrets, "token count reply")
+    tokens = body.get(field)
+    if type(tokens) is not int or tokens < 0:
+        raise invalid_body_error(
+            provider, response, f"token count reply without an integer {field!r}", secrets
+        )
+    return TokenCount(tokens, True, provider)

@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from ..embeddings import EmbeddingsRequest, EmbeddingsResponse
 from ..errors import APIError
+from ..tokens import TokenCount
 from ..types import ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
 from ._http import HTTPRequest, HTTPResponse
 
@@ -23,6 +24,7 @@ __all__ = [
     "HTTPProvider",
     "Provider",
     "StreamDecoder",
+    "TokenCountCodec",
 ]
 
 
@@ -106,6 +108,30 @@ class EmbeddingsCodec(Protocol):
 
 
 @runtime_checkable
+class TokenCountCodec(Protocol):
+    """The token-counting half of a codec (all optional; :class:`~metallm.provider.HTTPCodec`
+    has defaults that count locally).
+
+    ``build_count_tokens_request`` returns the provider's counting request, or None when the
+    provider has no counting endpoint; ``parse_count_tokens_response`` reads its reply as a
+    :class:`~metallm.TokenCount` (``exact=True``, ``source`` the provider); an error reply for
+    which ``count_tokens_unsupported`` is True (a model the endpoint cannot count) makes the
+    client fall back to the local count. ``token_encoding(model)`` names the ``tiktoken``
+    encoding of a model for the local count (None: the estimate).
+    """
+
+    def token_encoding(self, model: str) -> str | None: ...
+
+    def build_count_tokens_request(self, request: ChatCompletionRequest) -> HTTPRequest | None: ...
+
+    def parse_count_tokens_response(
+        self, response: HTTPResponse, request: ChatCompletionRequest
+    ) -> TokenCount: ...
+
+    def count_tokens_unsupported(self, error: APIError) -> bool: ...
+
+
+@runtime_checkable
 class Provider(Protocol):
     """The Go design's provider interface, synchronous: brings its own I/O.
 
@@ -113,7 +139,8 @@ class Provider(Protocol):
     calls it when the user closes or abandons the stream. Further operations are optional
     methods: ``create_embeddings(request: EmbeddingsRequest) -> EmbeddingsResponse`` (a
     provider without it answers embeddings calls with
-    :class:`~metallm.UnsupportedFeatureError`).
+    :class:`~metallm.UnsupportedFeatureError`) and ``count_tokens(request:
+    ChatCompletionRequest) -> TokenCount`` (without it, ``client.count_tokens`` estimates).
     """
 
     @property
@@ -134,7 +161,8 @@ class AsyncProvider(Protocol):
 
     The stream it returns is any async iterator of chunks; an ``aclose()`` method, if present,
     is awaited when the user closes or abandons the stream. Optional further operations:
-    ``async acreate_embeddings(request) -> EmbeddingsResponse``.
+    ``async acreate_embeddings(request) -> EmbeddingsResponse``, ``async
+    acount_tokens(request) -> TokenCount``.
     """
 
     @property

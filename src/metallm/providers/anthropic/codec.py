@@ -23,6 +23,7 @@ from ._embeddings import MAX_EMBEDDINGS_INPUTS, embeddings_unsupported
 from ._request import build_body
 from ._response import parse_message
 from ._stream import AnthropicStreamDecoder
+from ._tokens import build_count_body, parse_count_reply
 
 __all__ = [
     "API_VERSION",
@@ -58,6 +59,7 @@ class AnthropicProvider(HTTPCodec):
             user_headers=extra.get("headers"),
         )
         self._url = f"{self.base_url}/v1/messages"
+        self._count_url = f"{self._url}/count_tokens"
 
     def auth_headers(self) -> dict[str, str]:
         """Anthropic takes the key as ``x-api-key``."""
@@ -68,6 +70,12 @@ class AnthropicProvider(HTTPCodec):
         body = build_body(request, provider=self.name, stream=stream)
         return self.http_request(self._url, body, stream=stream)
 
+    def build_count_tokens_request(self, request: ChatCompletionRequest) -> HTTPRequest:
+        """``POST /v1/messages/count_tokens`` with the counting fields of the Messages body."""
+        body = build_count_body(request, provider=self.name)
+        return self.http_request(self._count_url, body, stream=False)
+
+    count_tokens_parser = staticmethod(parse_count_reply)
     completion_parser = staticmethod(parse_message)
     decoder_class = AnthropicStreamDecoder
 

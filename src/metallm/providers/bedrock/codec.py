@@ -42,6 +42,7 @@ from ._embeddings import TITAN_LIMIT, batch_limit, build_embeddings_body, parse_
 from ._request import build_body
 from ._response import parse_converse
 from ._stream import EXCEPTION_STATUS, BedrockStreamDecoder
+from ._tokens import build_count_body, is_unsupported, parse_count_reply
 
 __all__ = ["DEFAULT_ENDPOINT", "BedrockProvider", "create"]
 
@@ -161,6 +162,21 @@ class BedrockProvider(HTTPCodec):
             )
             error.status_code = response.status_code
         return error
+
+    # -- token counting: CountTokens ``POST {endpoint}/model/{modelId}/count-tokens`` -----------
+
+    def build_count_tokens_request(self, request: ChatCompletionRequest) -> HTTPRequest:
+        """The signed CountTokens request (``{"input": {"converse": ...}}``, see ``_tokens``)."""
+        content = self.encode(build_count_body(request, provider=self.name))
+        url = f"{self.base_url}/model/{quote(request.model, safe='')}/count-tokens"
+        headers = self.headers(stream=False)
+        return HTTPRequest("POST", url, self.sign("POST", url, headers, content), content)
+
+    count_tokens_parser = staticmethod(parse_count_reply)
+
+    def count_tokens_unsupported(self, error: APIError) -> bool:
+        """A model CountTokens cannot count: the client falls back to its estimate."""
+        return is_unsupported(error)
 
     # -- embeddings: InvokeModel ``POST {endpoint}/model/{modelId}/invoke`` (``_embeddings``) ---
 

@@ -36,6 +36,7 @@ from ._embeddings import (
 from ._request import build_body
 from ._response import parse_generate_response, refine_error
 from ._stream import GeminiStreamDecoder
+from ._tokens import build_count_body, parse_count_reply
 
 __all__ = ["API_KEY_ENV", "DEFAULT_BASE_URL", "GeminiProvider", "create"]
 
@@ -105,18 +106,29 @@ class GeminiProvider(HTTPCodec):
             return {"authorization": f"Bearer {self._api_key}"}
         return {"x-goog-api-key": self._api_key}
 
-    def url(self, model: str, *, stream: bool) -> str:
-        """The endpoint URL for ``model`` (a ``models/`` prefix is accepted and dropped)."""
+    def url(self, model: str, *, stream: bool, method: str = "") -> str:
+        """The endpoint URL for ``model`` (a ``models/`` prefix is accepted and dropped);
+        ``method`` (``countTokens``) replaces the generate method."""
         model = model.removeprefix("models/")
         if not model or "/" in model or "?" in model or "#" in model:
             raise ConfigurationError(f"{self.name}: invalid model name {model!r}")
-        method = ":streamGenerateContent?alt=sse" if stream else ":generateContent"
-        return f"{self._prefix}{model}{method}"
+        if method:
+            return f"{self._prefix}{model}:{method}"
+        suffix = ":streamGenerateContent?alt=sse" if stream else ":generateContent"
+        return f"{self._prefix}{model}{suffix}"
 
     def build_request(self, request: ChatCompletionRequest, *, stream: bool) -> HTTPRequest:
         """The HTTP request for ``request``; raises ``UnsupportedFeatureError`` before I/O."""
         body = build_body(request, provider=self.name)
         return self.http_request(self.url(request.model, stream=stream), body, stream=stream)
+
+    def build_count_tokens_request(self, request: ChatCompletionRequest) -> HTTPRequest:
+        """``POST .../models/{model}:countTokens`` (the body differs on Vertex: ``_tokens``)."""
+        body = build_count_body(request, provider=self.name, vertex=self.vertex)
+        url = self.url(request.model, stream=False, method="countTokens")
+        return self.http_request(url, body, stream=False)
+
+    count_tokens_parser = staticmethod(parse_count_reply)
 
     def parse_response(self, response: HTTPResponse) -> ChatCompletionResponse:
         """A success reply as a unified response; raises ``ResponseValidationError`` if garbled."""

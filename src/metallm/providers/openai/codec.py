@@ -21,6 +21,7 @@ from ._request import Media, build_body
 from ._response import parse_completion
 from ._stream import OpenAIStreamDecoder
 from ._telemetry import openai_span_attributes
+from ._tokens import token_encoding
 
 __all__ = ["DEFAULT_BASE_URL", "OpenAIProvider", "create"]
 
@@ -98,6 +99,11 @@ class OpenAIProvider(HTTPCodec):
         return self.http_request(f"{self.base_url}/embeddings", body, stream=False)
 
     embeddings_parser = staticmethod(parse_embeddings_reply)
+
+    def token_encoding(self, model: str) -> str | None:
+        """The tiktoken encoding of an OpenAI model (counted locally: OpenAI has no counting
+        endpoint for Chat Completions)."""
+        return token_encoding(model)
 
 
 def create(settings: ProviderSettings) -> OpenAIProvider:

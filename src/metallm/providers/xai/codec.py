@@ -45,6 +45,10 @@ class XAIProvider(OpenAIProvider):
     # OpenAI's 2,048 is used.
     max_embeddings_inputs = 2048
 
+    def token_encoding(self, model: str) -> str | None:
+        """None: Grok's tokenizer is not tiktoken's, so xAI requests are estimated."""
+        return None
+
 
 def create(settings: ProviderSettings) -> XAIProvider:
     """Registry factory (``metallm.providers.xai:create``)."""
