@@ -53,6 +53,7 @@ from .hooks import (
 )
 from .logs import log_context, logger_from_context
 from .memory import Conversation, MemoryConfig
+from .pricing import Cost, ModelPrice
 from .retry import AsyncRetryTransport, RetryEvent, RetryPolicy, RetryTransport
 from .streams import AsyncChatCompletionStream, ChatCompletionStream
 from .types import (
@@ -112,6 +113,7 @@ __all__ = [
     "ContextLengthExceededError",
     "Conversation",
     "ConversationCorruptedError",
+    "Cost",
     "Delta",
     "DocumentPart",
     "Embedding",
@@ -136,6 +138,7 @@ __all__ = [
     "Message",
     "MetaLLMError",
     "MetricsCollector",
+    "ModelPrice",
     "ModelStats",
     "NotFoundError",
     "ObservabilityHook",

@@ -21,6 +21,7 @@ from ._accumulate import ChunkAccumulator
 from .errors import APIError, MetaLLMError, ResponseValidationError, excerpt, redact, scrub
 from .hooks import AnyRequest, AnyResponse, HookChain, LLMCallInfo, StreamEndReason
 from .logs import logger_from_context
+from .pricing import Pricer
 from .provider import HTTPProvider, HTTPResponse
 from .retry import RetryPolicy
 from .types import ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
@@ -40,6 +41,7 @@ class CallSettings(Protocol):
     policy: RetryPolicy
     logger: logging.Logger
     secrets: tuple[str, ...]
+    pricer: Pricer
 
 
 class Call:
@@ -113,13 +115,24 @@ class Call:
             ) from None
 
     def succeed(self, response: T) -> T:
-        """End the call with a response."""
+        """End the call with a response, priced (before the hooks see it)."""
         if not getattr(response, "provider", True):
             response.provider = self.exchange.provider_name  # type: ignore[attr-defined]
+        if getattr(response, "cost", None) is None:  # a custom provider may bring its own
+            response.cost = self.price(response)  # type: ignore[attr-defined]
         hooks = self.exchange.hooks
         if hooks:
             hooks.after_response(self.info, self.request, response, None)  # type: ignore[arg-type]
         return response
+
+    def price(self, response: Any) -> Any:
+        """The cost of ``response`` from its usage (None without usage or prices)."""
+        usage = response.usage
+        if usage is None:
+            return None
+        return self.exchange.pricer.cost(
+            response.model, self.request.model, usage, getattr(response, "service_tier", None)
+        )
 
     def fail(self, error: BaseException) -> None:
         """End the call with an error (scrubbed of secrets, whoever raised it)."""
@@ -137,12 +150,13 @@ class Call:
 class StreamTracker:
     """Accumulates a stream's chunks and ends its call exactly once."""
 
-    __slots__ = ("acc", "call", "error", "finished", "gaps", "hooks_on_chunk", "last")
+    __slots__ = ("acc", "call", "error", "final", "finished", "gaps", "hooks_on_chunk", "last")
 
     def __init__(self, call: Call) -> None:
         self.call = call
         self.acc = ChunkAccumulator(call.exchange.provider_name, call.exchange.issuer)
         self.finished = False
+        self.final: ChatCompletionResponse | None = None
         self.error: BaseException | None = None
         hooks = call.exchange.hooks
         self.hooks_on_chunk = hooks.on_chunk if hooks.on_chunk_methods else None
@@ -179,10 +193,20 @@ class StreamTracker:
         return True
 
     def response(self) -> ChatCompletionResponse:
-        """What the stream added up to so far (the request's model if no chunk named one)."""
+        """What the stream added up to so far (the request's model if no chunk named one).
+
+        Once the stream has ended, the response is priced and kept: the hooks, the user's
+        ``final_response()`` and memory all get the one priced response, computed at most once
+        and only when someone asks for it (nothing is added per chunk).
+        """
+        if self.final is not None:
+            return self.final
         response = self.acc.response()
         if not response.model:
             request = self.call.request
             assert isinstance(request, ChatCompletionRequest)
             response.model = request.model
+        if self.finished:
+            response.cost = self.call.price(response)
+            self.final = response
         return response

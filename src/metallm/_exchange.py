@@ -51,6 +51,7 @@ from .embeddings import (
 from .errors import UnsupportedFeatureError, redact
 from .hooks import AnyRequest, HookChain, LLMCallInfo, Operation, SubRequest
 from .hooks._info import ProviderAttributes
+from .pricing import ModelPrice, Pricer
 from .provider import HTTPProvider, construct
 from .retry import RetryPolicy
 from .types import ChatCompletionRequest, ChatCompletionResponse
@@ -97,14 +98,17 @@ class Exchange:
     server: tuple[str, int] = ("", 0)
     capture_content: str | None = None
     is_async: bool = False
+    prices: dict[str, ModelPrice] | None = None
     codec: HTTPProvider | None = field(init=False)
     semconv_name: str = field(init=False)
     system_apart: bool = field(init=False)
     issuer: str = field(init=False)
     span_attributes: ProviderAttributes | None = field(init=False)
+    pricer: Pricer = field(init=False)
 
     def __post_init__(self) -> None:
         provider = self.provider
+        self.pricer = Pricer(self.provider_name, self.prices, self.logger)
         self.codec = provider if self.transport is not None else None
         self.semconv_name = str(getattr(provider, "semconv_name", None) or self.provider_name)
         self.system_apart = bool(getattr(provider, "system_instructions_apart", False))
@@ -350,5 +354,6 @@ def _merge(results: list[EmbeddingsResponse]) -> EmbeddingsResponse:
             "data": data,
             "usage": usage,
             "object": "list",
+            "cost": None,
         },
     )

@@ -26,6 +26,7 @@ from .hooks import HookChain, clock
 from .logs import default_logger
 from .memory import ConversationMemory, InMemoryStore
 from .memory.client_methods import AsyncMemoryMethods, MemoryMethods
+from .pricing import check_prices
 from .provider import (
     AsyncProvider,
     HTTPProvider,
@@ -94,6 +95,7 @@ class _ClientCore:
         self.config = config or ClientConfig(**kwargs)
         cfg = self.config
         self.logger = cfg.logger or default_logger()
+        self._prices = check_prices(cfg.prices)  # before any I/O or provider set-up
         provider: Any = cfg.custom_provider
         if provider is None:
             if not cfg.provider:
@@ -140,6 +142,7 @@ class _ClientCore:
             server=server,
             capture_content=capture_mode(cfg.capture_content),
             is_async=self._is_async,
+            prices=self._prices,
         )
 
     @property

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from .memory.base import MemoryConfig
+from .pricing import ModelPrice
 from .retry import RetryPolicy
 
 __all__ = ["DEFAULT_TIMEOUT", "ClientConfig", "ProviderName"]
@@ -46,7 +47,8 @@ class ClientConfig:
     ``max_retries``; ``http_client`` is a user's own ``httpx.Client`` (or ``AsyncClient`` for
     :class:`~metallm.AsyncClient`), which metallm then never closes. ``memory`` is a conversation
     store (:mod:`metallm.memory`; an ``InMemoryStore`` when None) and ``memory_config`` its
-    :class:`~metallm.MemoryConfig` (the defaults when None).
+    :class:`~metallm.MemoryConfig` (the defaults when None). ``prices`` maps model names to
+    :class:`~metallm.ModelPrice` s that win over the genai-prices data for ``response.cost``.
     """
 
     provider: str | None = None
@@ -62,6 +64,7 @@ class ClientConfig:
     capture_content: str | bool | None = None
     memory: object | None = None
     memory_config: MemoryConfig | None = None
+    prices: Mapping[str, ModelPrice] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def retry_policy(self) -> RetryPolicy:

@@ -30,6 +30,7 @@ from ._parts import (
     InputAudio,
     TextPart,
 )
+from .pricing import Cost
 
 __all__ = [
     "AudioPart",
@@ -243,6 +244,8 @@ class ChatCompletionResponse(_Model):
     usage: Usage | None = None
     system_fingerprint: str | None = None
     service_tier: str | None = None
+    cost: Cost | None = None
+    """What the call cost (set by the client from ``usage``); None for a model without prices."""
 
     @property
     def content(self) -> str:
