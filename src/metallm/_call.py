@@ -126,9 +126,13 @@ class Call:
         return response
 
     def price(self, response: Any) -> Any:
-        """The cost of ``response`` from its usage (None without usage or prices)."""
+        """The cost of ``response`` from its usage (None without usage or prices).
+
+        A usage of no tokens at all is a provider that reported none (the Gemini API's
+        embeddings): unknown, so no cost, rather than a cost of 0.
+        """
         usage = response.usage
-        if usage is None:
+        if usage is None or not (usage.prompt_tokens or getattr(usage, "completion_tokens", 0)):
             return None
         return self.exchange.pricer.cost(
             response.model, self.request.model, usage, getattr(response, "service_tier", None)

@@ -192,8 +192,6 @@ class LoggingHook(BaseHook):
             parts.append(f"{chunks} {noun}" + (f", first at {first:.1f} ms" if chunks else ""))
         if fields["llm_input_tokens"] is not None:
             parts.append(f"{fields['llm_input_tokens']}+{fields['llm_output_tokens']} tokens")
-        if fields["llm_cost"] is not None:
-            parts.append(f"{fields['llm_cost']:.6f} {fields['llm_cost_currency']}")
         text = ", ".join(parts)
         if failed:
             status = fields["llm_status_code"]
