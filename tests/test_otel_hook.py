@@ -34,7 +34,6 @@ from metallm.testing import FakeLLMServer, ScriptedReply, ScriptedToolCall, Scri
 
 KEY = "sk-otel-SECRET-0123456789"
 PROVIDERS = [("openai", "openai"), ("xai", "x_ai")]
-# The OpenAI codec's own span attributes (FakeLLMServer's reply values); xAI reports none.
 # gpt-4o at OpenAI (genai-prices: $2.5 input, $1.25 cached input, $10 output per million):
 # 8 uncached + 3 cached input tokens and 7 output tokens. xAI has no model named gpt-4o: no cost.
 COST_ATTRIBUTES: dict[str, dict[str, Any]] = {
@@ -42,6 +41,7 @@ COST_ATTRIBUTES: dict[str, dict[str, Any]] = {
     "xai": {},
 }
 COST_METRICS: dict[str, tuple[str, ...]] = {"openai": (A.METRIC_COST,), "xai": ()}
+# The OpenAI codec's own span attributes (FakeLLMServer's reply values); xAI reports none.
 PROVIDER_SPAN_ATTRIBUTES: dict[str, dict[str, Any]] = {
     "openai": {
         "openai.response.service_tier": "default",
