@@ -137,7 +137,9 @@ def test_anthropic_cache_reads_and_writes_and_the_long_prompt_tier(
     # past 200k prompt tokens (cached ones count), every token pays the higher tier
     long = ScriptedUsage(250_000, 1000, cached_tokens=100_000, cache_write_tokens=50_000)
     plain, streamed = both(server, mode, "anthropic", "claude-sonnet-4-5", long)
-    total = (100_000 * 6 + 1000 * Decimal("22.5") + 100_000 * Decimal("0.6") + 50_000 * Decimal("7.5")) / M
+    total = (
+        100_000 * 6 + 1000 * Decimal("22.5") + 100_000 * Decimal("0.6") + 50_000 * Decimal("7.5")
+    ) / M
     assert plain.cost is not None and plain.cost == streamed.cost
     assert plain.cost.total == total == Decimal("1.0575")
 
