@@ -53,7 +53,7 @@ from .hooks import (
 )
 from .logs import log_context, logger_from_context
 from .memory import Conversation, MemoryConfig
-from .pricing import Cost, ModelPrice
+from .pricing import ModelPrice
 from .retry import AsyncRetryTransport, RetryEvent, RetryPolicy, RetryTransport
 from .streams import AsyncChatCompletionStream, ChatCompletionStream
 from .types import (
@@ -65,6 +65,7 @@ from .types import (
     Choice,
     ChunkChoice,
     ContentPart,
+    Cost,
     Delta,
     DocumentPart,
     FinishReason,

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import InvalidRequestError, ResponseValidationError, validation_summary
-from .pricing import Cost
+from .types import Cost
 
 __all__ = [
     "Embedding",

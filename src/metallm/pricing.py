@@ -15,6 +15,9 @@ tiered rate is chosen by the whole prompt's size, and the response's service tie
 data's variant for that tier. A model the data does not know costs ``None``: never a guess,
 never 0.
 
+:class:`Cost` itself is defined with the response types (:mod:`metallm.types`, which import
+nothing but one another and the errors) and re-exported here.
+
 Speed: a model's rates are resolved once per (provider, model, service tier, UTC day) and
 cached (misses too), so a priced call costs a dict lookup and a few Decimal operations.
 """
@@ -24,12 +27,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ._price_data import PriceSourceError, Rate, Rates, lookup
 from .errors import ConfigurationError
+from .types import Cost as Cost  # noqa: PLC0414 (defined with the response types; owned here)
 
 __all__ = ["PROVIDER_IDS", "Cost", "ModelPrice", "Pricer", "check_prices", "clear_cache", "cost_of"]
 
@@ -46,45 +49,6 @@ PROVIDER_IDS: Mapping[str, str | None] = {
 
 _ZERO = Decimal(0)
 _MILLION = 1_000_000
-
-
-@dataclass(frozen=True)
-class Cost:
-    """What one call cost, split by kind of token, as exact ``Decimal`` amounts.
-
-    ``input`` is the uncached input, ``cache_read`` and ``cache_write`` the cached input read
-    and written, ``output`` every output token (reasoning included); ``total`` is their sum
-    (plus a per-request fee for the few models that have one). ``source`` is ``"local"`` for
-    prices from the genai-prices data, ``"custom"`` for a client's own :class:`ModelPrice`.
-
-    A frozen dataclass rather than a pydantic model: it is computed by metallm, never parsed
-    from user input, and built on every call, where a plain dataclass costs a fraction of a
-    model's construction; pydantic still serialises it as a field of the response.
-    """
-
-    input: Decimal
-    output: Decimal
-    cache_read: Decimal
-    cache_write: Decimal
-    total: Decimal
-    currency: str = "USD"
-    source: str = "local"
-
-    def __add__(self, other: Cost) -> Cost:
-        """The sum of two costs in one currency (budgets add up calls this way)."""
-        if not isinstance(other, Cost):
-            return NotImplemented
-        if other.currency != self.currency:
-            raise ValueError(f"cannot add a {other.currency} cost to a {self.currency} cost")
-        return Cost(
-            self.input + other.input,
-            self.output + other.output,
-            self.cache_read + other.cache_read,
-            self.cache_write + other.cache_write,
-            self.total + other.total,
-            self.currency,
-            self.source if self.source == other.source else "mixed",
-        )
 
 
 def _amount(name: str, value: object) -> Decimal:
