@@ -34,6 +34,13 @@ from metallm.testing import FakeLLMServer, ScriptedReply, ScriptedToolCall, Scri
 
 KEY = "sk-otel-SECRET-0123456789"
 PROVIDERS = [("openai", "openai"), ("xai", "x_ai")]
+# gpt-4o at OpenAI (genai-prices: $2.5 input, $1.25 cached input, $10 output per million):
+# 8 uncached + 3 cached input tokens and 7 output tokens. xAI has no model named gpt-4o: no cost.
+COST_ATTRIBUTES: dict[str, dict[str, Any]] = {
+    "openai": {A.USAGE_COST: (8 * 2.5 + 3 * 1.25 + 7 * 10) / 1e6},
+    "xai": {},
+}
+COST_METRICS: dict[str, tuple[str, ...]] = {"openai": (A.METRIC_COST,), "xai": ()}
 # The OpenAI codec's own span attributes (FakeLLMServer's reply values); xAI reports none.
 PROVIDER_SPAN_ATTRIBUTES: dict[str, dict[str, Any]] = {
     "openai": {
@@ -154,9 +161,10 @@ def test_plain_call_span_and_metrics(
         A.USAGE_CACHE_READ_INPUT_TOKENS: 3,
         A.USAGE_REASONING_OUTPUT_TOKENS: 2,
         **PROVIDER_SPAN_ATTRIBUTES[provider],
+        **COST_ATTRIBUTES[provider],
     }
     points = otel.points()
-    assert set(points) == {A.METRIC_DURATION, A.METRIC_TOKEN_USAGE}
+    assert set(points) == {A.METRIC_DURATION, A.METRIC_TOKEN_USAGE} | set(COST_METRICS[provider])
     base = {
         A.OPERATION_NAME: "chat",
         A.PROVIDER_NAME: otel_name,

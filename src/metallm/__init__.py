@@ -55,6 +55,7 @@ from .hooks import (
 )
 from .logs import log_context, logger_from_context
 from .memory import Conversation, MemoryConfig
+from .pricing import ModelPrice
 from .retry import AsyncRetryTransport, RetryEvent, RetryPolicy, RetryTransport
 from .streams import AsyncChatCompletionStream, ChatCompletionStream
 from .tokens import TokenCount
@@ -67,6 +68,7 @@ from .types import (
     Choice,
     ChunkChoice,
     ContentPart,
+    Cost,
     Delta,
     DocumentPart,
     FinishReason,
@@ -117,6 +119,7 @@ __all__ = [
     "ContextLengthExceededError",
     "Conversation",
     "ConversationCorruptedError",
+    "Cost",
     "Delta",
     "DocumentPart",
     "Embedding",
@@ -141,6 +144,7 @@ __all__ = [
     "Message",
     "MetaLLMError",
     "MetricsCollector",
+    "ModelPrice",
     "ModelStats",
     "NotFoundError",
     "ObservabilityHook",

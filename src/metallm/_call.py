@@ -22,6 +22,7 @@ from ._spending import Spending, spend_of
 from .errors import APIError, MetaLLMError, ResponseValidationError, excerpt, redact, scrub
 from .hooks import AnyRequest, AnyResponse, HookChain, LLMCallInfo, StreamEndReason
 from .logs import logger_from_context
+from .pricing import Pricer
 from .provider import HTTPProvider, HTTPResponse
 from .retry import RetryPolicy
 from .types import ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
@@ -42,6 +43,7 @@ class CallSettings(Protocol):
     policy: RetryPolicy
     logger: logging.Logger
     secrets: tuple[str, ...]
+    pricer: Pricer
 
 
 class Call:
@@ -115,13 +117,28 @@ class Call:
             ) from None
 
     def succeed(self, response: T) -> T:
-        """End the call with a response."""
+        """End the call with a response, priced (before the hooks see it)."""
         if not getattr(response, "provider", True):
             response.provider = self.exchange.provider_name  # type: ignore[attr-defined]
+        if getattr(response, "cost", None) is None:  # a custom provider may bring its own
+            response.cost = self.price(response)  # type: ignore[attr-defined]
         hooks = self.exchange.hooks
         if hooks:
             hooks.after_response(self.info, self.request, response, None)  # type: ignore[arg-type]
         return response
+
+    def price(self, response: Any) -> Any:
+        """The cost of ``response`` from its usage (None without usage or prices).
+
+        A usage of no tokens at all is a provider that reported none (the Gemini API's
+        embeddings): unknown, so no cost, rather than a cost of 0.
+        """
+        usage = response.usage
+        if usage is None or not (usage.prompt_tokens or getattr(usage, "completion_tokens", 0)):
+            return None
+        return self.exchange.pricer.cost(
+            response.model, self.request.model, usage, getattr(response, "service_tier", None)
+        )
 
     def fail(self, error: BaseException) -> None:
         """End the call with an error (scrubbed of secrets, whoever raised it)."""
@@ -144,6 +161,7 @@ class StreamTracker:
         "call",
         "charged",
         "error",
+        "final",
         "finished",
         "gaps",
         "hooks_on_chunk",
@@ -155,6 +173,7 @@ class StreamTracker:
         self.charged = call.exchange.spending is None  # nothing to charge without a budget
         self.acc = ChunkAccumulator(call.exchange.provider_name, call.exchange.issuer)
         self.finished = False
+        self.final: ChatCompletionResponse | None = None
         self.error: BaseException | None = None
         hooks = call.exchange.hooks
         self.hooks_on_chunk = hooks.on_chunk if hooks.on_chunk_methods else None
@@ -211,10 +230,20 @@ class StreamTracker:
         await spending.ledger.acharge(*spend_of(self.response()))
 
     def response(self) -> ChatCompletionResponse:
-        """What the stream added up to so far (the request's model if no chunk named one)."""
+        """What the stream added up to so far (the request's model if no chunk named one).
+
+        Once the stream has ended, the response is priced and kept: the hooks, the user's
+        ``final_response()`` and memory all get the one priced response, computed at most once
+        and only when someone asks for it (nothing is added per chunk).
+        """
+        if self.final is not None:
+            return self.final
         response = self.acc.response()
         if not response.model:
             request = self.call.request
             assert isinstance(request, ChatCompletionRequest)
             response.model = request.model
+        if self.finished:
+            response.cost = self.call.price(response)
+            self.final = response
         return response

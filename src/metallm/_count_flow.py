@@ -66,6 +66,7 @@ class _Quiet:
         "issuer",
         "logger",
         "policy",
+        "pricer",
         "provider_name",
         "secrets",
         "spending",
@@ -75,6 +76,7 @@ class _Quiet:
         self.provider_name = exchange.provider_name
         self.issuer = exchange.issuer
         self.spending: Spending | None = None  # counting spends nothing
+        self.pricer = exchange.pricer
         self.codec = exchange.codec
         self.hooks = HookChain([], exchange.logger)
         self.policy = exchange.policy

@@ -67,6 +67,7 @@ from .embeddings import (
 from .errors import UnsupportedFeatureError, redact
 from .hooks import AnyRequest, HookChain, LLMCallInfo, Operation, SubRequest
 from .hooks._info import ProviderAttributes
+from .pricing import ModelPrice, Pricer
 from .provider import HTTPProvider, construct
 from .retry import RetryPolicy
 from .tokens import TokenCount
@@ -116,14 +117,17 @@ class Exchange:
     is_async: bool = False
     spending: Spending | None = None
     preflight: bool = False
+    prices: dict[str, ModelPrice] | None = None
     codec: HTTPProvider | None = field(init=False)
     semconv_name: str = field(init=False)
     system_apart: bool = field(init=False)
     issuer: str = field(init=False)
     span_attributes: ProviderAttributes | None = field(init=False)
+    pricer: Pricer = field(init=False)
 
     def __post_init__(self) -> None:
         provider = self.provider
+        self.pricer = Pricer(self.provider_name, self.prices, self.logger)
         self.codec = provider if self.transport is not None else None
         self.semconv_name = str(getattr(provider, "semconv_name", None) or self.provider_name)
         self.system_apart = bool(getattr(provider, "system_instructions_apart", False))
@@ -396,5 +400,6 @@ def _merge(results: list[EmbeddingsResponse]) -> EmbeddingsResponse:
             "data": data,
             "usage": usage,
             "object": "list",
+            "cost": None,
         },
     )

@@ -27,6 +27,7 @@ from .hooks import HookChain, clock
 from .logs import default_logger
 from .memory import ConversationMemory, InMemoryStore
 from .memory.client_methods import AsyncMemoryMethods, MemoryMethods
+from .pricing import check_prices
 from .provider import (
     AsyncProvider,
     HTTPProvider,
@@ -96,6 +97,7 @@ class _ClientCore:
         self.config = config or ClientConfig(**kwargs)
         cfg = self.config
         self.logger = cfg.logger or default_logger()
+        self._prices = check_prices(cfg.prices)  # before any I/O or provider set-up
         provider: Any = cfg.custom_provider
         if provider is None:
             if not cfg.provider:
@@ -144,6 +146,7 @@ class _ClientCore:
             is_async=self._is_async,
             spending=None if cfg.budget is None else Spending(cfg.budget, self._is_async),
             preflight=bool(cfg.preflight_context_check),
+            prices=self._prices,
         )
 
     @property

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from .memory.base import MemoryConfig
+from .pricing import ModelPrice
 from .retry import RetryPolicy
 
 __all__ = ["DEFAULT_TIMEOUT", "ClientConfig", "ProviderName"]
@@ -52,6 +53,8 @@ class ClientConfig:
     ``preflight_context_check=True`` refuses a chat request that cannot fit the model's context
     window with :class:`~metallm.ContextLengthExceededError` before any I/O (local count only;
     see :mod:`metallm._counting` for exactly when).
+    ``prices`` maps model names to :class:`~metallm.ModelPrice` s that win over the
+    genai-prices data for ``response.cost``.
     """
 
     provider: str | None = None
@@ -69,6 +72,7 @@ class ClientConfig:
     memory_config: MemoryConfig | None = None
     budget: object | None = None
     preflight_context_check: bool = False
+    prices: Mapping[str, ModelPrice] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def retry_policy(self) -> RetryPolicy:

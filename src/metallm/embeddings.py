@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import InvalidRequestError, ResponseValidationError, validation_summary
+from .types import Cost
 
 __all__ = [
     "Embedding",
@@ -102,6 +103,8 @@ class EmbeddingsResponse(BaseModel):
     data: list[Embedding]
     usage: EmbeddingsUsage = Field(default_factory=EmbeddingsUsage)
     object: str = "list"
+    cost: Cost | None = None
+    """What the call cost (set by the client from ``usage``); None for a model without prices."""
 
     @property
     def vectors(self) -> list[list[float]]:

@@ -12,6 +12,8 @@ in ``_input``; both are re-exported here, the one module users and codecs import
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
@@ -40,6 +42,7 @@ __all__ = [
     "Choice",
     "ChunkChoice",
     "ContentPart",
+    "Cost",
     "Delta",
     "DocumentPart",
     "FinishReason",
@@ -223,6 +226,45 @@ class Usage(_Model):
     reasoning_tokens: int | None = None
 
 
+@dataclass(frozen=True)
+class Cost:
+    """What one call cost, split by kind of token, as exact ``Decimal`` amounts.
+
+    ``input`` is the uncached input, ``cache_read`` and ``cache_write`` the cached input read
+    and written, ``output`` every output token (reasoning included); ``total`` is their sum
+    (plus a per-request fee for the few models that have one). ``source`` is ``"local"`` for
+    prices from the genai-prices data, ``"custom"`` for a client's own :class:`ModelPrice`.
+
+    A frozen dataclass rather than a pydantic model: it is computed by metallm, never parsed
+    from user input, and built on every call, where a plain dataclass costs a fraction of a
+    model's construction; pydantic still serialises it as a field of the response.
+    """
+
+    input: Decimal
+    output: Decimal
+    cache_read: Decimal
+    cache_write: Decimal
+    total: Decimal
+    currency: str = "USD"
+    source: str = "local"
+
+    def __add__(self, other: Cost) -> Cost:
+        """The sum of two costs in one currency (budgets add up calls this way)."""
+        if not isinstance(other, Cost):
+            return NotImplemented
+        if other.currency != self.currency:
+            raise ValueError(f"cannot add a {other.currency} cost to a {self.currency} cost")
+        return Cost(
+            self.input + other.input,
+            self.output + other.output,
+            self.cache_read + other.cache_read,
+            self.cache_write + other.cache_write,
+            self.total + other.total,
+            self.currency,
+            self.source if self.source == other.source else "mixed",
+        )
+
+
 class Choice(_Model):
     """One alternative answer of a response."""
 
@@ -243,6 +285,8 @@ class ChatCompletionResponse(_Model):
     usage: Usage | None = None
     system_fingerprint: str | None = None
     service_tier: str | None = None
+    cost: Cost | None = None
+    """What the call cost (set by the client from ``usage``); None for a model without prices."""
 
     @property
     def content(self) -> str:

@@ -34,6 +34,8 @@ LOG_FIELDS: tuple[str, ...] = (
     "llm_input_tokens",
     "llm_output_tokens",
     "llm_total_tokens",
+    "llm_cost",
+    "llm_cost_currency",
     "llm_finish_reasons",
     "llm_retries",
     "llm_end_reason",
@@ -63,6 +65,8 @@ class LoggingHook(BaseHook):
       ``llm_time_to_first_chunk_ms`` and ``llm_chunks``: streams only, else ``None``.
     - ``llm_input_tokens`` / ``llm_output_tokens`` / ``llm_total_tokens``: from the response's
       usage, ``None`` when the provider reported none (e.g. a stream closed early).
+    - ``llm_cost`` / ``llm_cost_currency``: ``response.cost.total`` as a float (a number JSON
+      log pipelines can sum) and its currency; ``None`` when the model has no price.
     - ``llm_finish_reasons``: the choices' finish reasons (a list, possibly empty).
     - ``llm_end_reason``: ``complete``, ``closed``, ``error`` or ``garbage_collected``, also
       for plain calls (``complete`` or ``error``).
@@ -131,6 +135,7 @@ class LoggingHook(BaseHook):
     ) -> dict[str, Any]:
         """The record's ``extra`` attributes (``LOG_FIELDS``), every text already redacted."""
         usage = response.usage if response is not None else None
+        cost = getattr(response, "cost", None)
         ttfc = info.time_to_first_chunk
         chunks: int | None = None
         if info.streaming:
@@ -149,6 +154,8 @@ class LoggingHook(BaseHook):
             usage.prompt_tokens if usage is not None else None,
             getattr(usage, "completion_tokens", 0) if usage is not None else None,
             usage.total_tokens if usage is not None else None,
+            float(cost.total) if cost is not None else None,
+            cost.currency if cost is not None else None,
             [c.finish_reason for c in getattr(response, "choices", ()) if c.finish_reason],
             info.retries,
             end_reason,

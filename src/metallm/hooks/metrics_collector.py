@@ -3,9 +3,10 @@
 Not every program runs a metrics backend, yet most want to know, per model, how many calls
 failed, how many tokens went out and how slow the slow calls are. This hook keeps those figures
 in memory, keyed by ``(provider, model)``: counters for calls, errors (by error type), streams,
-retries and tokens, and a bounded window of the most recent call durations and times to first
-chunk from which percentiles are computed when asked. It is another backend behind the same
-hook interface as the OpenTelemetry hook, and needs only ``after_response``.
+retries, tokens and cost (the sum of ``response.cost.total`` over the calls whose model has a
+price, ``priced_calls`` of them), and a bounded window of the most recent call durations and
+times to first chunk from which percentiles are computed when asked. It is another backend
+behind the same hook interface as the OpenTelemetry hook, and needs only ``after_response``.
 
 Recording is a few additions under a lock (safe from any thread and from asyncio tasks: it never
 awaits); sorting for percentiles happens only in :meth:`MetricsCollector.snapshot` and friends.
@@ -18,6 +19,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from ._chain import AnyRequest, AnyResponse, BaseHook, Failure
 from ._info import LLMCallInfo
@@ -65,6 +67,8 @@ class ModelStats:
     Counters cover every call since the collector was created or reset; ``duration`` (whole
     call, for streams until the stream ended) and ``time_to_first_chunk`` (streams that
     delivered a chunk) cover the most recent ``window`` values and are None when empty.
+    ``cost`` sums the known costs (USD for the price data; a custom price's own currency) of
+    the ``priced_calls`` calls that had one; calls to unpriced models add nothing to it.
     """
 
     provider: str
@@ -77,6 +81,8 @@ class ModelStats:
     input_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0
+    cost: Decimal = Decimal(0)
+    priced_calls: int = 0
     duration: LatencyStats | None = None
     time_to_first_chunk: LatencyStats | None = None
 
@@ -91,11 +97,13 @@ class _Series:
 
     __slots__ = (
         "calls",
+        "cost",
         "durations",
         "errors",
         "errors_by_type",
         "input_tokens",
         "output_tokens",
+        "priced_calls",
         "retries",
         "streams",
         "total_tokens",
@@ -105,6 +113,8 @@ class _Series:
     def __init__(self, window: int) -> None:
         self.calls = self.errors = self.streams = self.retries = 0
         self.input_tokens = self.output_tokens = self.total_tokens = 0
+        self.cost = Decimal(0)
+        self.priced_calls = 0
         self.errors_by_type: dict[str, int] = {}
         self.durations: deque[float] = deque(maxlen=window)
         self.ttfcs: deque[float] = deque(maxlen=window)
@@ -136,6 +146,7 @@ class MetricsCollector(BaseHook):
         duration = info.elapsed
         ttfc = info.time_to_first_chunk
         usage = response.usage if response is not None else None
+        cost = getattr(response, "cost", None)
         error_type = type(error).__name__ if error is not None else None
         key = (info.provider_name, info.model)
         with self._lock:
@@ -156,6 +167,9 @@ class MetricsCollector(BaseHook):
                 series.input_tokens += usage.prompt_tokens
                 series.output_tokens += getattr(usage, "completion_tokens", 0)
                 series.total_tokens += usage.total_tokens
+            if cost is not None:
+                series.cost += cost.total
+                series.priced_calls += 1
 
     def reset(self) -> None:
         """Forget everything recorded so far."""
@@ -174,6 +188,7 @@ class MetricsCollector(BaseHook):
                 c.calls, c.errors, c.streams, c.retries = s.calls, s.errors, s.streams, s.retries
                 c.input_tokens, c.output_tokens = s.input_tokens, s.output_tokens
                 c.total_tokens, c.errors_by_type = s.total_tokens, dict(s.errors_by_type)
+                c.cost, c.priced_calls = s.cost, s.priced_calls
                 c.durations, c.ttfcs = s.durations.copy(), s.ttfcs.copy()
                 out.append((key, c))
         return out
@@ -196,6 +211,8 @@ class MetricsCollector(BaseHook):
             input_tokens=sum(s.input_tokens for s in parts),
             output_tokens=sum(s.output_tokens for s in parts),
             total_tokens=sum(s.total_tokens for s in parts),
+            cost=sum((s.cost for s in parts), Decimal(0)),
+            priced_calls=sum(s.priced_calls for s in parts),
             duration=LatencyStats.of(v for s in parts for v in s.durations),
             time_to_first_chunk=LatencyStats.of(v for s in parts for v in s.ttfcs),
         )

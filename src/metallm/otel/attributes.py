@@ -14,6 +14,7 @@ from opentelemetry.semconv.attributes import server_attributes as _srv
 
 __all__ = [
     "CONTENT_EVENT",
+    "COST_BUCKETS",
     "DURATION_BUCKETS",
     "TOKEN_BUCKETS",
 ]
@@ -53,6 +54,12 @@ USAGE_CACHE_WRITE_INPUT_TOKENS = "gen_ai.usage.cache_write.input_tokens"  # spec
 USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
 TOKEN_TYPE = _g.GEN_AI_TOKEN_TYPE
 
+# Cost (USD). The attribute Langfuse and other backends read as a call's cost today; the
+# conventions' own proposal (gen_ai.usage.cost.amount / .currency / .source) is still open:
+# swap the names here when it lands.
+USAGE_COST = "gen_ai.usage.cost"
+COST_CURRENCY = "USD"
+
 # Failure and retries
 ERROR_TYPE = _err.ERROR_TYPE
 ERROR_TYPE_OTHER = "_OTHER"
@@ -76,6 +83,7 @@ METRIC_TIME_TO_FIRST_CHUNK = "gen_ai.client.operation.time_to_first_chunk"
 METRIC_TIME_PER_OUTPUT_CHUNK = "gen_ai.client.operation.time_per_output_chunk"
 METRIC_EMBEDDINGS_DURATION = "gen_ai.client.embeddings.duration"
 METRIC_EMBEDDINGS_INPUT_TOKENS = "gen_ai.client.embeddings.operation.input_tokens"
+METRIC_COST = "gen_ai.client.operation.cost"
 
 DURATION_BUCKETS = (
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
@@ -83,6 +91,11 @@ DURATION_BUCKETS = (
 TOKEN_BUCKETS = (
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
 )  # fmt: skip
+
+COST_BUCKETS = (
+    0.00001, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 50.0,
+)  # fmt: skip
+"""USD: from a tiny embeddings call to a long-context reasoning call."""
 
 HISTOGRAMS: tuple[tuple[str, str, str, tuple[float, ...]], ...] = (
     (METRIC_DURATION, "s", "GenAI operation duration", DURATION_BUCKETS),
@@ -106,6 +119,7 @@ HISTOGRAMS: tuple[tuple[str, str, str, tuple[float, ...]], ...] = (
         "Number of input tokens of embeddings operations",
         TOKEN_BUCKETS,
     ),
+    (METRIC_COST, "{USD}", "GenAI operation cost in USD", COST_BUCKETS),
 )
 """The histograms the OTel hook records: name, unit, description, bucket advice."""
 

@@ -6,7 +6,9 @@ samplers need, made current around each HTTP attempt (so an httpx
 instrumentation's spans nest under it) and never between stream chunks (so the user's own work
 is not parented under it), and ended exactly once when the call ends, which the client
 guarantees for streams too. The four GenAI histograms (two for embeddings) are recorded at
-the end; a call split into several requests gets one span event per part. Stream timing
+the end, and the cost histogram and ``gen_ai.usage.cost`` for a call whose cost is known in USD
+(``response.cost``, priced by the client before this hook runs; never for an unknown model);
+a call split into several requests gets one span event per part. Stream timing
 (time to first chunk, gaps between chunks) is measured by the client and read from
 ``LLMCallInfo``, so the hook adds no per-chunk work of its own. A provider's own span
 attributes (OpenAI's ``openai.response.system_fingerprint``, ...) come from its
@@ -120,6 +122,7 @@ class OTelHook:
             self._tpoc,
             self._embeddings_duration,
             self._embeddings_tokens,
+            self._cost,
         ) = (
             meter.create_histogram(
                 name, unit=unit, description=text, explicit_bucket_boundaries_advisory=buckets
@@ -238,6 +241,9 @@ class OTelHook:
             embeddings_response_attributes(end, response)
         if info.time_to_first_chunk is not None:
             end[A.RESPONSE_TIME_TO_FIRST_CHUNK] = info.time_to_first_chunk
+        cost = getattr(response, "cost", None)
+        if cost is not None and cost.currency == A.COST_CURRENCY:
+            end[A.USAGE_COST] = float(cost.total)
         if info.retries:
             end[A.HTTP_RESEND_COUNT] = info.retries
         if failed_type is not None:
@@ -309,6 +315,9 @@ class OTelHook:
             attrs[A.RESPONSE_MODEL] = response.model
         ctx = state.ctx  # exemplars attach to this call's span, not to whatever is current now
         duration_attrs = {**attrs, A.ERROR_TYPE: failed_type} if failed_type is not None else attrs
+        cost = getattr(response, "cost", None)
+        if cost is not None and cost.currency == A.COST_CURRENCY:
+            self._cost.record(float(cost.total), duration_attrs, ctx)
         if info.operation == "embeddings":
             self._embeddings_duration.record(info.elapsed, duration_attrs, ctx)
             if isinstance(response, EmbeddingsResponse):

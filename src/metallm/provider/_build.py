@@ -178,5 +178,6 @@ def make_completion(
             "usage": usage,
             "system_fingerprint": system_fingerprint,
             "service_tier": service_tier,
+            "cost": None,  # priced by the client, from the usage
         }
     )

@@ -124,5 +124,12 @@ def embeddings_response(
     data = [_embedding({"index": i, "embedding": v, "object": "embedding"}) for i, v in vectors]
     usage = _usage({"prompt_tokens": prompt_tokens, "total_tokens": total_tokens})
     return _response(
-        {"model": model, "provider": provider, "data": data, "usage": usage, "object": "list"}
+        {
+            "model": model,
+            "provider": provider,
+            "data": data,
+            "usage": usage,
+            "object": "list",
+            "cost": None,  # priced by the client, from the usage
+        }
     )
