@@ -31,6 +31,7 @@ from ._counting import local_count, token_encoding
 from ._spending import Spending
 from .errors import APIError, scrub
 from .hooks import HookChain, LLMCallInfo
+from .pricing import Pricer
 from .retry import RetryPolicy
 from .tokens import TokenCount
 from .types import ChatCompletionRequest
@@ -48,6 +49,7 @@ class Exchange(Protocol):
     logger: logging.Logger
     secrets: tuple[str, ...]
     is_async: bool
+    pricer: Pricer
 
     def redact(self, text: str) -> str: ...
 
