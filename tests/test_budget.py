@@ -35,9 +35,19 @@ def server() -> Iterator[FakeLLMServer]:
         yield s
 
 
+PRICES = {"gpt-4o-mini": metallm.ModelPrice(input=10, output=20)}  # USD per million tokens
+PER_CALL = Decimal(10 * 10 + 5 * 20) / 1_000_000  # USAGE at PRICES: 0.0002 USD
+
+
 def client(server: FakeLLMServer, budget: Any, *, is_async: bool = False) -> Any:
     cls = metallm.AsyncClient if is_async else metallm.Client
-    return cls(provider="openai", api_key=KEY, base_url=server.base_url("openai"), budget=budget)
+    return cls(
+        provider="openai",
+        api_key=KEY,
+        base_url=server.base_url("openai"),
+        budget=budget,
+        prices=PRICES,
+    )
 
 
 def ask(c: metallm.Client, server: FakeLLMServer, *, stream: bool = False) -> None:
@@ -96,6 +106,37 @@ def test_a_token_cap_refuses_the_call_after_it_is_reached_before_any_io(
     assert (error.tokens, error.max_tokens, error.limit, error.scope) == (45, 40, None, "client")
     assert error.resets_at == (int(time.time() // 3600) + 1) * 3600
     assert "used 45 of 40 tokens" in str(error) and "resets at" in str(error)
+    server.clear()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+def test_a_money_limit_counts_each_calls_cost_exactly(server: FakeLLMServer, stream: bool) -> None:
+    server.clear()
+    with client(server, Budget(limit=Decimal("0.0003"))) as c:
+        ask(c, server, stream=stream)  # 0.0002 spent: below the limit
+        ask(c, server, stream=stream)  # starts below, ends at 0.0004: in flight, so charged
+        with pytest.raises(BudgetExceededError) as info:
+            ask(c, server, stream=stream)
+    assert len(server.requests) == 2
+    assert info.value.spent == 2 * PER_CALL == Decimal("0.0004")
+    assert info.value.limit == Decimal("0.0003") and info.value.tokens == 30
+    assert "spent 0.0004 USD of a 0.0003 USD budget" in str(info.value)
+    server.clear()
+
+
+def test_a_model_without_prices_costs_nothing_but_its_tokens_count(server: FakeLLMServer) -> None:
+    server.clear()
+    budget = Budget(limit=Decimal("0.0001"), max_tokens_per_window=20)
+    with metallm.Client(
+        provider="openai", api_key=KEY, base_url=server.base_url("openai"), budget=budget
+    ) as c:
+        server.enqueue(ScriptedReply(text="ok", usage=USAGE), ScriptedReply(text="ok", usage=USAGE))
+        request = {"model": "unpriced-model-x", "messages": [{"role": "user", "content": "hi"}]}
+        assert c.create_chat_completion(**request).cost is None
+        c.create_chat_completion(**request)
+        with pytest.raises(BudgetExceededError, match="used 30 of 20 tokens") as info:
+            c.create_chat_completion(**request)
+    assert info.value.spent == 0  # no money was counted for a model nobody prices
     server.clear()
 
 
@@ -158,6 +199,21 @@ def test_embeddings_are_charged_too(server: FakeLLMServer) -> None:
     server.clear()
 
 
+def test_a_redis_budget_counts_money_exactly(
+    server: FakeLLMServer, redis_server: RedisServer
+) -> None:
+    server.clear()
+    key = f"test:budget:{uuid.uuid4().hex}"
+    budget = RedisBudget(redis_server.url, key=key, limit=Decimal("0.0005"))
+    with client(server, budget) as a, client(server, budget) as b:
+        ask(a, server), ask(b, server), ask(a, server)  # 0.0006 USD
+        with pytest.raises(BudgetExceededError) as info:
+            ask(b, server)
+    assert info.value.spent == 3 * PER_CALL and info.value.scope == f"redis:{key}"
+    budget.close()
+    server.clear()
+
+
 def test_a_redis_budget_is_shared_by_clients_and_survives_them(
     server: FakeLLMServer, redis_server: RedisServer
 ) -> None:
@@ -199,24 +255,26 @@ def test_redis_down_lets_calls_through_and_warns_once(
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.parametrize("kind", ["money", "tokens"])
 def test_four_processes_never_overspend_by_more_than_the_calls_in_flight(
-    server: FakeLLMServer, redis_server: RedisServer
+    server: FakeLLMServer, redis_server: RedisServer, kind: str
 ) -> None:
     server.clear()
-    per_call = 15  # the fake server's default reply to "spend", counted below
-    with metallm.Client(provider="openai", api_key=KEY, base_url=server.base_url("openai")) as c:
+    with client(server, Budget(limit=1)) as c:  # one call, to learn what a call spends
         reply = c.create_chat_completion(
             model="gpt-4o-mini", messages=[{"role": "user", "content": "spend"}]
         )
-    per_call = reply.usage.total_tokens if reply.usage else per_call
+    assert reply.usage is not None and reply.cost is not None
+    per_call: Any = reply.cost.total if kind == "money" else reply.usage.total_tokens
     limit, workers = 60 * per_call, 4
+    caps = {"limit": limit} if kind == "money" else {"max_tokens_per_window": limit}
     key = f"test:budget:{uuid.uuid4().hex}"
     ctx = multiprocessing.get_context("spawn")
     barrier, out = ctx.Barrier(workers), ctx.Queue()
     procs = [
         ctx.Process(
             target=_budget_worker.spend_until_refused,
-            args=(server.base_url("openai"), redis_server.url, key, limit, barrier, out),
+            args=(server.base_url("openai"), redis_server.url, key, caps, barrier, out),
         )
         for _ in range(workers)
     ]
@@ -228,5 +286,7 @@ def test_four_processes_never_overspend_by_more_than_the_calls_in_flight(
         if p.is_alive():
             p.kill()  # our own child, by its handle
     spent = sum(counts) * per_call
+    # at least the limit was spent, and at most one call per process more (each process has
+    # one call in flight at a time)
     assert limit <= spent <= limit + workers * per_call, (counts, spent, limit)
     server.clear()
