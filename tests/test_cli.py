@@ -51,9 +51,11 @@ def test_demo_runs_offline_and_shows_each_step() -> None:
         "'chat gpt-4o-mini' CLIENT UNSET",
         "gen_ai.request.stream=True",
         "gen_ai.response.finish_reasons=[tool_calls]",
-        # seven chat calls: steps 1 to 4 and 6 on gpt-4o-mini, two on Anthropic's wire in step 7
-        "gen_ai.client.operation.duration [s]: 2 series, 7 values",
-        "gen_ai.client.token.usage [{token}]: 4 series, 14 values",
+        # eleven chat calls: steps 1 to 4, 6 and four in 8 on gpt-4o-mini, two on Anthropic's
+        # wire in step 7 (a token count is no inference call: no span, no metric)
+        "gen_ai.client.operation.duration [s]: 2 series, 11 values",
+        "gen_ai.client.token.usage [{token}]: 4 series, 22 values",
+        "gen_ai.client.operation.cost [{USD}]: 3 series, 12 values",
         "gen_ai.client.operation.time_to_first_chunk [s]: 1 series, 1 values",
         "5) Embeddings",
         "2 vectors of 8 floats from text-embedding-3-small",
@@ -65,6 +67,10 @@ def test_demo_runs_offline_and_shows_each_step() -> None:
         "7) Thinking + a tool call, continued by a new client from SQLite memory",
         "turn 1: 1 signed reasoning block(s) stored",
         "turn 2 (new client, signed blocks sent back): Sunny, 21C.",
+        "counted before sending: 24 tokens",
+        "finish: stop, usage: 10 in + 12 out = 22 tokens, cost 0.00000870 USD",
+        "8) A budget stops spending (checked before each call, charged after)",
+        "call 5 refused before any I/O: budget (client) exhausted: spent 0.00002100 USD",
     ):
         assert needle in text, needle
 

@@ -3,8 +3,10 @@
 ``demo`` is the main job of ``make demo``: offline by default, it starts a
 :class:`~metallm.testing.FakeLLMServer` on 127.0.0.1 and drives the real client through it (a
 plain call, a streamed call printing tokens as they arrive, a tool call, an async call,
-embeddings, a document with a prompt-cache mark, and a thinking model's tool-use turn continued
-by a fresh client from SQLite memory with its signed reasoning sent back). With
+embeddings, a document with a prompt-cache mark, a thinking model's tool-use turn continued
+by a fresh client from SQLite memory with its signed reasoning sent back, and a budget that
+stops spending; each call's usage line shows its cost when the price data knows the model).
+With
 ``--provider X`` and that provider's key in the environment it runs the same against the real
 API. ``chat`` is a small interactive loop with history, on the same choice of endpoint.
 """
@@ -20,11 +22,13 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any, TextIO
 
 from . import models
+from .budget import Budget
 from .client import AsyncClient, Client
-from .errors import MetaLLMError, UnsupportedFeatureError
+from .errors import BudgetExceededError, MetaLLMError, UnsupportedFeatureError
 from .types import (
     CacheControl,
     ChatCompletionRequest,
@@ -91,7 +95,9 @@ def _usage_line(resp: Any) -> str:
     u = resp.usage
     if u is None:
         return "usage: not reported"
-    return f"usage: {u.prompt_tokens} in + {u.completion_tokens} out = {u.total_tokens} tokens"
+    line = f"usage: {u.prompt_tokens} in + {u.completion_tokens} out = {u.total_tokens} tokens"
+    cost = getattr(resp, "cost", None)
+    return line + (f", cost {cost.total:.8f} {cost.currency}" if cost is not None else "")
 
 
 def _demo(provider: str, model: str, live: bool, out: TextIO) -> None:
@@ -111,15 +117,16 @@ def _demo_calls(provider: str, model: str, live: bool, out: TextIO) -> None:
         out.write(f"Client: {client!r}\n\n")
 
         out.write("1) Plain call\n")
+        hello = [
+            Message(role=Role.SYSTEM, content="You are concise."),
+            Message(role=Role.USER, content="Say hello to a new metallm user."),
+        ]
+        counted = client.count_tokens(model=model, messages=hello)
+        kind = "exact" if counted.exact else "estimate"
+        out.write(f"   counted before sending: {counted.input_tokens} tokens ({kind}, ")
+        out.write(f"{counted.source})\n")
         t0 = time.perf_counter()
-        resp = client.create_chat_completion(
-            model=model,
-            messages=[
-                Message(role=Role.SYSTEM, content="You are concise."),
-                Message(role=Role.USER, content="Say hello to a new metallm user."),
-            ],
-            max_tokens=100,
-        )
+        resp = client.create_chat_completion(model=model, messages=hello, max_tokens=100)
         ms = (time.perf_counter() - t0) * 1000
         out.write(f"   reply: {resp.content}\n   finish: {resp.choices[0].finish_reason}, ")
         out.write(f"{_usage_line(resp)}, {ms:.1f} ms, model {resp.model}\n\n")
@@ -186,6 +193,7 @@ def _demo_calls(provider: str, model: str, live: bool, out: TextIO) -> None:
         _demo_embeddings(provider, settings, out)
         _demo_document(model, settings, server, out)
         _demo_signed_memory(provider, model, settings, server, out)
+        _demo_budget(model, settings, out)
         out.write("Done.\n")
 
 
@@ -266,6 +274,21 @@ def _demo_signed_memory(
             result = {"role": "tool", "tool_call_id": message.tool_calls[0].id, "content": "21C"}
             final = second.create_chat_completion_with_memory("demo", messages=[result], **fields)
     out.write(f"   turn 2 (new client, signed blocks sent back): {final.content}\n\n")
+
+
+def _demo_budget(model: str, settings: dict[str, Any], out: TextIO) -> None:
+    out.write("8) A budget stops spending (checked before each call, charged after)\n")
+    budget = Budget(limit=Decimal("0.00002"), max_tokens_per_window=80, window=3600)
+    with Client(**settings, budget=budget) as client:
+        for n in range(1, 20):
+            try:
+                resp = client.create_chat_completion(
+                    model=model, messages=[Message(role=Role.USER, content="Count to three.")]
+                )
+            except BudgetExceededError as exc:
+                out.write(f"   call {n} refused before any I/O: {exc}\n\n")
+                return
+            out.write(f"   call {n}: {_usage_line(resp)}\n")
 
 
 def _chat(provider: str, model: str, live: bool, inp: TextIO, out: TextIO) -> None:
