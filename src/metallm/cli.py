@@ -122,9 +122,8 @@ def _demo_calls(provider: str, model: str, live: bool, out: TextIO) -> None:
             Message(role=Role.USER, content="Say hello to a new metallm user."),
         ]
         counted = client.count_tokens(model=model, messages=hello)
-        kind = "exact" if counted.exact else "estimate"
-        out.write(f"   counted before sending: {counted.input_tokens} tokens ({kind}, ")
-        out.write(f"{counted.source})\n")
+        how = f"exact, {counted.source}" if counted.exact else "an estimate: no tokenizer here"
+        out.write(f"   counted before sending: {counted.input_tokens} tokens ({how})\n")
         t0 = time.perf_counter()
         resp = client.create_chat_completion(model=model, messages=hello, max_tokens=100)
         ms = (time.perf_counter() - t0) * 1000
