@@ -415,3 +415,46 @@ def test_failed_loop_span(server: FakeLLMServer, mode: str) -> None:
     assert root.name == "invoke_agent" and root.status.status_code is StatusCode.ERROR
     assert (root.attributes or {})["error.type"] == "metallm.errors.MaxStepsExceededError"
     tp.shutdown()
+
+
+class _Broken:
+    """A hook whose every tool-loop method raises: the loop must not notice."""
+
+    def before_tool_loop(self, loop: object) -> None:
+        raise RuntimeError("hook bug")
+
+    def after_tool_loop(self, *args: object) -> None:
+        raise RuntimeError("hook bug")
+
+    def before_tool(self, call: object) -> None:
+        raise RuntimeError("hook bug")
+
+    def tool_context(self, call: object) -> object:
+        raise RuntimeError("hook bug")
+
+    def after_tool(self, call: object) -> None:
+        raise RuntimeError("hook bug")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_failing_hook_never_breaks_the_loop(server: FakeLLMServer, mode: str) -> None:
+    server.enqueue(calls(("get_time", {"city": "Oslo"}, "c1")), ScriptedReply(text="noon"))
+    result = run_tools(mode, client_kw(server, hooks=[_Broken()]), tools=[get_time])
+    assert result.content == "noon" and result.steps[0].tool_calls[0].ok
+
+
+def test_no_tracer_provider_means_no_loop_spans(server: FakeLLMServer) -> None:
+    """Without a tracer provider the OTel hook keeps no loop state (it records nothing)."""
+    from metallm.otel._context import tracing_unset
+
+    if not tracing_unset():
+        pytest.skip("a global tracer provider is installed in this process")
+    seen: list[dict[object, object]] = []
+
+    class Spy:
+        def after_tool_loop(self, loop: metallm.hooks.ToolLoopInfo, *rest: object) -> None:
+            seen.append(dict(loop.state))
+
+    server.enqueue(ScriptedReply(text="hi"))
+    run_tools("sync", client_kw(server, hooks=[OTelHook(), Spy()]), tools=[get_time])
+    assert seen == [{}]
