@@ -25,6 +25,16 @@ def test_example_runs(path: Path) -> None:
                 ScriptedReply(text="It is 18 C and clear in Paris."),
                 ScriptedReply(text='{"ok": true}'),
             )
+        if path.stem == "tool_loop":
+            server.enqueue(
+                ScriptedReply(
+                    tool_calls=[
+                        ScriptedToolCall(name="get_weather", arguments={"city": "Paris"}, id="w"),
+                        ScriptedToolCall(name="local_time", arguments={"city": "Paris"}, id="t"),
+                    ]
+                ),
+                ScriptedReply(text="18 C and noon in Paris."),
+            )
         env = {
             **os.environ,
             "OPENAI_BASE_URL": server.base_url("openai"),
@@ -48,6 +58,7 @@ def test_example_runs(path: Path) -> None:
         "streaming": "finish: stop",
         "async_client": "Count to five.",
         "tools": "get_weather",
+        "tool_loop": "answer: 18 C and noon in Paris.",
         "custom_provider": "gateway ->",
         "errors_and_retries": "raw httpx with RetryTransport: 200",
         "hooks_and_logging": "chunks",

@@ -35,6 +35,7 @@ from .errors import (
     InternalServerError,
     InvalidRequestError,
     InvalidSessionIdError,
+    MaxStepsExceededError,
     MemoryStoreError,
     MetaLLMError,
     NotFoundError,
@@ -43,6 +44,7 @@ from .errors import (
     RateLimitError,
     ResponseValidationError,
     StreamError,
+    ToolExecutionError,
     UnsupportedFeatureError,
 )
 from .hooks import (
@@ -59,6 +61,7 @@ from .pricing import ModelPrice
 from .retry import AsyncRetryTransport, RetryEvent, RetryPolicy, RetryTransport
 from .streams import AsyncChatCompletionStream, ChatCompletionStream
 from .tokens import TokenCount
+from .tools import FunctionTool, ToolCallRecord, ToolRunResult, ToolStep, tool
 from .types import (
     AudioPart,
     CacheControl,
@@ -130,6 +133,7 @@ __all__ = [
     "FunctionCall",
     "FunctionCallDelta",
     "FunctionDefinition",
+    "FunctionTool",
     "ImagePart",
     "ImageURL",
     "InputAudio",
@@ -139,6 +143,7 @@ __all__ = [
     "LLMCallInfo",
     "LatencyStats",
     "LoggingHook",
+    "MaxStepsExceededError",
     "MemoryConfig",
     "MemoryStoreError",
     "Message",
@@ -166,6 +171,10 @@ __all__ = [
     "Tool",
     "ToolCall",
     "ToolCallDelta",
+    "ToolCallRecord",
+    "ToolExecutionError",
+    "ToolRunResult",
+    "ToolStep",
     "UnsupportedFeatureError",
     "Usage",
     "__version__",
@@ -173,4 +182,5 @@ __all__ = [
     "logger_from_context",
     "models",
     "provider",
+    "tool",
 ]

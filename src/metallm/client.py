@@ -7,7 +7,8 @@ exchange for the operation's generator and drives it with the client's pump
 provider is a sans-IO codec driven over the client's own transport, with retries and hooks
 around each call; a ``custom_provider`` implementing :class:`~metallm.provider.Provider` (or its
 async twin) brings its own I/O and still gets retries, hooks and accumulation. The
-conversation-memory methods come from :mod:`metallm.memory.client_methods`.
+conversation-memory methods come from :mod:`metallm.memory.client_methods`, the tool loop
+(``run_tools``) from :mod:`metallm.tools.client_methods`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .provider import (
 )
 from .streams import AsyncChatCompletionStream, ChatCompletionStream
 from .tokens import TokenCount
+from .tools.client_methods import AsyncToolMethods, ToolMethods
 from .types import ChatCompletionRequest, ChatCompletionResponse
 
 __all__ = ["AsyncClient", "Client"]
@@ -159,7 +161,7 @@ class _ClientCore:
         return f"{type(self).__name__}(provider={self.provider_name!r}, base_url={base_url!r})"
 
 
-class Client(_ClientCore, MemoryMethods):
+class Client(_ClientCore, MemoryMethods, ToolMethods):
     """The synchronous client. ``Client(provider="openai")`` or ``Client(ClientConfig(...))``."""
 
     _is_async = False
@@ -207,7 +209,7 @@ class Client(_ClientCore, MemoryMethods):
         self.close()
 
 
-class AsyncClient(_ClientCore, AsyncMemoryMethods):
+class AsyncClient(_ClientCore, AsyncMemoryMethods, AsyncToolMethods):
     """The asynchronous client; the same API with ``await`` (and ``async with``)."""
 
     _is_async = True

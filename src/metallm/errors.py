@@ -7,6 +7,8 @@
     ├── InvalidRequestError (ValueError)       a request no provider could take; caught before I/O
     │   ├── UnsupportedFeatureError            valid, but this provider cannot do it
     │   └── InvalidSessionIdError              empty, over-long or control-character session id
+    ├── ToolExecutionError                     a tool run by ``run_tools`` failed (``"raise"``)
+    ├── MaxStepsExceededError                  ``run_tools`` still had tools to run at max_steps
     ├── MemoryStoreError                       a conversation store failed or is unreachable
     │   └── ConversationCorruptedError         a stored conversation is unreadable (names it)
     ├── APIConnectionError                     nothing usable came back: refused, reset, DNS
@@ -53,6 +55,7 @@ __all__ = [
     "InternalServerError",
     "InvalidRequestError",
     "InvalidSessionIdError",
+    "MaxStepsExceededError",
     "MemoryStoreError",
     "MetaLLMError",
     "NotFoundError",
@@ -61,6 +64,7 @@ __all__ = [
     "RateLimitError",
     "ResponseValidationError",
     "StreamError",
+    "ToolExecutionError",
     "UnsupportedFeatureError",
     "contains_secret",
     "error_class_for_status",
@@ -145,6 +149,48 @@ class BudgetExceededError(MetaLLMError):
         self.resets_at = resets_at
         self.scope = scope
         super().__init__(message)
+
+
+class ToolExecutionError(MetaLLMError):
+    """A tool call of ``run_tools`` failed and ``on_tool_error="raise"`` was asked.
+
+    ``kind`` says how: ``unknown_tool`` (the model named a tool that was not given),
+    ``invalid_arguments`` (its arguments did not validate), ``raised`` (the tool raised; the
+    exception is ``__cause__``) or ``timeout``. ``tool_name``, ``call_id`` and ``arguments``
+    (the model's JSON text) name the call; ``messages`` is the transcript up to the failing
+    step, so the caller can inspect or resume it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str,
+        tool_name: str,
+        call_id: str,
+        arguments: str,
+        messages: list[Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.tool_name = tool_name
+        self.call_id = call_id
+        self.arguments = arguments
+        self.messages: list[Any] = messages if messages is not None else []
+
+
+class MaxStepsExceededError(MetaLLMError):
+    """``run_tools`` made ``max_steps`` model calls and the model still asked for tools.
+
+    ``messages`` is the whole transcript (its last message is the assistant's unanswered tool
+    calls, which were not run) and ``steps`` the steps taken, so nothing done is lost.
+    """
+
+    def __init__(self, max_steps: int, messages: list[Any], steps: list[Any]) -> None:
+        super().__init__(f"the model still asked for tools after max_steps={max_steps} model calls")
+        self.max_steps = max_steps
+        self.messages = messages
+        self.steps = steps
 
 
 class MemoryStoreError(MetaLLMError):

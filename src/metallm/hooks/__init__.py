@@ -4,6 +4,8 @@
   subclass), :class:`LLMCallInfo` (what a hook knows about one
   call) and :class:`HookChain` (runs a client's hooks in order, each guarded, so a failing hook
   never breaks a call);
+- :class:`ToolLoopInfo` and :class:`ToolCallInfo`: what a hook knows about a ``run_tools``
+  loop and each tool execution in it;
 - :class:`LoggingHook`: one structured log record per call;
 - :class:`MetricsCollector`: in-process per-model call figures.
 
@@ -20,6 +22,7 @@ from ._chain import (
     ObservabilityHook,
 )
 from ._info import LLMCallInfo, Operation, StreamEndReason, SubRequest, clock
+from ._tool_info import ToolCallInfo, ToolLoopInfo
 from .logging_hook import LOG_FIELDS, LoggingHook
 from .metrics_collector import LatencyStats, MetricsCollector, ModelStats
 
@@ -40,5 +43,7 @@ __all__ = [
     "Operation",
     "StreamEndReason",
     "SubRequest",
+    "ToolCallInfo",
+    "ToolLoopInfo",
     "clock",
 ]

@@ -15,6 +15,12 @@ the client runs, on every hook:
   stream, when it is drained, closed, fails or is garbage-collected (``info.end_reason`` says
   which; ``response`` is then what was accumulated).
 
+A ``run_tools`` loop adds six more, as optional as the rest (:mod:`metallm.hooks._tool_info`):
+``before_tool_loop(loop)`` / ``after_tool_loop(loop, response, error)`` around the whole loop,
+``tool_loop_context(loop)`` (a context manager current while the loop runs, so its model calls
+nest under it), and per tool execution ``before_tool(call)``, ``tool_context(call)`` around
+the tool function, and ``after_tool(call)`` (``call.error`` says whether it failed).
+
 Every operation runs the same hook points: ``request`` is a ``ChatCompletionRequest`` or an
 ``EmbeddingsRequest`` and ``response`` the matching response (``info.operation`` says which);
 ``wrap_stream``, ``on_chunk`` and the stream fields of the info concern chat streams only.
@@ -34,6 +40,7 @@ from ..embeddings import EmbeddingsRequest, EmbeddingsResponse
 from ..retry import RetryEvent
 from ..types import ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
 from ._info import LLMCallInfo
+from ._tool_info import ToolCallInfo, ToolLoopInfo
 
 ChunkIterator = Iterator[ChatCompletionChunk] | AsyncIterator[ChatCompletionChunk]
 """What ``wrap_stream`` takes and returns: an iterator for ``Client``, async for ``AsyncClient``."""
@@ -115,6 +122,12 @@ class HookChain:
         self._retry = methods("on_retry")
         self._attempt = methods("attempt")
         self.on_chunk_methods = methods("on_chunk")
+        self._loop_before = methods("before_tool_loop")
+        self._loop_after = methods("after_tool_loop")
+        self._loop_context = methods("tool_loop_context")
+        self._tool_before = methods("before_tool")
+        self._tool_after = methods("after_tool")
+        self._tool_context = methods("tool_context")
 
     def __bool__(self) -> bool:
         return bool(self.hooks)
@@ -168,14 +181,50 @@ class HookChain:
 
     def attempt(self, info: LLMCallInfo) -> AbstractContextManager[Any]:
         """A context manager entering every hook's ``attempt`` context (guarded)."""
-        if not self._attempt:
+        return self._contexts(self._attempt, info)
+
+    def _contexts(self, methods: list[Any], info: Any) -> AbstractContextManager[Any]:
+        if not methods:
             return _NULL_CONTEXT
-        if len(self._attempt) == 1:
-            return _GuardedContext(self, self._attempt[0], info)
+        if len(methods) == 1:
+            return _GuardedContext(self, methods[0], info)
         stack = contextlib.ExitStack()
-        for method in self._attempt:
+        for method in methods:
             stack.enter_context(_GuardedContext(self, method, info))
         return stack
+
+    # -- the tool loop ------------------------------------------------------------------------
+
+    def before_tool_loop(self, loop: ToolLoopInfo) -> None:
+        """Call every ``before_tool_loop``."""
+        self._each(self._loop_before, loop)
+
+    def after_tool_loop(
+        self, loop: ToolLoopInfo, response: ChatCompletionResponse | None, error: Failure
+    ) -> None:
+        """Call every ``after_tool_loop``."""
+        self._each(self._loop_after, loop, response, error)
+
+    def tool_loop_context(self, loop: ToolLoopInfo) -> AbstractContextManager[Any]:
+        """Every hook's ``tool_loop_context``, entered together (guarded)."""
+        return self._contexts(self._loop_context, loop)
+
+    @property
+    def observes_tools(self) -> bool:
+        """Whether any hook has a per-tool method (else the loop skips building their info)."""
+        return bool(self._tool_before or self._tool_after or self._tool_context)
+
+    def before_tool(self, call: ToolCallInfo) -> None:
+        """Call every ``before_tool``."""
+        self._each(self._tool_before, call)
+
+    def after_tool(self, call: ToolCallInfo) -> None:
+        """Call every ``after_tool``."""
+        self._each(self._tool_after, call)
+
+    def tool_context(self, call: ToolCallInfo) -> AbstractContextManager[Any]:
+        """Every hook's ``tool_context``, entered together (guarded)."""
+        return self._contexts(self._tool_context, call)
 
 
 class _GuardedContext:

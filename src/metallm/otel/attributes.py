@@ -135,3 +135,16 @@ PART_EVENT = "metallm.request.part"
 PART_INDEX = "metallm.request.part.index"
 PART_INPUTS = "metallm.request.part.inputs"
 PART_DURATION = "metallm.request.part.duration"
+
+# The tool loop (run_tools): an invoke_agent span around it, one execute_tool span per tool
+OPERATION_INVOKE_AGENT = "invoke_agent"
+OPERATION_EXECUTE_TOOL = "execute_tool"
+AGENT_NAME = _g.GEN_AI_AGENT_NAME
+TOOL_NAME = _g.GEN_AI_TOOL_NAME
+TOOL_CALL_ID = _g.GEN_AI_TOOL_CALL_ID
+TOOL_TYPE = _g.GEN_AI_TOOL_TYPE
+TOOL_TYPE_FUNCTION = "function"
+TOOL_DESCRIPTION = _g.GEN_AI_TOOL_DESCRIPTION
+TOOL_CALL_ARGUMENTS = _g.GEN_AI_TOOL_CALL_ARGUMENTS
+TOOL_CALL_RESULT = _g.GEN_AI_TOOL_CALL_RESULT
+LOOP_STEPS = "metallm.tool_loop.steps"

@@ -35,9 +35,18 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from ..embeddings import EmbeddingsRequest, EmbeddingsResponse
 from ..errors import APIError
-from ..hooks import AnyRequest, AnyResponse, Failure, LLMCallInfo, SubRequest
+from ..hooks import (
+    AnyRequest,
+    AnyResponse,
+    Failure,
+    LLMCallInfo,
+    SubRequest,
+    ToolCallInfo,
+    ToolLoopInfo,
+)
 from ..retry import RetryEvent
 from ..types import ChatCompletionRequest, ChatCompletionResponse
+from . import _tools
 from . import attributes as A
 from ._context import NULL, Active, logs_unset, metrics_unset, tracing_unset
 from ._span_attributes import (
@@ -189,8 +198,10 @@ class OTelHook:
 
     def _mode(self, info: LLMCallInfo) -> CaptureMode:
         """The client's setting, else this hook's, else the environment's (read per call)."""
-        value = info.capture_content if info.capture_content is not None else self._capture
-        return capture_mode(value)
+        return self._mode_for(info.capture_content)
+
+    def _mode_for(self, client_setting: str | None) -> CaptureMode:
+        return capture_mode(client_setting if client_setting is not None else self._capture)
 
     def attempt(self, info: LLMCallInfo) -> Any:
         """Make the span current around one HTTP attempt."""
@@ -210,6 +221,37 @@ class OTelHook:
         if event.error is not None:
             attrs[A.ERROR_TYPE] = error_type(event.error)
         state.span.add_event(A.RETRY_EVENT, attrs)
+
+    # -- the tool loop (run_tools): spans only, see metallm.otel._tools ------------------------
+
+    def before_tool_loop(self, loop: ToolLoopInfo) -> None:
+        """Start the loop's ``invoke_agent`` span (nothing without a tracer provider)."""
+        if self._explicit_tracing or not tracing_unset():
+            _tools.start_loop(self._tracer, self, loop)
+
+    def tool_loop_context(self, loop: ToolLoopInfo) -> Any:
+        """Make the loop's span current while the loop runs."""
+        return _tools.loop_context(self, loop)
+
+    def after_tool_loop(
+        self, loop: ToolLoopInfo, response: ChatCompletionResponse | None, error: Failure
+    ) -> None:
+        """End the loop's span."""
+        _tools.end_loop(self, loop, response, error, error_type)
+
+    def before_tool(self, call: ToolCallInfo) -> None:
+        """Start one ``execute_tool`` span (only inside a traced loop)."""
+        if self in call.loop.state:
+            content = self._mode_for(call.loop.capture_content).span
+            _tools.start_tool(self._tracer, self, call, content)
+
+    def tool_context(self, call: ToolCallInfo) -> Any:
+        """Make the tool's span current around the tool function."""
+        return _tools.tool_context(self, call)
+
+    def after_tool(self, call: ToolCallInfo) -> None:
+        """End the tool's span, with ``error.type`` when it failed."""
+        _tools.end_tool(self, call, error_type)
 
     # -- end ----------------------------------------------------------------------------------
 
