@@ -41,8 +41,10 @@ from .errors import (
     OverloadedError,
     PermissionDeniedError,
     RateLimitError,
+    RefusalError,
     ResponseValidationError,
     StreamError,
+    StructuredOutputError,
     UnsupportedFeatureError,
 )
 from .hooks import (
@@ -58,6 +60,7 @@ from .memory import Conversation, MemoryConfig
 from .pricing import ModelPrice
 from .retry import AsyncRetryTransport, RetryEvent, RetryPolicy, RetryTransport
 from .streams import AsyncChatCompletionStream, ChatCompletionStream
+from .structured import AsyncParseStream, ParsedResponse, ParseStream
 from .tokens import TokenCount
 from .types import (
     AudioPart,
@@ -98,6 +101,7 @@ __all__ = [
     "APITimeoutError",
     "AsyncChatCompletionStream",
     "AsyncClient",
+    "AsyncParseStream",
     "AsyncRetryTransport",
     "AudioPart",
     "AuthenticationError",
@@ -149,11 +153,14 @@ __all__ = [
     "NotFoundError",
     "ObservabilityHook",
     "OverloadedError",
+    "ParseStream",
+    "ParsedResponse",
     "PermissionDeniedError",
     "ProviderName",
     "RateLimitError",
     "ReasoningDelta",
     "ReasoningPart",
+    "RefusalError",
     "ResponseFormat",
     "ResponseValidationError",
     "RetryEvent",
@@ -161,6 +168,7 @@ __all__ = [
     "RetryTransport",
     "Role",
     "StreamError",
+    "StructuredOutputError",
     "TextPart",
     "TokenCount",
     "Tool",

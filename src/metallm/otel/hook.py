@@ -40,6 +40,7 @@ from ..retry import RetryEvent
 from ..types import ChatCompletionRequest, ChatCompletionResponse
 from . import attributes as A
 from ._context import NULL, Active, logs_unset, metrics_unset, tracing_unset
+from ._outer import OuterState, end_outer, outer_event, parent_context, start_outer
 from ._span_attributes import (
     embeddings_request_attributes,
     embeddings_response_attributes,
@@ -166,7 +167,11 @@ class OTelHook:
             return
         name = f"{operation} {request.model}" if request.model else operation
         span = self._tracer.start_span(
-            name, kind=SpanKind.CLIENT, attributes=attrs, start_time=int(info.start_time * 1e9)
+            name,
+            parent_context(self, info) if info.parent is not None else None,
+            kind=SpanKind.CLIENT,
+            attributes=attrs,
+            start_time=int(info.start_time * 1e9),
         )
         state = _CallState(span, attrs, base)
         if self._mode(info).any:
@@ -210,6 +215,28 @@ class OTelHook:
         if event.error is not None:
             attrs[A.ERROR_TYPE] = error_type(event.error)
         state.span.add_event(A.RETRY_EVENT, attrs)
+
+    # -- outer calls (parse and its re-asks: see metallm.otel._outer) -------------------------
+
+    def before_outer(self, info: LLMCallInfo, request: AnyRequest) -> None:
+        """Start the outer span that the call's attempts' spans nest under."""
+        if not self._explicit_tracing and tracing_unset():
+            return
+        info.state[self] = start_outer(self._tracer, info, request)
+
+    def on_outer_event(self, info: LLMCallInfo, name: str, attributes: dict[str, Any]) -> None:
+        """An event on the outer span (a validation retry)."""
+        state = info.state.get(self)
+        if isinstance(state, OuterState):
+            outer_event(state, name, attributes)
+
+    def after_outer(
+        self, info: LLMCallInfo, request: AnyRequest, response: AnyResponse | None, error: Failure
+    ) -> None:
+        """End the outer span (no metrics: each attempt recorded its own)."""
+        state = info.state.pop(self, None)
+        if isinstance(state, OuterState):
+            end_outer(state, info, response, error, None if error is None else error_type(error))
 
     # -- end ----------------------------------------------------------------------------------
 
