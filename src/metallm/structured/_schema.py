@@ -36,15 +36,16 @@ _PARTIAL: Final[Literal["trailing-strings"]] = "trailing-strings"
 
 
 def type_name(response_model: Any) -> str:
-    """A readable name of a response model, for errors and the schema's ``name``."""
+    """A readable name of a response model, for errors (``Order``, ``list[Item]``)."""
     name = getattr(response_model, "__name__", None)
     if isinstance(name, str) and not getattr(response_model, "__args__", None):
         return name
-    return repr(response_model).replace("typing.", "")
+    return re.sub(r"\b[\w.]+\.(?=\w)", "", repr(response_model))  # module paths dropped
 
 
 def _wire_name(response_model: Any) -> str:
-    """The schema name providers see: ``[a-zA-Z0-9_-]``, at most 64 characters."""
+    """The schema name providers see (``Order``, ``list_Item``): ``[a-zA-Z0-9_-]``, at most
+    64 characters."""
     name = re.sub(r"[^a-zA-Z0-9_-]+", "_", type_name(response_model)).strip("_")
     return (name or "response")[:64]
 
