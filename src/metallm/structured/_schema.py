@@ -95,7 +95,7 @@ class OutputSchema:
         return shape
 
     def _shape(self, strict: bool, object_root: bool) -> Shaped:
-        schema = copy.deepcopy(self.schema)
+        schema = _hoisted(copy.deepcopy(self.schema))
         adapter = self.adapter
         wrapped = object_root and not _is_object(schema)
         if wrapped:
@@ -151,21 +151,31 @@ def output_schema(response_model: Any) -> OutputSchema:
     return built
 
 
-def _is_object(schema: dict[str, Any]) -> bool:
+def _hoisted(schema: dict[str, Any]) -> dict[str, Any]:
+    """A top level that is only a ``$ref`` (a recursive model) as the definition it names,
+    ``$defs`` kept for the recursion: providers want the root's type at the root."""
     ref = schema.get("$ref")
-    if isinstance(ref, str) and len(schema) <= 2:  # {"$ref", "$defs"}: a model at the top
-        target = schema.get("$defs", {}).get(ref.rsplit("/", 1)[-1], {})
-        return isinstance(target, dict) and target.get("type") == "object"
+    if isinstance(ref, str) and set(schema) <= {"$ref", "$defs"}:
+        target = schema.get("$defs", {}).get(ref.rsplit("/", 1)[-1])
+        if isinstance(target, dict):
+            return {**target, "$defs": schema["$defs"]}
+    return schema
+
+
+def _is_object(schema: dict[str, Any]) -> bool:
     return schema.get("type") == "object"
 
 
-def _strict(node: Any, defs: dict[str, Any], name: str) -> Any:
-    """``node`` in the strict subset (see the module docstring), recursively."""
-    if isinstance(node, list):
-        return [_strict(item, defs, name) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if not node:
+_TYPED = frozenset(("type", "$ref", "anyOf", "oneOf", "allOf", "enum", "const", "properties"))
+"""Keywords that constrain a schema's type: a schema with none of them accepts anything."""
+_SCHEMA_MAPS = ("properties", "$defs")
+_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+
+
+def _strict(node: dict[str, Any], defs: dict[str, Any], name: str) -> dict[str, Any]:
+    """The schema ``node`` in the strict subset (see the module docstring), recursively; only
+    schema positions are visited (``discriminator``, ``examples`` and the like are copied)."""
+    if _TYPED.isdisjoint(node):
         raise InvalidRequestError(
             f"response_model {name} cannot be made strict: it has a field of any type (Any)"
         )
@@ -178,10 +188,14 @@ def _strict(node: Any, defs: dict[str, Any], name: str) -> Any:
     for key, value in node.items():
         if key == "default":
             continue
-        if key in ("properties", "$defs"):
+        if key in _SCHEMA_MAPS:
             out[key] = {k: _strict(v, defs, name) for k, v in value.items()}
-        else:
+        elif key in _SCHEMA_LISTS:
+            out[key] = [_strict(v, defs, name) for v in value]
+        elif key in ("items", "additionalProperties") and isinstance(value, dict):
             out[key] = _strict(value, defs, name)
+        else:
+            out[key] = value
     if out.get("type") == "object" or "properties" in out:
         extra = out.get("additionalProperties")
         if extra not in (None, False) and not out.get("properties"):
