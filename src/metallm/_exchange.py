@@ -64,7 +64,7 @@ from .embeddings import (
     EmbeddingsUsage,
     check_embeddings_reply,
 )
-from .errors import UnsupportedFeatureError, redact, scrub
+from .errors import UnsupportedFeatureError, redact
 from .hooks import AnyRequest, HookChain, LLMCallInfo, Operation, SubRequest
 from .hooks._info import ProviderAttributes
 from .pricing import ModelPrice, Pricer
@@ -150,7 +150,7 @@ class Exchange:
         parent: LLMCallInfo | None = None,
     ) -> Flow[ChatCompletionResponse]:
         """A whole chat completion, retried per the policy (the hottest path: one frame);
-        ``parent`` is the outer call it is an attempt of (:meth:`begin_outer`), if any."""
+        ``parent`` is the outer call it is an attempt of (:mod:`metallm._outer_call`)."""
         if self.preflight:
             self.check_fits(request)
         spending = self.spending
@@ -245,30 +245,6 @@ class Exchange:
             self.hooks.before_request(info, request)
         return call
 
-    def begin_outer(
-        self, request: ChatCompletionRequest, started: tuple[float, float] | None = None
-    ) -> LLMCallInfo:
-        """Start an outer call over several chat calls (``parse`` and its re-asks): its info,
-        shown to the hooks' ``before_outer``; pass it as ``parent`` to each inner call and end
-        it with :meth:`end_outer`."""
-        info = self._info("chat", request, False, None, started, None)
-        if self.hooks:
-            self.hooks.before_outer(info, request)
-        return info
-
-    def end_outer(
-        self,
-        info: LLMCallInfo,
-        request: ChatCompletionRequest,
-        response: ChatCompletionResponse | None,
-        error: BaseException | None,
-    ) -> None:
-        """End an outer call (once): ``after_outer`` with its answer or its error (scrubbed)."""
-        if error is not None:
-            scrub(error, self.secrets)
-        if self.hooks:
-            self.hooks.after_outer(info, request, response, error)
-
     def _info(
         self,
         operation: Operation,
@@ -278,6 +254,7 @@ class Exchange:
         started: tuple[float, float] | None,
         parent: LLMCallInfo | None,
     ) -> LLMCallInfo:
+        """A call's info (``parent``: the outer call it is an attempt of, :mod:`._outer_call`)."""
         return LLMCallInfo.start(
             self.provider_name,
             request.model,

@@ -4,7 +4,7 @@
 (:func:`~metallm.structured._schema.output_schema`), ``max_validation_retries`` (an int >= 0),
 and that the request does not already ask for its own ``response_format``. :func:`parse_flow` is
 a generator of the exchange's actions, so ``Client`` drives it with ``run`` and ``AsyncClient``
-with ``arun``: nothing is written twice. It opens an outer call (``Exchange.begin_outer``: one
+with ``arun``: nothing is written twice. It opens an outer call (:mod:`metallm._outer_call`: one
 INTERNAL span for the parse in the OTel hook), runs ``Exchange.complete`` with that call as the
 parent (one CLIENT span, its own HTTP retries and metrics, per attempt), validates the reply, and
 on a validation failure tells the hooks (a ``validation_retry`` event) and re-asks with the
@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from .._actions import Flow
 from .._exchange import Exchange
+from .._outer_call import begin_outer, end_outer
 from ..errors import InvalidRequestError, StructuredOutputError
 from ..hooks import clock
 from ..types import ChatCompletionRequest, ChatCompletionResponse
@@ -59,7 +60,7 @@ def parse_flow(
     started = started or clock()
     asked, shape = prepare(exchange, response_model, request, retries)
     name = str((shape.response_format.json_schema or {}).get("name", ""))
-    outer = exchange.begin_outer(asked, started)
+    outer = begin_outer(exchange, asked, started)
     responses: list[ChatCompletionResponse] = []
     try:
         current = asked
@@ -94,9 +95,9 @@ def parse_flow(
             result: ParsedResponse[Any] = ParsedResponse(value, response, responses, text)
             break
     except BaseException as exc:
-        exchange.end_outer(outer, asked, responses[-1] if responses else None, exc)
+        end_outer(exchange, outer, asked, responses[-1] if responses else None, exc)
         raise
-    exchange.end_outer(outer, asked, response, None)
+    end_outer(exchange, outer, asked, response, None)
     return result
 
 
