@@ -164,3 +164,20 @@ def test_a_fenced_reply_still_validates() -> None:
         server.enqueue(ScriptedReply(text='```json\n{"x": 3}\n```'))
         with metallm.Client(**client_kwargs(server, "ollama")) as client:
             assert client.parse(Point, model="m", messages=messages()).parsed == Point(3)
+
+
+def test_the_parse_benchmark_runs() -> None:
+    """``benchmarks/parse_bench.py`` still runs (figures printed, never asserted)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "parse_bench.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--calls", "50", "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "parse - call - validation" in out.stdout and "us" in out.stdout
