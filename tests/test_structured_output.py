@@ -215,3 +215,33 @@ def test_openai_refusal_field(mode: str) -> None:
             parse(mode, kw, Order, model="gpt-4o", messages=messages())
     assert caught.value.refusal == "I cannot assist with that request."
     assert "I cannot assist" in str(caught.value)
+
+
+def test_forced_output_tools_join_the_callers_own_tools() -> None:
+    from metallm.providers.anthropic._request import build_body
+    from metallm.providers.bedrock._request import build_body as converse_body
+
+    tool = metallm.Tool(
+        function=metallm.FunctionDefinition(name="lookup", parameters={"type": "object"})
+    )
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    fmt = {"type": "json_schema", "json_schema": {"name": "Answer", "schema": schema}}
+    request = metallm.ChatCompletionRequest(
+        model="claude-3-haiku-20240307",
+        messages=[metallm.Message(role="user", content="hi")],
+        tools=[tool],
+        response_format=fmt,
+    )
+    body = build_body(request, provider="anthropic", stream=False)
+    assert [t["name"] for t in body["tools"]] == ["lookup", "Answer"]
+    assert body["tool_choice"] == {"type": "tool", "name": "Answer"}
+    converse = converse_body(request, provider="bedrock")
+    names = [t["toolSpec"]["name"] for t in converse["toolConfig"]["tools"]]
+    assert names == ["lookup", "Answer"]
+    assert converse["toolConfig"]["toolChoice"] == {"tool": {"name": "Answer"}}
+    # no JSON mode without a schema on either: json_object is still refused
+    plain = request.model_copy(update={"response_format": {"type": "json_object"}})
+    with pytest.raises(metallm.UnsupportedFeatureError):
+        build_body(plain, provider="anthropic", stream=False)
+    with pytest.raises(metallm.UnsupportedFeatureError):
+        converse_body(plain, provider="bedrock")
