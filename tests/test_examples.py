@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -35,6 +36,13 @@ def test_example_runs(path: Path) -> None:
                 ),
                 ScriptedReply(text="18 C and noon in Paris."),
             )
+        if path.stem == "structured_output":
+            items = [{"name": "tea", "quantity": 2}, {"name": "lemon cake", "quantity": 1}]
+            server.enqueue(
+                ScriptedReply(text='{"customer": "Ann", "items": [{"name": "tea"}]}'),
+                ScriptedReply(text=json.dumps({"customer": "Ann", "items": items})),
+                ScriptedReply(text=json.dumps({"value": items}), chunk_size=6),
+            )
         env = {
             **os.environ,
             "OPENAI_BASE_URL": server.base_url("openai"),
@@ -64,6 +72,7 @@ def test_example_runs(path: Path) -> None:
         "hooks_and_logging": "chunks",
         "observability_hooks": "totals: 4 calls, 1 failed",
         "memory_demo": "conversation survived the restart: 5 messages",
+        "structured_output": "order for Ann: [('tea', 2), ('lemon cake', 1)]",
     }
     assert expectations[path.stem] in out.stdout + out.stderr, out.stdout
     if path.stem == "tools":
@@ -72,5 +81,9 @@ def test_example_runs(path: Path) -> None:
             "tool_call_id": "call_1",
             "content": '{"city": "Paris", "temperature_c": 18, "sky": "clear"}',
         }
+    if path.stem == "structured_output":
+        assert "attempts: 2" in out.stdout and "streamed items: 2" in out.stdout
+        assert "partial: ['tea', 'lemon cake']" in out.stdout
+        assert "quantity" in requests[1].json["messages"][-1]["content"]  # the re-ask
     if path.stem == "hooks_and_logging":
         assert "trace=trace-123" in out.stderr

@@ -42,8 +42,10 @@ from .errors import (
     OverloadedError,
     PermissionDeniedError,
     RateLimitError,
+    RefusalError,
     ResponseValidationError,
     StreamError,
+    StructuredOutputError,
     ToolExecutionError,
     UnsupportedFeatureError,
 )
@@ -60,6 +62,7 @@ from .memory import Conversation, MemoryConfig
 from .pricing import ModelPrice
 from .retry import AsyncRetryTransport, RetryEvent, RetryPolicy, RetryTransport
 from .streams import AsyncChatCompletionStream, ChatCompletionStream
+from .structured import AsyncParseStream, ParsedResponse, ParseStream
 from .tokens import TokenCount
 from .tools import FunctionTool, ToolCallRecord, ToolRunResult, ToolStep, tool
 from .types import (
@@ -101,6 +104,7 @@ __all__ = [
     "APITimeoutError",
     "AsyncChatCompletionStream",
     "AsyncClient",
+    "AsyncParseStream",
     "AsyncRetryTransport",
     "AudioPart",
     "AuthenticationError",
@@ -154,11 +158,14 @@ __all__ = [
     "NotFoundError",
     "ObservabilityHook",
     "OverloadedError",
+    "ParseStream",
+    "ParsedResponse",
     "PermissionDeniedError",
     "ProviderName",
     "RateLimitError",
     "ReasoningDelta",
     "ReasoningPart",
+    "RefusalError",
     "ResponseFormat",
     "ResponseValidationError",
     "RetryEvent",
@@ -166,6 +173,7 @@ __all__ = [
     "RetryTransport",
     "Role",
     "StreamError",
+    "StructuredOutputError",
     "TextPart",
     "TokenCount",
     "Tool",

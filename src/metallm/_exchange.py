@@ -147,14 +147,16 @@ class Exchange:
         request: ChatCompletionRequest,
         conversation_id: str | None = None,
         started: tuple[float, float] | None = None,
+        parent: LLMCallInfo | None = None,
     ) -> Flow[ChatCompletionResponse]:
-        """A whole chat completion, retried per the policy (the hottest path: one frame)."""
+        """A whole chat completion, retried per the policy (the hottest path: one frame);
+        ``parent`` is the outer call it is an attempt of (:mod:`metallm._outer_call`)."""
         if self.preflight:
             self.check_fits(request)
         spending = self.spending
         if spending is not None:
             yield from spending.check()
-        call = self._begin("chat", request, False, conversation_id, started)
+        call = self._begin("chat", request, False, conversation_id, started, parent)
         codec = self.codec
         try:
             if codec is None:
@@ -183,6 +185,7 @@ class Exchange:
         request: ChatCompletionRequest,
         conversation_id: str | None = None,
         started: tuple[float, float] | None = None,
+        parent: LLMCallInfo | None = None,
     ) -> Flow[OpenedStream]:
         """A chat stream, opened (retried until its first byte); the stream ends the call (and
         charges the budget, :class:`~metallm._call.StreamTracker`)."""
@@ -190,7 +193,7 @@ class Exchange:
             self.check_fits(request)
         if self.spending is not None:
             yield from self.spending.check()
-        call = self._begin("chat", request, True, conversation_id, started)
+        call = self._begin("chat", request, True, conversation_id, started, parent)
         codec = self.codec
         try:
             if codec is not None:
@@ -233,9 +236,26 @@ class Exchange:
         streaming: bool,
         conversation_id: str | None = None,
         started: tuple[float, float] | None = None,
+        parent: LLMCallInfo | None = None,
     ) -> Call:
         """Start a call (its clock from ``started``): build its info, run ``before_request``."""
-        info = LLMCallInfo.start(
+        info = self._info(operation, request, streaming, conversation_id, started, parent)
+        call = Call(self, info, request)
+        if self.hooks:
+            self.hooks.before_request(info, request)
+        return call
+
+    def _info(
+        self,
+        operation: Operation,
+        request: AnyRequest,
+        streaming: bool,
+        conversation_id: str | None,
+        started: tuple[float, float] | None,
+        parent: LLMCallInfo | None,
+    ) -> LLMCallInfo:
+        """A call's info (``parent``: the outer call it is an attempt of, :mod:`._outer_call`)."""
+        return LLMCallInfo.start(
             self.provider_name,
             request.model,
             streaming=streaming,
@@ -250,11 +270,8 @@ class Exchange:
             system_instructions_apart=self.system_apart,
             started=started,
             span_attributes=self.span_attributes,
+            parent=parent,
         )
-        call = Call(self, info, request)
-        if self.hooks:
-            self.hooks.before_request(info, request)
-        return call
 
     def _finish(self, call: Call, body: Flow[T]) -> Flow[T]:
         """Run ``body`` and end the call with its result or its error."""

@@ -14,7 +14,7 @@ conversation-memory methods come from :mod:`metallm.memory.client_methods`, the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from ._exchange import Exchange
 from ._pump import arun, run
@@ -37,6 +37,7 @@ from .provider import (
     server_address_port,
 )
 from .streams import AsyncChatCompletionStream, ChatCompletionStream
+from .structured import AsyncParseStream, ParsedResponse, ParseStream, parse_flow, prepare
 from .tokens import TokenCount
 from .tools.client_methods import AsyncToolMethods, ToolMethods
 from .types import ChatCompletionRequest, ChatCompletionResponse
@@ -45,6 +46,7 @@ __all__ = ["AsyncClient", "Client"]
 
 RequestLike = ChatCompletionRequest | Mapping[str, Any] | None
 EmbeddingsLike = EmbeddingsRequest | Mapping[str, Any] | None
+T = TypeVar("T")
 
 
 def default_hooks() -> list[object]:
@@ -183,6 +185,60 @@ class Client(_ClientCore, MemoryMethods, ToolMethods):
         opened = run(self._exchange.open_stream(coerce_request(request, kwargs), None, started))
         return ChatCompletionStream(opened)
 
+    @overload
+    def parse(
+        self,
+        response_model: type[T],
+        request: RequestLike = None,
+        /,
+        *,
+        max_validation_retries: int = 1,
+        **kwargs: Any,
+    ) -> ParsedResponse[T]: ...
+    @overload
+    def parse(
+        self,
+        response_model: Any,
+        request: RequestLike = None,
+        /,
+        *,
+        max_validation_retries: int = 1,
+        **kwargs: Any,
+    ) -> ParsedResponse[Any]: ...
+    def parse(
+        self,
+        response_model: Any,
+        request: RequestLike = None,
+        /,
+        *,
+        max_validation_retries: int = 1,
+        **kwargs: Any,
+    ) -> ParsedResponse[Any]:
+        """A typed answer: ``.parsed`` is a ``response_model`` value, validated (re-asking up
+        to ``max_validation_retries`` times with the errors); see README "Structured output"."""
+        started = clock()
+        request_ = coerce_request(request, kwargs)
+        flow = parse_flow(self._exchange, response_model, request_, max_validation_retries, started)
+        return run(flow)
+
+    @overload
+    def parse_stream(
+        self, response_model: type[T], request: RequestLike = None, /, **kwargs: Any
+    ) -> ParseStream[T]: ...
+    @overload
+    def parse_stream(
+        self, response_model: Any, request: RequestLike = None, /, **kwargs: Any
+    ) -> ParseStream[Any]: ...
+    def parse_stream(
+        self, response_model: Any, request: RequestLike = None, /, **kwargs: Any
+    ) -> ParseStream[Any]:
+        """Stream a typed answer: iterate for validated partial objects, ``final()`` for the
+        whole, fully validated."""
+        started = clock()
+        asked, shape = prepare(self._exchange, response_model, coerce_request(request, kwargs))
+        opened = run(self._exchange.open_stream(asked, None, started))
+        return ParseStream(ChatCompletionStream(opened), shape)
+
     def create_embeddings(
         self, request: EmbeddingsLike = None, /, **kwargs: Any
     ) -> EmbeddingsResponse:
@@ -230,6 +286,58 @@ class AsyncClient(_ClientCore, AsyncMemoryMethods, AsyncToolMethods):
         started = clock()
         flow = self._exchange.open_stream(coerce_request(request, kwargs), None, started)
         return AsyncChatCompletionStream(await arun(flow))
+
+    @overload
+    async def parse(
+        self,
+        response_model: type[T],
+        request: RequestLike = None,
+        /,
+        *,
+        max_validation_retries: int = 1,
+        **kwargs: Any,
+    ) -> ParsedResponse[T]: ...
+    @overload
+    async def parse(
+        self,
+        response_model: Any,
+        request: RequestLike = None,
+        /,
+        *,
+        max_validation_retries: int = 1,
+        **kwargs: Any,
+    ) -> ParsedResponse[Any]: ...
+    async def parse(
+        self,
+        response_model: Any,
+        request: RequestLike = None,
+        /,
+        *,
+        max_validation_retries: int = 1,
+        **kwargs: Any,
+    ) -> ParsedResponse[Any]:
+        """A typed answer (see :meth:`Client.parse`)."""
+        started = clock()
+        request_ = coerce_request(request, kwargs)
+        flow = parse_flow(self._exchange, response_model, request_, max_validation_retries, started)
+        return await arun(flow)
+
+    @overload
+    async def parse_stream(
+        self, response_model: type[T], request: RequestLike = None, /, **kwargs: Any
+    ) -> AsyncParseStream[T]: ...
+    @overload
+    async def parse_stream(
+        self, response_model: Any, request: RequestLike = None, /, **kwargs: Any
+    ) -> AsyncParseStream[Any]: ...
+    async def parse_stream(
+        self, response_model: Any, request: RequestLike = None, /, **kwargs: Any
+    ) -> AsyncParseStream[Any]:
+        """Stream a typed answer (see :meth:`Client.parse_stream`)."""
+        started = clock()
+        asked, shape = prepare(self._exchange, response_model, coerce_request(request, kwargs))
+        opened = await arun(self._exchange.open_stream(asked, None, started))
+        return AsyncParseStream(AsyncChatCompletionStream(opened), shape)
 
     async def create_embeddings(
         self, request: EmbeddingsLike = None, /, **kwargs: Any

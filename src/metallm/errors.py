@@ -7,6 +7,8 @@
     ├── InvalidRequestError (ValueError)       a request no provider could take; caught before I/O
     │   ├── UnsupportedFeatureError            valid, but this provider cannot do it
     │   └── InvalidSessionIdError              empty, over-long or control-character session id
+    ├── StructuredOutputError                  a parse whose replies never validated (re-asks spent)
+    │   └── RefusalError                       the model refused to answer (its text kept)
     ├── ToolExecutionError                     a tool run by ``run_tools`` failed (``"raise"``)
     ├── MaxStepsExceededError                  ``run_tools`` still had tools to run at max_steps
     ├── MemoryStoreError                       a conversation store failed or is unreachable
@@ -62,8 +64,10 @@ __all__ = [
     "OverloadedError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RefusalError",
     "ResponseValidationError",
     "StreamError",
+    "StructuredOutputError",
     "ToolExecutionError",
     "UnsupportedFeatureError",
     "contains_secret",
@@ -149,6 +153,43 @@ class BudgetExceededError(MetaLLMError):
         self.resets_at = resets_at
         self.scope = scope
         super().__init__(message)
+
+
+class StructuredOutputError(MetaLLMError):
+    """A ``parse`` whose every reply failed validation against the response model.
+
+    Never a half-valid object: the caller gets the evidence instead. ``raw`` is the last
+    reply's JSON text, ``errors`` pydantic's error list for it (``ValidationError.errors()``),
+    ``responses`` every attempt's :class:`~metallm.ChatCompletionResponse`, in order (usage and
+    cost of the whole parse can be summed from them).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        raw: str = "",
+        errors: list[Any] | None = None,
+        responses: list[Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.raw = raw
+        self.errors = list(errors or [])
+        self.responses = list(responses or [])
+
+
+class RefusalError(StructuredOutputError):
+    """The model refused to produce the structured answer (OpenAI ``refusal``, a
+    content-filter finish): ``refusal`` is the provider's text. Re-asking would not help, so a
+    refusal is never retried."""
+
+    def __init__(self, refusal: str, *, responses: list[Any] | None = None) -> None:
+        super().__init__(
+            f"the model refused: {refusal}" if refusal else "the model refused to answer",
+            raw=refusal,
+            responses=responses,
+        )
+        self.refusal = refusal
 
 
 class ToolExecutionError(MetaLLMError):

@@ -21,6 +21,12 @@ A ``run_tools`` loop adds six more, as optional as the rest (:mod:`metallm.hooks
 nest under it), and per tool execution ``before_tool(call)``, ``tool_context(call)`` around
 the tool function, and ``after_tool(call)`` (``call.error`` says whether it failed).
 
+An outer call that groups several calls (``parse`` and its validation re-asks) is shown to the
+hooks apart, so hooks that count calls never count it twice: ``before_outer(info, request)``
+when it starts, ``on_outer_event(info, name, attributes)`` for what happens between its calls
+(a validation retry), and ``after_outer(info, request, response, error)`` once when it ends;
+each inner call is an ordinary call whose ``info.parent`` is the outer call's info.
+
 Every operation runs the same hook points: ``request`` is a ``ChatCompletionRequest`` or an
 ``EmbeddingsRequest`` and ``response`` the matching response (``info.operation`` says which);
 ``wrap_stream``, ``on_chunk`` and the stream fields of the info concern chat streams only.
@@ -128,6 +134,9 @@ class HookChain:
         self._tool_before = methods("before_tool")
         self._tool_after = methods("after_tool")
         self._tool_context = methods("tool_context")
+        self._before_outer = methods("before_outer")
+        self._after_outer = methods("after_outer")
+        self._outer_event = methods("on_outer_event")
 
     def __bool__(self) -> bool:
         return bool(self.hooks)
@@ -160,6 +169,20 @@ class HookChain:
     def on_retry(self, info: LLMCallInfo, event: RetryEvent) -> None:
         """Call every ``on_retry``."""
         self._each(self._retry, info, event)
+
+    def before_outer(self, info: LLMCallInfo, request: AnyRequest) -> None:
+        """Call every ``before_outer`` (an outer call starts)."""
+        self._each(self._before_outer, info, request)
+
+    def after_outer(
+        self, info: LLMCallInfo, request: AnyRequest, response: AnyResponse | None, error: Failure
+    ) -> None:
+        """Call every ``after_outer`` (an outer call ends, once)."""
+        self._each(self._after_outer, info, request, response, error)
+
+    def on_outer_event(self, info: LLMCallInfo, name: str, attributes: dict[str, Any]) -> None:
+        """Call every ``on_outer_event`` (something happened between an outer call's calls)."""
+        self._each(self._outer_event, info, name, attributes)
 
     def on_chunk(self, info: LLMCallInfo, chunk: ChatCompletionChunk) -> None:
         """Call every ``on_chunk`` (the client calls this only when some hook has one)."""

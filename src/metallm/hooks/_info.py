@@ -82,7 +82,10 @@ class LLMCallInfo:
     every chunk themselves. ``sub_requests`` lists the requests a split call was sent as (empty
     when it was sent as one). ``capture_content`` is the client's message-content setting
     (None: the hook's own or the environment's). ``redact`` scrubs the client's secrets from a
-    text, for hooks that export message content or error texts.
+    text, for hooks that export message content or error texts. ``parent`` is the outer call
+    this call is one attempt of (a ``parse`` whose re-asks are each a call): the outer call's
+    own info, shown to the hooks' ``before_outer``/``after_outer`` (:mod:`metallm.hooks`), so a
+    tracing hook parents this call's span under the outer one; None for a call on its own.
     """
 
     call_id: str
@@ -107,6 +110,7 @@ class LLMCallInfo:
     system_instructions_apart: bool = False
     sub_requests: list[SubRequest] = field(default_factory=list, repr=False)
     span_attributes: ProviderAttributes | None = field(default=None, repr=False)
+    parent: LLMCallInfo | None = field(default=None, repr=False)
 
     @classmethod
     def start(
@@ -126,6 +130,7 @@ class LLMCallInfo:
         system_instructions_apart: bool = False,
         started: tuple[float, float] | None = None,
         span_attributes: ProviderAttributes | None = None,
+        parent: LLMCallInfo | None = None,
     ) -> LLMCallInfo:
         """Info for a call starting now (or at ``started``, a :func:`clock` reading), with a
         process-unique ``call_id``."""
@@ -147,6 +152,7 @@ class LLMCallInfo:
             semconv_name=semconv_name or provider_name,
             system_instructions_apart=system_instructions_apart,
             span_attributes=span_attributes,
+            parent=parent,
         )
 
     @property

@@ -130,6 +130,12 @@ OPERATION_EMBEDDINGS = "embeddings"
 EMBEDDINGS_DIMENSION_COUNT = _g.GEN_AI_EMBEDDINGS_DIMENSION_COUNT
 REQUEST_ENCODING_FORMATS = _g.GEN_AI_REQUEST_ENCODING_FORMATS
 
+# An outer call over several inference calls (parse and its validation re-asks)
+VALIDATION_RETRY_EVENT = "metallm.structured.validation_retry"
+STRUCTURED_ATTEMPT = "metallm.structured.attempt"
+STRUCTURED_ERROR_COUNT = "metallm.structured.error_count"
+STRUCTURED_ATTEMPTS = "metallm.structured.attempts"
+
 # A call split into several requests (long embeddings lists): one span event per part
 PART_EVENT = "metallm.request.part"
 PART_INDEX = "metallm.request.part.index"

@@ -49,6 +49,7 @@ from ..types import ChatCompletionRequest, ChatCompletionResponse
 from . import _tools
 from . import attributes as A
 from ._context import NULL, Active, logs_unset, metrics_unset, tracing_unset
+from ._outer import OuterState, end_outer, outer_event, parent_context, start_outer
 from ._span_attributes import (
     embeddings_request_attributes,
     embeddings_response_attributes,
@@ -175,7 +176,11 @@ class OTelHook:
             return
         name = f"{operation} {request.model}" if request.model else operation
         span = self._tracer.start_span(
-            name, kind=SpanKind.CLIENT, attributes=attrs, start_time=int(info.start_time * 1e9)
+            name,
+            parent_context(self, info) if info.parent is not None else None,
+            kind=SpanKind.CLIENT,
+            attributes=attrs,
+            start_time=int(info.start_time * 1e9),
         )
         state = _CallState(span, attrs, base)
         if self._mode(info).any:
@@ -252,6 +257,28 @@ class OTelHook:
     def after_tool(self, call: ToolCallInfo) -> None:
         """End the tool's span, with ``error.type`` when it failed."""
         _tools.end_tool(self, call, error_type)
+
+    # -- outer calls (parse and its re-asks: see metallm.otel._outer) -------------------------
+
+    def before_outer(self, info: LLMCallInfo, request: AnyRequest) -> None:
+        """Start the outer span that the call's attempts' spans nest under."""
+        if not self._explicit_tracing and tracing_unset():
+            return
+        info.state[self] = start_outer(self._tracer, info, request)
+
+    def on_outer_event(self, info: LLMCallInfo, name: str, attributes: dict[str, Any]) -> None:
+        """An event on the outer span (a validation retry)."""
+        state = info.state.get(self)
+        if isinstance(state, OuterState):
+            outer_event(state, name, attributes)
+
+    def after_outer(
+        self, info: LLMCallInfo, request: AnyRequest, response: AnyResponse | None, error: Failure
+    ) -> None:
+        """End the outer span (no metrics: each attempt recorded its own)."""
+        state = info.state.pop(self, None)
+        if isinstance(state, OuterState):
+            end_outer(state, info, response, error, None if error is None else error_type(error))
 
     # -- end ----------------------------------------------------------------------------------
 

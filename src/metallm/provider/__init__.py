@@ -31,6 +31,9 @@ third-party codec would be, so whatever a built-in needs is public here rather t
   :func:`refuse_fields`, :func:`response_format_type`, :func:`merge_extra`,
   :func:`json_object`, :func:`invalid_reply`, :func:`parse_token_count`,
   :func:`error_fields` and :data:`USER_AGENT`;
+* structured output: :func:`json_schema_format` reads a ``json_schema`` response format into a
+  :class:`JsonSchemaFormat` (name, schema, strict), and the codec attributes
+  ``json_schema_strict`` / ``json_schema_object_root`` tell ``parse`` how to shape schemas;
 * token counting: :class:`TokenCount` (what a counting parser returns, a
   :data:`CountTokensParser`) and :class:`TokenCountCodec`, the optional codec methods;
 * the incremental :class:`SSEDecoder` and :class:`NDJSONDecoder`, the HTTP value types, and
@@ -75,6 +78,7 @@ from ._helpers import (
     tool_call_id,
 )
 from ._http import HTTPRequest, HTTPResponse, server_address_port
+from ._json_output import JsonSchemaFormat, json_schema_format
 from ._protocols import (
     AsyncProvider,
     EmbeddingsCodec,
@@ -100,6 +104,7 @@ __all__ = [
     "HTTPProvider",
     "HTTPRequest",
     "HTTPResponse",
+    "JsonSchemaFormat",
     "NDJSONDecoder",
     "Provider",
     "ProviderSettings",
@@ -123,6 +128,7 @@ __all__ = [
     "invalid_reply",
     "json_body",
     "json_object",
+    "json_schema_format",
     "make_assistant_message",
     "make_choice",
     "make_completion",

@@ -103,6 +103,12 @@ class HTTPCodec:
     """Whether the provider takes system prompts apart from the history (Anthropic's
     ``system``, Gemini's ``systemInstruction``, Bedrock's ``system``): telemetry then reports
     them as ``gen_ai.system_instructions`` rather than as messages."""
+    json_schema_strict: bool = False
+    """Whether the provider enforces JSON schemas in a strict subset (OpenAI's ``strict``):
+    ``parse`` then sends a strict-compatible schema (:mod:`metallm.provider._json_output`)."""
+    json_schema_object_root: bool = True
+    """Whether the provider needs an object at a schema's top (a tool input, a strict schema):
+    ``parse`` then wraps a list or scalar response model in ``{"value": ...}``."""
     span_attributes: SpanAttributes | None = None
     """A provider's own span attributes (OpenAI's ``openai.response.system_fingerprint``,
     ...), as a ``staticmethod`` :data:`SpanAttributes` function. The OTel hook calls it once

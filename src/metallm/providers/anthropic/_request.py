@@ -24,12 +24,18 @@ Anthropic differs from the unified (Chat Completions) shape in ways this module 
   Anthropic's ``{"type": ...}`` objects; ``stop`` becomes ``stop_sequences``; ``user`` becomes
   ``metadata.user_id``.
 
+A ``json_schema`` ``response_format`` uses Anthropic's structured outputs
+(``output_config.format``, generally available, no beta header) on the models that have them
+(:func:`supports_structured_output`) and forced tool use (a tool named after the schema,
+``tool_choice: {"type": "tool"}``) on the others.
+
 An assistant message's signed thinking (its :attr:`~metallm.Message.reasoning` parts issued
 by this provider: ``thinking`` with its ``signature``, ``redacted_thinking`` with its data) is
 sent back first, before its text and ``tool_use`` blocks, byte-exact, as the API requires when a
 thinking model's tool use continues; reasoning text without a signature is not sent (the API
 rejects unsigned thinking), nor is another provider's. Fields Anthropic cannot honour
-(``n > 1``, ``seed``, penalties, JSON ``response_format``, metadata other than ``user_id``)
+(``n > 1``, ``seed``, penalties, ``json_object`` ``response_format``, metadata other than
+``user_id``)
 raise :class:`~metallm.errors.UnsupportedFeatureError` before any I/O. ``request.extra`` is
 merged last (a ``None`` value removes a field).
 """
@@ -41,7 +47,7 @@ from typing import Any
 
 from ...errors import InvalidRequestError, UnsupportedFeatureError
 from ...models import model_info
-from ...provider import refuse_fields, response_format_type, sent_back
+from ...provider import json_schema_format, refuse_fields, response_format_type, sent_back
 from ...types import (
     AudioPart,
     ChatCompletionRequest,
@@ -322,14 +328,51 @@ def _tool_choice(provider: str, choice: str | dict[str, Any]) -> dict[str, Any]:
     return dict(choice)  # already Anthropic-shaped ({"type": "tool", "name": ...} and the like)
 
 
+_STRUCTURED_OUTPUT_MODELS = (
+    "claude-opus-4-1",
+    "claude-opus-4-5",
+    "claude-sonnet-4-5",
+    "claude-haiku-4-5",
+    "claude-opus-4-6",
+    "claude-sonnet-4-6",
+)
+"""Model name prefixes with Anthropic's structured outputs (``output_config.format``), per its
+structured-outputs page; any other model gets forced tool use."""
+
+
+def supports_structured_output(model: str) -> bool:
+    """Whether ``model`` takes ``output_config.format`` (a dated or aliased name of a model
+    listed in :data:`_STRUCTURED_OUTPUT_MODELS`)."""
+    return model.startswith(_STRUCTURED_OUTPUT_MODELS)
+
+
+def _structured_output(body: dict[str, Any], request: ChatCompletionRequest, provider: str) -> None:
+    """A ``json_schema`` response format: ``output_config.format`` (constrained decoding, the
+    JSON arrives as the text) on the models that have it, else a tool whose ``input_schema`` is
+    the schema, forced with ``tool_choice`` (the core reads the JSON from that tool call).
+    Forced tool use cannot be combined with extended thinking, which Anthropic refuses."""
+    fmt = json_schema_format(request.response_format, provider)
+    if fmt is None:
+        return
+    if supports_structured_output(request.model):
+        config = body.setdefault("output_config", {})
+        config["format"] = {"type": "json_schema", "schema": fmt.schema}
+        return
+    tool = {
+        "name": fmt.name,
+        "description": fmt.description or "Answer with the structured result.",
+        "input_schema": fmt.schema,
+    }
+    body.setdefault("tools", []).append(tool)
+    body["tool_choice"] = {"type": "tool", "name": fmt.name}
+
+
 def _check_unsupported(provider: str, request: ChatCompletionRequest) -> None:
     if request.n is not None and request.n > 1:
         raise UnsupportedFeatureError(provider, "n")
     refuse_fields(request, provider, "seed", "frequency_penalty", "presence_penalty")
-    if (
-        request.response_format is not None
-        and response_format_type(request.response_format) != "text"
-    ):
+    kind = response_format_type(request.response_format)
+    if request.response_format is not None and kind not in ("text", "json_schema"):
         raise UnsupportedFeatureError(provider, "response_format")
     if request.metadata and set(request.metadata) - {"user_id"}:
         raise UnsupportedFeatureError(provider, "metadata")
@@ -369,6 +412,7 @@ def build_body(
         check(marks, provider)
     if request.tool_choice is not None:
         body["tool_choice"] = _tool_choice(provider, request.tool_choice)
+    _structured_output(body, request, provider)
     effort = request.reasoning_effort
     if effort is not None and effort != "none":
         budget = THINKING_BUDGETS.get(effort)

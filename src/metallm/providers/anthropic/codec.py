@@ -46,6 +46,7 @@ class AnthropicProvider(HTTPCodec):
     name = "anthropic"
     default_base_url = DEFAULT_BASE_URL
     system_instructions_apart = True
+    json_schema_strict = True  # output_config.format takes the strict subset
 
     def __init__(self, settings: ProviderSettings) -> None:
         extra = settings.extra

@@ -21,6 +21,10 @@ become hyphens), else ``document-<n>`` (the n-th document of the request); a rep
 `` (2)``, `` (3)``. Audio becomes an ``audio`` block (``AudioBlock``: format and
 ``source.bytes``) for the formats Converse lists.
 
+A ``json_schema`` response format becomes forced tool use: a ``toolSpec`` named after the
+schema with it as ``inputSchema.json``, and ``toolChoice: {"tool": {"name": ...}}``; other JSON
+modes (``json_object``) are refused, Converse has none.
+
 Prompt caching: a :class:`~metallm.types.CacheControl` becomes a ``{"cachePoint": {"type":
 "default"}}`` block right after what it marks (a part's block, a message's last block, a tool
 result's ``toolResult``, a tool's ``toolSpec`` in ``toolConfig.tools``, a system message's
@@ -35,7 +39,7 @@ import json
 from typing import Any
 
 from metallm.errors import InvalidRequestError, UnsupportedFeatureError
-from metallm.provider import refuse_fields, response_format_type, sent_back
+from metallm.provider import json_schema_format, refuse_fields, response_format_type, sent_back
 from metallm.types import (
     AudioPart,
     CacheControl,
@@ -145,6 +149,7 @@ def build_body(request: ChatCompletionRequest, *, provider: str) -> dict[str, An
         body["toolConfig"] = tool_config
     elif request.tool_choice is not None:
         raise InvalidRequestError(f"{provider}: tool_choice needs tools")
+    _forced_output_tool(body, request, provider)
     fields: dict[str, Any] = {}
     if request.top_k is not None:
         fields["top_k"] = request.top_k
@@ -167,12 +172,28 @@ def build_body(request: ChatCompletionRequest, *, provider: str) -> dict[str, An
     return body
 
 
+def _forced_output_tool(
+    body: dict[str, Any], request: ChatCompletionRequest, provider: str
+) -> None:
+    """A ``json_schema`` response format as forced tool use: Converse has no JSON mode, but a
+    tool whose ``inputSchema`` is the schema, chosen by ``toolChoice.tool``, makes the model
+    answer with a conforming object (the core reads it from that tool call)."""
+    fmt = json_schema_format(request.response_format, provider)
+    if fmt is None:
+        return
+    spec: dict[str, Any] = {"name": fmt.name, "inputSchema": {"json": fmt.schema}}
+    spec["description"] = fmt.description or "Answer with the structured result."
+    tool_config = body.setdefault("toolConfig", {"tools": []})
+    tool_config["tools"].append({"toolSpec": spec})
+    tool_config["toolChoice"] = {"tool": {"name": fmt.name}}
+
+
 def _check_unsupported(request: ChatCompletionRequest, provider: str) -> None:
     if request.n is not None and request.n != 1:
         raise UnsupportedFeatureError(provider, "n > 1")
     refuse_fields(request, provider, "seed", "frequency_penalty", "presence_penalty", "user")
     kind = response_format_type(request.response_format)
-    if request.response_format is not None and kind != "text":
+    if request.response_format is not None and kind not in ("text", "json_schema"):
         raise UnsupportedFeatureError(provider, f"response_format={kind!r}")
 
 

@@ -57,6 +57,7 @@ class GeminiProvider(HTTPCodec):
     name = "gemini"
     default_base_url = DEFAULT_BASE_URL
     system_instructions_apart = True
+    json_schema_object_root = False  # responseJsonSchema takes any JSON schema at the top
 
     def __init__(self, settings: ProviderSettings) -> None:
         extra = settings.extra

@@ -51,6 +51,7 @@ class OllamaProvider(HTTPCodec):
     name = "ollama"
     default_base_url = DEFAULT_BASE_URL
     stream_accept = "application/x-ndjson"
+    json_schema_object_root = False  # format takes any JSON schema at the top
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(

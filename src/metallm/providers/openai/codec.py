@@ -42,6 +42,7 @@ class OpenAIProvider(HTTPCodec):
     default_base_url = DEFAULT_BASE_URL
     max_tokens_field = "max_completion_tokens"
     sends_openai_headers = True
+    json_schema_strict = True  # response_format json_schema with strict: true
     # Media parts the server reads in Chat Completions (PDF ``file`` parts, ``input_audio``);
     # a compatible server without them says so here and refuses those parts before any I/O.
     accepts_files = True

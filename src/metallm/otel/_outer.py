@@ -1,0 +1,108 @@
+"""The span of an outer call: one INTERNAL span over several inference spans.
+
+``parse`` re-asks the model when a reply does not validate; each re-ask is a call of its own
+(its own CLIENT span, metrics and retries), and the conventions' rule for several attempts of
+one request ("Several attempts for one call" in OTEL-GENAI.md) puts them under one outer span
+named like an inference span (``chat {model}``) but of kind INTERNAL, carrying the answering
+attempt's response and usage attributes. Metrics are recorded per attempt only, never for the
+outer span, so nothing is counted twice. Validation retries are events on the outer span.
+
+The hook keeps an :class:`OuterState` in the outer info's ``state``; an inner call's
+``before_request`` finds it through ``info.parent`` and starts its span in
+:attr:`OuterState.ctx`, which is how the tree is built without making anything current
+between the pump's steps (the sans-IO exchange has no "current" to rely on).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from ..hooks import AnyRequest, AnyResponse, Failure, LLMCallInfo
+from ..types import ChatCompletionRequest, ChatCompletionResponse
+from . import attributes as A
+from ._span_attributes import request_attributes, response_attributes
+
+__all__ = ["OuterState", "end_outer", "outer_event", "parent_context", "start_outer"]
+
+_EVENTS = {"validation_retry": A.VALIDATION_RETRY_EVENT}
+_EVENT_ATTRIBUTES = {
+    "attempt": A.STRUCTURED_ATTEMPT,
+    "error_count": A.STRUCTURED_ERROR_COUNT,
+    "error_type": A.ERROR_TYPE,
+}
+
+
+class OuterState:
+    """An outer call's span and the context its inner calls' spans start in."""
+
+    __slots__ = ("attempts", "ctx", "span")
+
+    def __init__(self, span: trace.Span) -> None:
+        self.span = span
+        self.attempts = 0
+        self.ctx: otel_context.Context = trace.set_span_in_context(span)
+
+
+def start_outer(tracer: trace.Tracer, info: LLMCallInfo, request: AnyRequest) -> OuterState:
+    """Start the outer span (INTERNAL) with the attributes an inference span starts with."""
+    attrs: dict[str, Any] = {
+        A.OPERATION_NAME: info.operation,
+        A.PROVIDER_NAME: info.semconv_name or info.provider_name,
+        A.REQUEST_MODEL: request.model,
+    }
+    if info.server_address:
+        attrs[A.SERVER_ADDRESS] = info.server_address
+        attrs[A.SERVER_PORT] = info.server_port
+    if isinstance(request, ChatCompletionRequest):
+        request_attributes(attrs, request, info)
+    name = f"{info.operation} {request.model}" if request.model else info.operation
+    span = tracer.start_span(
+        name, kind=SpanKind.INTERNAL, attributes=attrs, start_time=int(info.start_time * 1e9)
+    )
+    return OuterState(span)
+
+
+def parent_context(owner: object, info: LLMCallInfo) -> otel_context.Context | None:
+    """The context an inner call's span starts in (None: a call on its own)."""
+    parent = info.parent
+    if parent is None:
+        return None
+    state = parent.state.get(owner)
+    if not isinstance(state, OuterState):
+        return None
+    state.attempts += 1
+    return state.ctx
+
+
+def outer_event(state: OuterState, name: str, attributes: dict[str, Any]) -> None:
+    """A span event on the outer span (a validation retry), its attribute names mapped."""
+    attrs = {
+        _EVENT_ATTRIBUTES.get(key, f"metallm.structured.{key}"): value
+        for key, value in attributes.items()
+    }
+    state.span.add_event(_EVENTS.get(name, f"metallm.{name}"), attrs)
+
+
+def end_outer(
+    state: OuterState,
+    info: LLMCallInfo,
+    response: AnyResponse | None,
+    error: Failure,
+    error_type: str | None,
+) -> None:
+    """End the outer span: the answering attempt's response attributes, or the failure."""
+    span = state.span
+    end: dict[str, Any] = {A.STRUCTURED_ATTEMPTS: state.attempts}
+    if isinstance(response, ChatCompletionResponse):
+        response_attributes(end, response)
+    if error is not None and error_type is not None:
+        end[A.ERROR_TYPE] = error_type
+    span.set_attributes(end)
+    if error is not None:
+        span.set_status(Status(StatusCode.ERROR, info.redact(f"{type(error).__name__}: {error}")))
+        span.record_exception(error, attributes={"exception.message": info.redact(str(error))})
+    span.end()
