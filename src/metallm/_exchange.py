@@ -56,19 +56,18 @@ from ._actions import Attempt, Flow, Parallel, Sleep
 from ._call import Call
 from ._count_flow import count_tokens_flow
 from ._counting import check_context, token_encoding
+from ._embeddings_parts import batch_limit, merge, split
 from ._spending import Spending
 from .embeddings import (
-    Embedding,
     EmbeddingsRequest,
     EmbeddingsResponse,
-    EmbeddingsUsage,
     check_embeddings_reply,
 )
 from .errors import UnsupportedFeatureError, redact
 from .hooks import AnyRequest, HookChain, LLMCallInfo, Operation, SubRequest
 from .hooks._info import ProviderAttributes
 from .pricing import ModelPrice, Pricer
-from .provider import HTTPProvider, construct
+from .provider import HTTPProvider
 from .retry import RetryPolicy
 from .tokens import TokenCount
 from .types import ChatCompletionRequest, ChatCompletionResponse
@@ -324,7 +323,7 @@ class Exchange:
             method = self._method("create_embeddings")
             result: EmbeddingsResponse = yield from self._attempts(call, method, request)
             return self._checked(result, request, count)
-        parts = _split(request, _batch_limit(codec, request))
+        parts = split(request, batch_limit(codec, request))
         sends = [codec.build_embeddings_request(part) for part in parts]  # all before any I/O
         if len(parts) == 1:
             reply = yield from self._attempts(call, self.transport.request, sends[0])
@@ -337,7 +336,7 @@ class Exchange:
         results = yield Parallel(flows, MAX_IN_FLIGHT)
         if isinstance(results, BaseException):
             raise results
-        return self._checked(_merge(results), request, count)
+        return self._checked(merge(results), request, count)
 
     def _part(
         self, call: Call, codec: Any, index: int, part: EmbeddingsRequest, send: Any
@@ -366,57 +365,3 @@ class Exchange:
         if not response.provider:
             response.provider = self.provider_name
         return check_embeddings_reply(response, count, self.provider_name)
-
-
-def _batch_limit(codec: Any, request: EmbeddingsRequest) -> int:
-    """The codec's per-request input limit for this request (0 or less: no limit)."""
-    per_model = getattr(codec, "embeddings_batch_limit", None)
-    limit = (
-        per_model(request) if callable(per_model) else getattr(codec, "max_embeddings_inputs", 0)
-    )
-    return int(limit or 0)
-
-
-def _split(request: EmbeddingsRequest, limit: int) -> list[EmbeddingsRequest]:
-    """``request`` as parts of at most ``limit`` inputs (itself when it fits)."""
-    inputs = request.inputs
-    if limit <= 0 or len(inputs) <= limit:
-        return [request]
-    return [
-        request.model_copy(update={"input": inputs[start : start + limit]})
-        for start in range(0, len(inputs), limit)
-    ]
-
-
-def _merge(results: list[EmbeddingsResponse]) -> EmbeddingsResponse:
-    """The parts' replies (each checked, in order) as one, re-indexed, usage summed."""
-    data: list[Embedding] = []
-    prompt = total = 0
-    for result in results:
-        offset = len(data)
-        for item in result.data:
-            data.append(
-                construct(
-                    Embedding,
-                    {
-                        "index": offset + item.index,
-                        "embedding": item.embedding,
-                        "object": "embedding",
-                    },
-                )
-            )
-        prompt += result.usage.prompt_tokens
-        total += result.usage.total_tokens
-    first = results[0]
-    usage = construct(EmbeddingsUsage, {"prompt_tokens": prompt, "total_tokens": total})
-    return construct(
-        EmbeddingsResponse,
-        {
-            "model": first.model,
-            "provider": first.provider,
-            "data": data,
-            "usage": usage,
-            "object": "list",
-            "cost": None,
-        },
-    )

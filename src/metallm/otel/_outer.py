@@ -15,7 +15,7 @@ between the pump's steps (the sans-IO exchange has no "current" to rely on).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -24,7 +24,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from ..hooks import AnyRequest, AnyResponse, Failure, LLMCallInfo
 from ..types import ChatCompletionRequest, ChatCompletionResponse
 from . import attributes as A
-from ._span_attributes import request_attributes, response_attributes
+from ._context import tracing_unset
+from ._span_attributes import error_type, request_attributes, response_attributes
 
 __all__ = ["OuterState", "end_outer", "outer_event", "parent_context", "start_outer"]
 
@@ -106,3 +107,41 @@ def end_outer(
         span.set_status(Status(StatusCode.ERROR, info.redact(f"{type(error).__name__}: {error}")))
         span.record_exception(error, attributes={"exception.message": info.redact(str(error))})
     span.end()
+
+
+class _Host(Protocol):
+    """What these methods read of the :class:`~metallm.otel.OTelHook` they are mixed into."""
+
+    _explicit_tracing: bool
+    _tracer: trace.Tracer
+
+
+class OuterSpans:
+    """The outer-call methods of :class:`~metallm.otel.OTelHook` (``parse`` and its re-asks):
+    the parent span its attempts nest under. A mixin, so the hook module stays about calls."""
+
+    def before_outer(self: _Host, info: LLMCallInfo, request: AnyRequest) -> None:
+        """Start the outer span that the call's attempts' spans nest under."""
+        if not self._explicit_tracing and tracing_unset():
+            return
+        info.state[self] = start_outer(self._tracer, info, request)
+
+    def on_outer_event(
+        self: _Host, info: LLMCallInfo, name: str, attributes: dict[str, Any]
+    ) -> None:
+        """An event on the outer span (a validation retry)."""
+        state = info.state.get(self)
+        if isinstance(state, OuterState):
+            outer_event(state, name, attributes)
+
+    def after_outer(
+        self: _Host,
+        info: LLMCallInfo,
+        request: AnyRequest,
+        response: AnyResponse | None,
+        error: Failure,
+    ) -> None:
+        """End the outer span (no metrics: each attempt recorded its own)."""
+        state = info.state.pop(self, None)
+        if isinstance(state, OuterState):
+            end_outer(state, info, response, error, None if error is None else error_type(error))

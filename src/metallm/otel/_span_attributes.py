@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..embeddings import EmbeddingsRequest, EmbeddingsResponse
+from ..errors import APIError
 from ..hooks import LLMCallInfo
 from ..types import ChatCompletionRequest, ChatCompletionResponse
 from . import attributes as A
@@ -19,6 +20,7 @@ from .content import output_type
 __all__ = [
     "embeddings_request_attributes",
     "embeddings_response_attributes",
+    "error_type",
     "request_attributes",
     "response_attributes",
 ]
@@ -90,3 +92,18 @@ def embeddings_response_attributes(attrs: dict[str, Any], response: EmbeddingsRe
     if response.model:
         attrs[A.RESPONSE_MODEL] = response.model
     attrs[A.USAGE_INPUT_TOKENS] = response.usage.prompt_tokens
+
+
+def error_type(error: BaseException | None) -> str:
+    """``error.type``: the provider's code, else the status, else the exception's class name."""
+    if error is None:
+        return A.ERROR_TYPE_OTHER
+    if isinstance(error, APIError):
+        if error.code:
+            return str(error.code)
+        if error.status_code is not None:
+            return str(error.status_code)
+    cls = type(error)
+    return (
+        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    )

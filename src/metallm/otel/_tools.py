@@ -15,7 +15,7 @@ return at once (a loop records no metrics of its own: its model calls already do
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -23,7 +23,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from ..hooks import Failure, ToolCallInfo, ToolLoopInfo
 from ..types import ChatCompletionResponse
 from . import attributes as A
-from ._context import NULL, Active
+from ._context import NULL, Active, tracing_unset
+from ._span_attributes import error_type
+from .content import CaptureMode
 
 __all__ = ["end_loop", "end_tool", "loop_context", "start_loop", "start_tool", "tool_context"]
 
@@ -132,3 +134,47 @@ def end_tool(key: object, call: ToolCallInfo, error_type: Any) -> None:
             Status(StatusCode.ERROR, call.loop.redact(f"{type(error).__name__}: {error}"))
         )
     span.end()
+
+
+class _Host(Protocol):
+    """What these methods read of the :class:`~metallm.otel.OTelHook` they are mixed into."""
+
+    _explicit_tracing: bool
+    _tracer: trace.Tracer
+
+    def _mode_for(self, client_setting: str | None) -> CaptureMode: ...
+
+
+class ToolLoopSpans:
+    """The tool-loop methods of :class:`~metallm.otel.OTelHook` (``run_tools``): the loop's
+    ``invoke_agent`` span and one ``execute_tool`` span per execution, through the functions
+    above. A mixin, so the hook module stays about calls."""
+
+    def before_tool_loop(self: _Host, loop: ToolLoopInfo) -> None:
+        """Start the loop's ``invoke_agent`` span (nothing without a tracer provider)."""
+        if self._explicit_tracing or not tracing_unset():
+            start_loop(self._tracer, self, loop)
+
+    def tool_loop_context(self: _Host, loop: ToolLoopInfo) -> Any:
+        """Make the loop's span current while the loop runs."""
+        return loop_context(self, loop)
+
+    def after_tool_loop(
+        self: _Host, loop: ToolLoopInfo, response: ChatCompletionResponse | None, error: Failure
+    ) -> None:
+        """End the loop's span."""
+        end_loop(self, loop, response, error, error_type)
+
+    def before_tool(self: _Host, call: ToolCallInfo) -> None:
+        """Start one ``execute_tool`` span (only inside a traced loop)."""
+        if self in call.loop.state:
+            content = self._mode_for(call.loop.capture_content).span
+            start_tool(self._tracer, self, call, content)
+
+    def tool_context(self: _Host, call: ToolCallInfo) -> Any:
+        """Make the tool's span current around the tool function."""
+        return tool_context(self, call)
+
+    def after_tool(self: _Host, call: ToolCallInfo) -> None:
+        """End the tool's span, with ``error.type`` when it failed."""
+        end_tool(self, call, error_type)

@@ -34,28 +34,26 @@ from opentelemetry.metrics import MeterProvider, get_meter, get_meter_provider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from ..embeddings import EmbeddingsRequest, EmbeddingsResponse
-from ..errors import APIError
 from ..hooks import (
     AnyRequest,
     AnyResponse,
     Failure,
     LLMCallInfo,
     SubRequest,
-    ToolCallInfo,
-    ToolLoopInfo,
 )
 from ..retry import RetryEvent
 from ..types import ChatCompletionRequest, ChatCompletionResponse
-from . import _tools
 from . import attributes as A
 from ._context import NULL, Active, logs_unset, metrics_unset, tracing_unset
-from ._outer import OuterState, end_outer, outer_event, parent_context, start_outer
+from ._outer import OuterSpans, parent_context
 from ._span_attributes import (
     embeddings_request_attributes,
     embeddings_response_attributes,
+    error_type,
     request_attributes,
     response_attributes,
 )
+from ._tools import ToolLoopSpans
 from .content import (
     CaptureMode,
     Content,
@@ -74,21 +72,6 @@ _VERSION = "0.1.0"
 _logger = logging.getLogger(__name__)
 
 
-def error_type(error: BaseException | None) -> str:
-    """``error.type``: the provider's code, else the status, else the exception's class name."""
-    if error is None:
-        return A.ERROR_TYPE_OTHER
-    if isinstance(error, APIError):
-        if error.code:
-            return str(error.code)
-        if error.status_code is not None:
-            return str(error.status_code)
-    cls = type(error)
-    return (
-        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-    )
-
-
 class _CallState:
     __slots__ = ("attrs", "content", "ctx", "metric_attrs", "span")
     ctx: otel_context.Context | None
@@ -101,7 +84,7 @@ class _CallState:
         self.content: Content | None = None
 
 
-class OTelHook:
+class OTelHook(ToolLoopSpans, OuterSpans):
     """GenAI spans, metrics and (opt-in) content events for every call.
 
     ``tracer_provider`` / ``meter_provider`` / ``logger_provider`` default to the global ones.
@@ -226,59 +209,6 @@ class OTelHook:
         if event.error is not None:
             attrs[A.ERROR_TYPE] = error_type(event.error)
         state.span.add_event(A.RETRY_EVENT, attrs)
-
-    # -- the tool loop (run_tools): spans only, see metallm.otel._tools ------------------------
-
-    def before_tool_loop(self, loop: ToolLoopInfo) -> None:
-        """Start the loop's ``invoke_agent`` span (nothing without a tracer provider)."""
-        if self._explicit_tracing or not tracing_unset():
-            _tools.start_loop(self._tracer, self, loop)
-
-    def tool_loop_context(self, loop: ToolLoopInfo) -> Any:
-        """Make the loop's span current while the loop runs."""
-        return _tools.loop_context(self, loop)
-
-    def after_tool_loop(
-        self, loop: ToolLoopInfo, response: ChatCompletionResponse | None, error: Failure
-    ) -> None:
-        """End the loop's span."""
-        _tools.end_loop(self, loop, response, error, error_type)
-
-    def before_tool(self, call: ToolCallInfo) -> None:
-        """Start one ``execute_tool`` span (only inside a traced loop)."""
-        if self in call.loop.state:
-            content = self._mode_for(call.loop.capture_content).span
-            _tools.start_tool(self._tracer, self, call, content)
-
-    def tool_context(self, call: ToolCallInfo) -> Any:
-        """Make the tool's span current around the tool function."""
-        return _tools.tool_context(self, call)
-
-    def after_tool(self, call: ToolCallInfo) -> None:
-        """End the tool's span, with ``error.type`` when it failed."""
-        _tools.end_tool(self, call, error_type)
-
-    # -- outer calls (parse and its re-asks: see metallm.otel._outer) -------------------------
-
-    def before_outer(self, info: LLMCallInfo, request: AnyRequest) -> None:
-        """Start the outer span that the call's attempts' spans nest under."""
-        if not self._explicit_tracing and tracing_unset():
-            return
-        info.state[self] = start_outer(self._tracer, info, request)
-
-    def on_outer_event(self, info: LLMCallInfo, name: str, attributes: dict[str, Any]) -> None:
-        """An event on the outer span (a validation retry)."""
-        state = info.state.get(self)
-        if isinstance(state, OuterState):
-            outer_event(state, name, attributes)
-
-    def after_outer(
-        self, info: LLMCallInfo, request: AnyRequest, response: AnyResponse | None, error: Failure
-    ) -> None:
-        """End the outer span (no metrics: each attempt recorded its own)."""
-        state = info.state.pop(self, None)
-        if isinstance(state, OuterState):
-            end_outer(state, info, response, error, None if error is None else error_type(error))
 
     # -- end ----------------------------------------------------------------------------------
 

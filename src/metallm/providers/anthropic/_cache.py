@@ -15,10 +15,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import InvalidRequestError
-from ...types import CacheControl
+from ...errors import InvalidRequestError, UnsupportedFeatureError
+from ...types import CacheControl, Message, TextPart
 
-__all__ = ["MAX_BREAKPOINTS", "MESSAGES", "SYSTEM", "TOOLS", "TTLS", "Placed", "check", "mark"]
+__all__ = [
+    "MAX_BREAKPOINTS",
+    "MESSAGES",
+    "SYSTEM",
+    "TOOLS",
+    "TTLS",
+    "Placed",
+    "check",
+    "is_marked",
+    "mark",
+    "mark_last",
+    "marked_user",
+    "system_blocks",
+]
 
 TTLS = frozenset({"5m", "1h"})
 """The cache lifetimes Anthropic offers; ``None`` means its default, 5 minutes."""
@@ -96,3 +109,72 @@ def check(placed: Placed, provider: str) -> None:
                 f"breakpoint at {short}; Anthropic needs 1-hour breakpoints before 5-minute "
                 "ones (in the order tools, system, messages)"
             )
+
+
+def mark_last(
+    provider: str, blocks: list[dict[str, Any]], message: Message, marks: Placed, i: int
+) -> None:
+    """A message's breakpoint goes on its last block: that is where its prefix ends."""
+    if not blocks:
+        raise InvalidRequestError(
+            f"{provider}: messages[{i}].cache_control is set but the message has no content "
+            "to carry it"
+        )
+    mark(marks, provider, blocks[-1], message.cache_control, f"messages[{i}]", MESSAGES)
+
+
+def marked_user(
+    provider: str, content: str | list[dict[str, Any]], message: Message, marks: Placed, i: int
+) -> list[dict[str, Any]]:
+    """A marked user turn's content as blocks, the message's breakpoint on the last one."""
+    if isinstance(content, str):
+        content = [{"type": "text", "text": content}] if content else []
+    mark_last(provider, content, message, marks, i)
+    return content
+
+
+def system_blocks(
+    provider: str, messages: list[Message], at: list[int], marks: Placed
+) -> list[dict[str, Any]]:
+    """``system`` as text blocks, from the system messages at indexes ``at``: the form a
+    breakpoint needs to sit on (unmarked system messages stay one joined string)."""
+    blocks: list[dict[str, Any]] = []
+    for i in at:
+        message = messages[i]
+        own: list[dict[str, Any]] = []
+        content = message.content
+        if isinstance(content, str):
+            if content:
+                own.append({"type": "text", "text": content})
+        else:
+            for j, part in enumerate(content or ()):
+                if not isinstance(part, TextPart):
+                    raise UnsupportedFeatureError(provider, f"{part.type} parts in system messages")
+                where = f"messages[{i}].content[{j}]"
+                if not part.text:  # Anthropic refuses empty text blocks
+                    if part.cache_control is not None:
+                        raise InvalidRequestError(
+                            f"{provider}: {where}.cache_control is set on an empty text part"
+                        )
+                    continue
+                block = {"type": "text", "text": part.text}
+                own.append(mark(marks, provider, block, part.cache_control, where, SYSTEM))
+        if message.cache_control is not None:
+            if not own:
+                raise InvalidRequestError(
+                    f"{provider}: messages[{i}].cache_control is set but the system message "
+                    "has no text to carry it"
+                )
+            mark(marks, provider, own[-1], message.cache_control, f"messages[{i}]", SYSTEM)
+        blocks.extend(own)
+    return blocks
+
+
+def is_marked(message: Message) -> bool:
+    """Whether a message or one of its parts carries a breakpoint."""
+    if message.cache_control is not None:
+        return True
+    content = message.content
+    return type(content) is list and any(
+        getattr(p, "cache_control", None) is not None for p in content
+    )

@@ -56,10 +56,19 @@ from ...types import (
     ImagePart,
     Message,
     Role,
-    TextPart,
     Tool,
 )
-from ._cache import MESSAGES, SYSTEM, TOOLS, Placed, check, mark
+from ._cache import (
+    MESSAGES,
+    TOOLS,
+    Placed,
+    check,
+    is_marked,
+    mark,
+    mark_last,
+    marked_user,
+    system_blocks,
+)
 
 __all__ = ["THINKING_BUDGETS", "build_body", "default_max_tokens"]
 
@@ -130,75 +139,6 @@ def _content(
     return [_block(provider, p, marks, i, j) for j, p in enumerate(content)]
 
 
-def _mark_last(
-    provider: str, blocks: list[dict[str, Any]], message: Message, marks: Placed, i: int
-) -> None:
-    """A message's breakpoint goes on its last block: that is where its prefix ends."""
-    if not blocks:
-        raise InvalidRequestError(
-            f"{provider}: messages[{i}].cache_control is set but the message has no content "
-            "to carry it"
-        )
-    mark(marks, provider, blocks[-1], message.cache_control, f"messages[{i}]", MESSAGES)
-
-
-def _marked_user(
-    provider: str, content: str | list[dict[str, Any]], message: Message, marks: Placed, i: int
-) -> list[dict[str, Any]]:
-    """A marked user turn's content as blocks, the message's breakpoint on the last one."""
-    if isinstance(content, str):
-        content = [{"type": "text", "text": content}] if content else []
-    _mark_last(provider, content, message, marks, i)
-    return content
-
-
-def _system_blocks(
-    provider: str, messages: list[Message], at: list[int], marks: Placed
-) -> list[dict[str, Any]]:
-    """``system`` as text blocks, from the system messages at indexes ``at``: the form a
-    breakpoint needs to sit on (unmarked system messages stay one joined string)."""
-    blocks: list[dict[str, Any]] = []
-    for i in at:
-        message = messages[i]
-        own: list[dict[str, Any]] = []
-        content = message.content
-        if isinstance(content, str):
-            if content:
-                own.append({"type": "text", "text": content})
-        else:
-            for j, part in enumerate(content or ()):
-                if not isinstance(part, TextPart):
-                    raise UnsupportedFeatureError(provider, f"{part.type} parts in system messages")
-                where = f"messages[{i}].content[{j}]"
-                if not part.text:  # Anthropic refuses empty text blocks
-                    if part.cache_control is not None:
-                        raise InvalidRequestError(
-                            f"{provider}: {where}.cache_control is set on an empty text part"
-                        )
-                    continue
-                block = {"type": "text", "text": part.text}
-                own.append(mark(marks, provider, block, part.cache_control, where, SYSTEM))
-        if message.cache_control is not None:
-            if not own:
-                raise InvalidRequestError(
-                    f"{provider}: messages[{i}].cache_control is set but the system message "
-                    "has no text to carry it"
-                )
-            mark(marks, provider, own[-1], message.cache_control, f"messages[{i}]", SYSTEM)
-        blocks.extend(own)
-    return blocks
-
-
-def _marked(message: Message) -> bool:
-    """Whether a message or one of its parts carries a breakpoint."""
-    if message.cache_control is not None:
-        return True
-    content = message.content
-    return type(content) is list and any(
-        getattr(p, "cache_control", None) is not None for p in content
-    )
-
-
 def _arguments(provider: str, text: str) -> Any:
     try:
         return json.loads(text) if text.strip() else {}
@@ -237,7 +177,7 @@ def _assistant(provider: str, message: Message, marks: Placed, i: int) -> dict[s
             }
         )
     if message.cache_control is not None:
-        _mark_last(provider, blocks, message, marks, i)
+        mark_last(provider, blocks, message, marks, i)
     if not blocks:
         return {"role": "assistant", "content": ""}
     if len(blocks) == 1 and blocks[0]["type"] == "text" and "cache_control" not in blocks[0]:
@@ -275,7 +215,7 @@ def _messages(
             system.append(message.text())
             system_at.append(i)
             if message.cache_control is not None or type(message.content) is list:
-                system_marked = system_marked or _marked(message)
+                system_marked = system_marked or is_marked(message)
         elif role is Role.TOOL:
             block = _tool_result(provider, message, marks, i)
             last = out[-1] if out else None
@@ -294,10 +234,10 @@ def _messages(
         else:
             content = _content(provider, message.content, marks, i)
             if message.cache_control is not None:
-                content = _marked_user(provider, content, message, marks, i)
+                content = marked_user(provider, content, message, marks, i)
             out.append({"role": "user", "content": content})
     if system_marked:
-        return _system_blocks(provider, messages, system_at, marks), out
+        return system_blocks(provider, messages, system_at, marks), out
     return ("\n\n".join(system) if system else None), out
 
 
