@@ -10,13 +10,14 @@ fields). :class:`_Input` and :func:`reject_unknown_fields` own that rule for
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
 from .errors import InvalidRequestError
 
-__all__ = ["reject_unknown_fields"]
+__all__ = ["reject_unknown_fields", "validation_summary"]
 
 
 class _Model(BaseModel):
@@ -107,3 +108,22 @@ def reject_unknown_fields(cls: type[_Input], data: dict[str, Any], where: str = 
             for i, item in enumerate(value):
                 if type(item) is dict and (target := _pick(candidates, item)) is not None:
                     reject_unknown_fields(target, item, f"{where}{key}[{i}].")
+
+
+def validation_summary(exc: Any, known: Iterable[str] = ()) -> str:
+    """A readable one-line summary of a pydantic ``ValidationError`` (its first five errors).
+
+    An unknown field names the ``known`` ones and where provider-specific fields go.
+    """
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ())) or "request"
+        if err.get("type") == "extra_forbidden":
+            names = ", ".join(known)
+            parts.append(
+                f"unknown field {where!r} (known: {names}; provider-specific fields go in extra=)"
+            )
+        else:
+            parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")

@@ -19,7 +19,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import InvalidRequestError, validation_summary
+from ._input import validation_summary
+from .errors import InvalidRequestError
 from .types import (
     AUDIO_FORMATS,
     DOCUMENT_MIME_TYPES,

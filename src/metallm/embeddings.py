@@ -20,7 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import InvalidRequestError, ResponseValidationError, validation_summary
+from ._input import validation_summary
+from .errors import InvalidRequestError, ResponseValidationError
 from .types import Cost
 
 __all__ = [

@@ -34,7 +34,6 @@ the key's escaped forms included (see :func:`secret_forms`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from ._redaction import contains_secret as contains_secret  # noqa: PLC0414 (re-export)
@@ -393,22 +392,3 @@ def error_class_for_status(
         if any(marker in lowered for marker in _CONTEXT_MARKERS):
             return ContextLengthExceededError
     return cls
-
-
-def validation_summary(exc: Any, known: Iterable[str] = ()) -> str:
-    """A readable one-line summary of a pydantic ``ValidationError`` (its first five errors).
-
-    An unknown field names the ``known`` ones and where provider-specific fields go.
-    """
-    parts = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err.get("loc", ())) or "request"
-        if err.get("type") == "extra_forbidden":
-            names = ", ".join(known)
-            parts.append(
-                f"unknown field {where!r} (known: {names}; provider-specific fields go in extra=)"
-            )
-        else:
-            parts.append(f"{where}: {err.get('msg', 'invalid')}")
-    more = exc.error_count() - len(parts)
-    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
