@@ -5,7 +5,8 @@ Owns: the :class:`KVStore` protocol and its async twin :class:`AsyncKVStore`, th
 form, session-id and message validation, and :func:`apply_append` (append then trim, keeping the
 system message). Everything here is free of I/O so that the sync and async clients, and every
 store that appends under its own lock or transaction, apply exactly the same rules. A store with
-a native atomic append (Redis runs the same rule as a Lua script) implements ``append``.
+a native atomic append implements ``append`` (Redis applies this same rule inside an optimistic
+``WATCH``/``MULTI`` transaction).
 """
 
 from __future__ import annotations
