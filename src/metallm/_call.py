@@ -158,6 +158,7 @@ class StreamTracker:
 
     __slots__ = (
         "acc",
+        "after",
         "call",
         "charged",
         "error",
@@ -179,6 +180,8 @@ class StreamTracker:
         self.hooks_on_chunk = hooks.on_chunk if hooks.on_chunk_methods else None
         self.last = 0.0
         self.gaps = call.info.chunk_gaps
+        self.after: Callable[[BaseException | None], None] | None = None
+        """Run once the call has ended (a routed stream ends its outer call here)."""
 
     def add(self, chunk: ChatCompletionChunk) -> None:
         """One chunk delivered to the user: timed, accumulated, shown to ``on_chunk`` hooks."""
@@ -210,6 +213,8 @@ class StreamTracker:
         spending = call.exchange.spending
         if spending is not None and not spending.is_async:
             self.charge()  # an async stream awaits acharge() itself
+        if self.after is not None:
+            self.after(error)
         return True
 
     def charge(self) -> None:

@@ -64,7 +64,7 @@ from .embeddings import (
     check_embeddings_reply,
 )
 from .errors import UnsupportedFeatureError, redact
-from .hooks import AnyRequest, HookChain, LLMCallInfo, Operation, SubRequest
+from .hooks import AnyRequest, HookChain, LLMCallInfo, Operation, RouteInfo, SubRequest
 from .hooks._info import ProviderAttributes
 from .pricing import ModelPrice, Pricer
 from .provider import HTTPProvider
@@ -72,12 +72,25 @@ from .retry import RetryPolicy
 from .tokens import TokenCount
 from .types import ChatCompletionRequest, ChatCompletionResponse
 
-__all__ = ["MAX_IN_FLIGHT", "Exchange", "OpenedStream"]
+__all__ = ["MAX_IN_FLIGHT", "AttemptOf", "Exchange", "OpenedStream"]
 
 T = TypeVar("T")
 
 MAX_IN_FLIGHT = 4
 """Sub-requests of one split call in flight at once (async clients)."""
+
+
+class AttemptOf:
+    """Which routed attempt a call is: the target's ``name``, the attempt ``number`` (1 for
+    the first target tried), and the :class:`~metallm.hooks.RouteInfo` when this attempt
+    stands for the whole routed call (a single eligible target: no outer call)."""
+
+    __slots__ = ("name", "number", "route")
+
+    def __init__(self, name: str, number: int, route: RouteInfo | None = None) -> None:
+        self.name = name
+        self.number = number
+        self.route = route
 
 
 class OpenedStream:
@@ -147,15 +160,17 @@ class Exchange:
         conversation_id: str | None = None,
         started: tuple[float, float] | None = None,
         parent: LLMCallInfo | None = None,
+        target: AttemptOf | None = None,
     ) -> Flow[ChatCompletionResponse]:
         """A whole chat completion, retried per the policy (the hottest path: one frame);
-        ``parent`` is the outer call it is an attempt of (:mod:`metallm._outer_call`)."""
+        ``parent`` is the outer call it is an attempt of (:mod:`metallm._outer_call`),
+        ``target`` the router's attempt it is (:class:`AttemptOf`)."""
         if self.preflight:
             self.check_fits(request)
         spending = self.spending
         if spending is not None:
             yield from spending.check()
-        call = self._begin("chat", request, False, conversation_id, started, parent)
+        call = self._begin("chat", request, False, conversation_id, started, parent, target)
         codec = self.codec
         try:
             if codec is None:
@@ -185,6 +200,7 @@ class Exchange:
         conversation_id: str | None = None,
         started: tuple[float, float] | None = None,
         parent: LLMCallInfo | None = None,
+        target: AttemptOf | None = None,
     ) -> Flow[OpenedStream]:
         """A chat stream, opened (retried until its first byte); the stream ends the call (and
         charges the budget, :class:`~metallm._call.StreamTracker`)."""
@@ -192,7 +208,7 @@ class Exchange:
             self.check_fits(request)
         if self.spending is not None:
             yield from self.spending.check()
-        call = self._begin("chat", request, True, conversation_id, started, parent)
+        call = self._begin("chat", request, True, conversation_id, started, parent, target)
         codec = self.codec
         try:
             if codec is not None:
@@ -206,13 +222,17 @@ class Exchange:
             raise
 
     def embeddings(
-        self, request: EmbeddingsRequest, started: tuple[float, float] | None = None
+        self,
+        request: EmbeddingsRequest,
+        started: tuple[float, float] | None = None,
+        parent: LLMCallInfo | None = None,
+        target: AttemptOf | None = None,
     ) -> Flow[EmbeddingsResponse]:
         """Embeddings for every input, in order, split into parts when the list is long."""
         spending = self.spending
         if spending is not None:
             yield from spending.check()
-        call = self._begin("embeddings", request, False, None, started)
+        call = self._begin("embeddings", request, False, None, started, parent, target)
         result = yield from self._finish(call, self._embeddings(call, request))
         if spending is not None:
             yield from spending.charge(result)
@@ -236,9 +256,12 @@ class Exchange:
         conversation_id: str | None = None,
         started: tuple[float, float] | None = None,
         parent: LLMCallInfo | None = None,
+        target: AttemptOf | None = None,
     ) -> Call:
         """Start a call (its clock from ``started``): build its info, run ``before_request``."""
         info = self._info(operation, request, streaming, conversation_id, started, parent)
+        if target is not None:
+            info.target, info.attempt, info.route = target.name, target.number, target.route
         call = Call(self, info, request)
         if self.hooks:
             self.hooks.before_request(info, request)

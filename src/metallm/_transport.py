@@ -141,6 +141,14 @@ class _Transport:
         self._body_errors = _Mapped(provider, secrets, in_body=True)
 
     def _build(self, req: HTTPRequest) -> httpx.Request:
+        if req.timeout is not None:  # a routed call's deadline: every phase within what is left
+            return self._client.build_request(  # type: ignore[no-any-return]
+                req.method,
+                self._urls[req.url],
+                headers=req.headers,
+                content=req.content,
+                timeout=httpx.Timeout(max(req.timeout, 0.001)),
+            )
         return self._client.build_request(  # type: ignore[no-any-return]
             req.method, self._urls[req.url], headers=req.headers, content=req.content
         )

@@ -13,18 +13,16 @@ conversation-memory methods come from :mod:`metallm.memory.client_methods`, the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, overload
+from typing import Any
 
+from ._call_methods import AsyncCallMethods, CallMethods
 from ._exchange import Exchange
 from ._pump import arun, run
 from ._spending import Spending
 from ._transport import AsyncTransport, SyncTransport
-from ._validate import coerce_request
 from .config import ClientConfig
-from .embeddings import EmbeddingsRequest, EmbeddingsResponse, coerce_embeddings_request
 from .errors import ConfigurationError
-from .hooks import HookChain, clock
+from .hooks import HookChain
 from .logs import default_logger
 from .memory import ConversationMemory, InMemoryStore
 from .memory.client_methods import AsyncMemoryMethods, MemoryMethods
@@ -36,17 +34,11 @@ from .provider import (
     get_spec,
     server_address_port,
 )
-from .streams import AsyncChatCompletionStream, ChatCompletionStream
-from .structured import AsyncParseStream, ParsedResponse, ParseStream, parse_flow, prepare
-from .tokens import TokenCount
+from .streams import AsyncChatCompletionStream, AsyncOnComplete, ChatCompletionStream, OnComplete
 from .tools.client_methods import AsyncToolMethods, ToolMethods
-from .types import ChatCompletionRequest, ChatCompletionResponse
+from .types import ChatCompletionRequest
 
 __all__ = ["AsyncClient", "Client"]
-
-RequestLike = ChatCompletionRequest | Mapping[str, Any] | None
-EmbeddingsLike = EmbeddingsRequest | Mapping[str, Any] | None
-T = TypeVar("T")
 
 
 def default_hooks() -> list[object]:
@@ -163,93 +155,23 @@ class _ClientCore:
         return f"{type(self).__name__}(provider={self.provider_name!r}, base_url={base_url!r})"
 
 
-class Client(_ClientCore, MemoryMethods, ToolMethods):
+class Client(_ClientCore, CallMethods, MemoryMethods, ToolMethods):
     """The synchronous client. ``Client(provider="openai")`` or ``Client(ClientConfig(...))``."""
 
     _is_async = False
     _transport_class = SyncTransport
     _provider_protocol = Provider
 
-    def create_chat_completion(
-        self, request: RequestLike = None, /, **kwargs: Any
-    ) -> ChatCompletionResponse:
-        """Send a request and return the whole response (retrying per the policy)."""
-        started = clock()
-        return run(self._exchange.complete(coerce_request(request, kwargs), None, started))
-
-    def create_chat_completion_stream(
-        self, request: RequestLike = None, /, **kwargs: Any
+    def _open_stream(
+        self,
+        request: ChatCompletionRequest,
+        conversation_id: str | None,
+        on_complete: OnComplete | None,
+        started: tuple[float, float] | None = None,
     ) -> ChatCompletionStream:
-        """Open a stream; iterate it for chunks. Errors before the first byte are retried."""
-        started = clock()
-        opened = run(self._exchange.open_stream(coerce_request(request, kwargs), None, started))
-        return ChatCompletionStream(opened)
-
-    @overload
-    def parse(
-        self,
-        response_model: type[T],
-        request: RequestLike = None,
-        /,
-        *,
-        max_validation_retries: int = 1,
-        **kwargs: Any,
-    ) -> ParsedResponse[T]: ...
-    @overload
-    def parse(
-        self,
-        response_model: Any,
-        request: RequestLike = None,
-        /,
-        *,
-        max_validation_retries: int = 1,
-        **kwargs: Any,
-    ) -> ParsedResponse[Any]: ...
-    def parse(
-        self,
-        response_model: Any,
-        request: RequestLike = None,
-        /,
-        *,
-        max_validation_retries: int = 1,
-        **kwargs: Any,
-    ) -> ParsedResponse[Any]:
-        """A typed answer: ``.parsed`` is a ``response_model`` value, validated (re-asking up
-        to ``max_validation_retries`` times with the errors); see README "Structured output"."""
-        started = clock()
-        request_ = coerce_request(request, kwargs)
-        flow = parse_flow(self._exchange, response_model, request_, max_validation_retries, started)
-        return run(flow)
-
-    @overload
-    def parse_stream(
-        self, response_model: type[T], request: RequestLike = None, /, **kwargs: Any
-    ) -> ParseStream[T]: ...
-    @overload
-    def parse_stream(
-        self, response_model: Any, request: RequestLike = None, /, **kwargs: Any
-    ) -> ParseStream[Any]: ...
-    def parse_stream(
-        self, response_model: Any, request: RequestLike = None, /, **kwargs: Any
-    ) -> ParseStream[Any]:
-        """Stream a typed answer: iterate for validated partial objects, ``final()`` for the
-        whole, fully validated."""
-        started = clock()
-        asked, shape = prepare(self._exchange, response_model, coerce_request(request, kwargs))
-        opened = run(self._exchange.open_stream(asked, None, started))
-        return ParseStream(ChatCompletionStream(opened), shape)
-
-    def create_embeddings(
-        self, request: EmbeddingsLike = None, /, **kwargs: Any
-    ) -> EmbeddingsResponse:
-        """Embed one text or a list of texts; long lists are split and merged in order."""
-        started = clock()
-        return run(self._exchange.embeddings(coerce_embeddings_request(request, kwargs), started))
-
-    def count_tokens(self, request: RequestLike = None, /, **kwargs: Any) -> TokenCount:
-        """The input tokens the request would use (the provider's endpoint, tiktoken, or the
-        documented estimate with ``exact=False``); input is checked as for a chat call."""
-        return run(self._exchange.count_tokens(coerce_request(request, kwargs)))
+        """Open a stream on this client's exchange (retried until its first byte)."""
+        opened = run(self._exchange.open_stream(request, conversation_id, started))
+        return ChatCompletionStream(opened, on_complete)
 
     def close(self) -> None:
         """Release connections (and close a custom provider)."""
@@ -265,92 +187,23 @@ class Client(_ClientCore, MemoryMethods, ToolMethods):
         self.close()
 
 
-class AsyncClient(_ClientCore, AsyncMemoryMethods, AsyncToolMethods):
+class AsyncClient(_ClientCore, AsyncCallMethods, AsyncMemoryMethods, AsyncToolMethods):
     """The asynchronous client; the same API with ``await`` (and ``async with``)."""
 
     _is_async = True
     _transport_class = AsyncTransport
     _provider_protocol = AsyncProvider
 
-    async def create_chat_completion(
-        self, request: RequestLike = None, /, **kwargs: Any
-    ) -> ChatCompletionResponse:
-        """Send a request and return the whole response (retrying per the policy)."""
-        started = clock()
-        return await arun(self._exchange.complete(coerce_request(request, kwargs), None, started))
-
-    async def create_chat_completion_stream(
-        self, request: RequestLike = None, /, **kwargs: Any
+    async def _open_stream(
+        self,
+        request: ChatCompletionRequest,
+        conversation_id: str | None,
+        on_complete: AsyncOnComplete | None,
+        started: tuple[float, float] | None = None,
     ) -> AsyncChatCompletionStream:
-        """Open a stream; ``async for`` it for chunks. Errors before the first byte are retried."""
-        started = clock()
-        flow = self._exchange.open_stream(coerce_request(request, kwargs), None, started)
-        return AsyncChatCompletionStream(await arun(flow))
-
-    @overload
-    async def parse(
-        self,
-        response_model: type[T],
-        request: RequestLike = None,
-        /,
-        *,
-        max_validation_retries: int = 1,
-        **kwargs: Any,
-    ) -> ParsedResponse[T]: ...
-    @overload
-    async def parse(
-        self,
-        response_model: Any,
-        request: RequestLike = None,
-        /,
-        *,
-        max_validation_retries: int = 1,
-        **kwargs: Any,
-    ) -> ParsedResponse[Any]: ...
-    async def parse(
-        self,
-        response_model: Any,
-        request: RequestLike = None,
-        /,
-        *,
-        max_validation_retries: int = 1,
-        **kwargs: Any,
-    ) -> ParsedResponse[Any]:
-        """A typed answer (see :meth:`Client.parse`)."""
-        started = clock()
-        request_ = coerce_request(request, kwargs)
-        flow = parse_flow(self._exchange, response_model, request_, max_validation_retries, started)
-        return await arun(flow)
-
-    @overload
-    async def parse_stream(
-        self, response_model: type[T], request: RequestLike = None, /, **kwargs: Any
-    ) -> AsyncParseStream[T]: ...
-    @overload
-    async def parse_stream(
-        self, response_model: Any, request: RequestLike = None, /, **kwargs: Any
-    ) -> AsyncParseStream[Any]: ...
-    async def parse_stream(
-        self, response_model: Any, request: RequestLike = None, /, **kwargs: Any
-    ) -> AsyncParseStream[Any]:
-        """Stream a typed answer (see :meth:`Client.parse_stream`)."""
-        started = clock()
-        asked, shape = prepare(self._exchange, response_model, coerce_request(request, kwargs))
-        opened = await arun(self._exchange.open_stream(asked, None, started))
-        return AsyncParseStream(AsyncChatCompletionStream(opened), shape)
-
-    async def create_embeddings(
-        self, request: EmbeddingsLike = None, /, **kwargs: Any
-    ) -> EmbeddingsResponse:
-        """Embed one text or a list of texts; long lists are split and sent concurrently."""
-        started = clock()
-        flow = self._exchange.embeddings(coerce_embeddings_request(request, kwargs), started)
-        return await arun(flow)
-
-    async def count_tokens(self, request: RequestLike = None, /, **kwargs: Any) -> TokenCount:
-        """The input tokens the request would use (the provider's endpoint, tiktoken, or the
-        documented estimate with ``exact=False``); input is checked as for a chat call."""
-        return await arun(self._exchange.count_tokens(coerce_request(request, kwargs)))
+        """Open a stream on this client's exchange (retried until its first byte)."""
+        opened = await arun(self._exchange.open_stream(request, conversation_id, started))
+        return AsyncChatCompletionStream(opened, on_complete)
 
     async def aclose(self) -> None:
         """Release connections (and close a custom provider)."""

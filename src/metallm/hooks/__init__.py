@@ -21,7 +21,7 @@ from ._chain import (
     HookChain,
     ObservabilityHook,
 )
-from ._info import LLMCallInfo, Operation, StreamEndReason, SubRequest, clock
+from ._info import LLMCallInfo, Operation, RouteInfo, StreamEndReason, SubRequest, clock
 from ._tool_info import ToolCallInfo, ToolLoopInfo
 from .logging_hook import LOG_FIELDS, LoggingHook
 from .metrics_collector import LatencyStats, MetricsCollector, ModelStats
@@ -41,6 +41,7 @@ __all__ = [
     "ModelStats",
     "ObservabilityHook",
     "Operation",
+    "RouteInfo",
     "StreamEndReason",
     "SubRequest",
     "ToolCallInfo",

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from ..types import ChatCompletionRequest, ChatCompletionResponse
 
-__all__ = ["LLMCallInfo", "Operation", "StreamEndReason", "SubRequest", "clock"]
+__all__ = ["LLMCallInfo", "Operation", "RouteInfo", "StreamEndReason", "SubRequest", "clock"]
 
 StreamEndReason = Literal["complete", "closed", "error", "garbage_collected"]
 
@@ -63,6 +63,23 @@ class SubRequest:
 
 
 @dataclass
+class RouteInfo:
+    """A routed call (:class:`~metallm.Router`), as the hooks see it on the info of the call
+    that stands for it: the outer call, or the one attempt when a single target was eligible.
+
+    ``strategy`` is the router's, ``tried`` the names of the targets attempted so far (in
+    order), ``target`` the name of the one that answered (None until one has), ``attempts``
+    how many attempts were made, ``eligible`` how many targets could serve the call.
+    """
+
+    strategy: str
+    eligible: int
+    tried: list[str] = field(default_factory=list)
+    target: str | None = None
+    attempts: int = 0
+
+
+@dataclass
 class LLMCallInfo:
     """What a hook knows about one call; ``state`` is free scratch space for hooks.
 
@@ -86,6 +103,9 @@ class LLMCallInfo:
     this call is one attempt of (a ``parse`` whose re-asks are each a call): the outer call's
     own info, shown to the hooks' ``before_outer``/``after_outer`` (:mod:`metallm.hooks`), so a
     tracing hook parents this call's span under the outer one; None for a call on its own.
+    A call a router made carries the ``target`` name it went to and its ``attempt`` number
+    (1 for the first target tried); ``route`` is set on the info that stands for a whole
+    routed call (:class:`RouteInfo`).
     """
 
     call_id: str
@@ -111,6 +131,9 @@ class LLMCallInfo:
     sub_requests: list[SubRequest] = field(default_factory=list, repr=False)
     span_attributes: ProviderAttributes | None = field(default=None, repr=False)
     parent: LLMCallInfo | None = field(default=None, repr=False)
+    target: str | None = None
+    attempt: int = 0
+    route: RouteInfo | None = field(default=None, repr=False)
 
     @classmethod
     def start(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._pump import arun, run
 from .._validate import coerce_request
-from ..streams import AsyncChatCompletionStream, ChatCompletionStream
+from ..streams import AsyncChatCompletionStream, AsyncOnComplete, ChatCompletionStream, OnComplete
 from ..types import ChatCompletionRequest, ChatCompletionResponse, Message
 from .base import Conversation, validate_session_id
 from .manager import ConversationMemory
@@ -39,10 +39,19 @@ def _prepare(
 
 
 class MemoryMethods:
-    """Conversation memory for the synchronous client."""
+    """Conversation memory for the synchronous client (and router)."""
 
     memory: ConversationMemory
     _exchange: Exchange
+
+    def _open_stream(
+        self,
+        request: ChatCompletionRequest,
+        conversation_id: str | None,
+        on_complete: OnComplete | None,
+        started: tuple[float, float] | None = None,
+    ) -> ChatCompletionStream:
+        raise NotImplementedError  # pragma: no cover - the client or router brings it
 
     def create_conversation_with_system_message(
         self, session_id: str, system_message: str, *, metadata: Mapping[str, str] | None = None
@@ -71,8 +80,7 @@ class MemoryMethods:
         def store(response: ChatCompletionResponse) -> None:
             self.memory.append(session_id, turn_messages(new, response))
 
-        opened = run(self._exchange.open_stream(with_history(req, history), session_id))
-        return ChatCompletionStream(opened, store)
+        return self._open_stream(with_history(req, history), session_id, store)
 
     def load_conversation(self, session_id: str) -> Conversation:
         """The session's conversation (empty, and not stored, if there is none)."""
@@ -92,10 +100,19 @@ class MemoryMethods:
 
 
 class AsyncMemoryMethods:
-    """Conversation memory for the asynchronous client."""
+    """Conversation memory for the asynchronous client (and router)."""
 
     memory: ConversationMemory
     _exchange: Exchange
+
+    async def _open_stream(
+        self,
+        request: ChatCompletionRequest,
+        conversation_id: str | None,
+        on_complete: AsyncOnComplete | None,
+        started: tuple[float, float] | None = None,
+    ) -> AsyncChatCompletionStream:
+        raise NotImplementedError  # pragma: no cover - the client or router brings it
 
     async def create_conversation_with_system_message(
         self, session_id: str, system_message: str, *, metadata: Mapping[str, str] | None = None
@@ -124,8 +141,7 @@ class AsyncMemoryMethods:
         async def store(response: ChatCompletionResponse) -> None:
             await self.memory.aappend(session_id, turn_messages(new, response))
 
-        opened = await arun(self._exchange.open_stream(with_history(req, history), session_id))
-        return AsyncChatCompletionStream(opened, store)
+        return await self._open_stream(with_history(req, history), session_id, store)
 
     async def load_conversation(self, session_id: str) -> Conversation:
         """The session's conversation (empty, and not stored, if there is none)."""

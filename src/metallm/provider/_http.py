@@ -19,13 +19,16 @@ _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-goog-request-id", "x-amz
 class HTTPRequest:
     """One request to send: absolute URL, headers (secrets included) and the body bytes.
 
-    ``repr`` leaves headers out, since they carry the key.
+    ``repr`` leaves headers out, since they carry the key. ``timeout`` (seconds), when set,
+    bounds this one exchange below the client's own timeout: a router sets it to what is left
+    of a routed call's deadline, so a running attempt is cut there.
     """
 
     method: str
     url: str
     headers: Mapping[str, str] = field(repr=False)
     content: bytes | None = field(default=None, repr=False)
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)
