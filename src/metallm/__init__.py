@@ -56,11 +56,23 @@ from .hooks import (
     MetricsCollector,
     ModelStats,
     ObservabilityHook,
+    RouteInfo,
 )
 from .logs import log_context, logger_from_context
 from .memory import Conversation, MemoryConfig
 from .pricing import ModelPrice
 from .retry import AsyncRetryTransport, RetryEvent, RetryPolicy, RetryTransport
+from .router import (
+    AllTargetsFailedError,
+    AsyncRouter,
+    CircuitBreaker,
+    LocalRouterState,
+    RateLimit,
+    Router,
+    RouterState,
+    Target,
+    TargetStats,
+)
 from .streams import AsyncChatCompletionStream, ChatCompletionStream
 from .structured import AsyncParseStream, ParsedResponse, ParseStream
 from .tokens import TokenCount
@@ -102,10 +114,12 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "AllTargetsFailedError",
     "AsyncChatCompletionStream",
     "AsyncClient",
     "AsyncParseStream",
     "AsyncRetryTransport",
+    "AsyncRouter",
     "AudioPart",
     "AuthenticationError",
     "BadRequestError",
@@ -118,6 +132,7 @@ __all__ = [
     "ChatCompletionStream",
     "Choice",
     "ChunkChoice",
+    "CircuitBreaker",
     "Client",
     "ClientConfig",
     "ConfigurationError",
@@ -146,6 +161,7 @@ __all__ = [
     "InvalidSessionIdError",
     "LLMCallInfo",
     "LatencyStats",
+    "LocalRouterState",
     "LoggingHook",
     "MaxStepsExceededError",
     "MemoryConfig",
@@ -162,9 +178,11 @@ __all__ = [
     "ParsedResponse",
     "PermissionDeniedError",
     "ProviderName",
+    "RateLimit",
     "RateLimitError",
     "ReasoningDelta",
     "ReasoningPart",
+    "RedisRouterState",
     "RefusalError",
     "ResponseFormat",
     "ResponseValidationError",
@@ -172,8 +190,13 @@ __all__ = [
     "RetryPolicy",
     "RetryTransport",
     "Role",
+    "RouteInfo",
+    "Router",
+    "RouterState",
     "StreamError",
     "StructuredOutputError",
+    "Target",
+    "TargetStats",
     "TextPart",
     "TokenCount",
     "Tool",
@@ -192,3 +215,12 @@ __all__ = [
     "provider",
     "tool",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``metallm.RedisRouterState`` imports redis only when it is first used."""
+    if name == "RedisRouterState":
+        from .router.redis_state import RedisRouterState
+
+        return RedisRouterState
+    raise AttributeError(f"module 'metallm' has no attribute {name!r}")

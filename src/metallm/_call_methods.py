@@ -36,6 +36,8 @@ class CallMethods:
     """The call methods of the synchronous ``Client`` and ``Router``."""
 
     _exchange: Exchange
+    _default_model: str | None = None
+    """The model a request without one gets (None: it must name one; a router: "")."""
 
     def _open_stream(
         self,
@@ -51,14 +53,20 @@ class CallMethods:
     ) -> ChatCompletionResponse:
         """Send a request and return the whole response (retrying per the policy)."""
         started = clock()
-        return run(self._exchange.complete(coerce_request(request, kwargs), None, started))
+        return run(
+            self._exchange.complete(
+                coerce_request(request, kwargs, self._default_model), None, started
+            )
+        )
 
     def create_chat_completion_stream(
         self, request: RequestLike = None, /, **kwargs: Any
     ) -> ChatCompletionStream:
         """Open a stream; iterate it for chunks. Errors before the first byte are retried."""
         started = clock()
-        return self._open_stream(coerce_request(request, kwargs), None, None, started)
+        return self._open_stream(
+            coerce_request(request, kwargs, self._default_model), None, None, started
+        )
 
     @overload
     def parse(
@@ -92,7 +100,7 @@ class CallMethods:
         """A typed answer: ``.parsed`` is a ``response_model`` value, validated (re-asking up
         to ``max_validation_retries`` times with the errors); see README "Structured output"."""
         started = clock()
-        request_ = coerce_request(request, kwargs)
+        request_ = coerce_request(request, kwargs, self._default_model)
         flow = parse_flow(self._exchange, response_model, request_, max_validation_retries, started)
         return run(flow)
 
@@ -110,7 +118,9 @@ class CallMethods:
         """Stream a typed answer: iterate for validated partial objects, ``final()`` for the
         whole, fully validated."""
         started = clock()
-        asked, shape = prepare(self._exchange, response_model, coerce_request(request, kwargs))
+        asked, shape = prepare(
+            self._exchange, response_model, coerce_request(request, kwargs, self._default_model)
+        )
         return ParseStream(self._open_stream(asked, None, None, started), shape)
 
     def create_embeddings(
@@ -123,13 +133,17 @@ class CallMethods:
     def count_tokens(self, request: RequestLike = None, /, **kwargs: Any) -> TokenCount:
         """The input tokens the request would use (the provider's endpoint, tiktoken, or the
         documented estimate with ``exact=False``); input is checked as for a chat call."""
-        return run(self._exchange.count_tokens(coerce_request(request, kwargs)))
+        return run(
+            self._exchange.count_tokens(coerce_request(request, kwargs, self._default_model))
+        )
 
 
 class AsyncCallMethods:
     """The call methods of the asynchronous ``AsyncClient`` and ``AsyncRouter``."""
 
     _exchange: Exchange
+    _default_model: str | None = None
+    """The model a request without one gets (None: it must name one; a router: "")."""
 
     async def _open_stream(
         self,
@@ -145,14 +159,20 @@ class AsyncCallMethods:
     ) -> ChatCompletionResponse:
         """Send a request and return the whole response (retrying per the policy)."""
         started = clock()
-        return await arun(self._exchange.complete(coerce_request(request, kwargs), None, started))
+        return await arun(
+            self._exchange.complete(
+                coerce_request(request, kwargs, self._default_model), None, started
+            )
+        )
 
     async def create_chat_completion_stream(
         self, request: RequestLike = None, /, **kwargs: Any
     ) -> AsyncChatCompletionStream:
         """Open a stream; ``async for`` it for chunks. Errors before the first byte are retried."""
         started = clock()
-        return await self._open_stream(coerce_request(request, kwargs), None, None, started)
+        return await self._open_stream(
+            coerce_request(request, kwargs, self._default_model), None, None, started
+        )
 
     @overload
     async def parse(
@@ -185,7 +205,7 @@ class AsyncCallMethods:
     ) -> ParsedResponse[Any]:
         """A typed answer (see :meth:`Client.parse`)."""
         started = clock()
-        request_ = coerce_request(request, kwargs)
+        request_ = coerce_request(request, kwargs, self._default_model)
         flow = parse_flow(self._exchange, response_model, request_, max_validation_retries, started)
         return await arun(flow)
 
@@ -202,7 +222,9 @@ class AsyncCallMethods:
     ) -> AsyncParseStream[Any]:
         """Stream a typed answer (see :meth:`Client.parse_stream`)."""
         started = clock()
-        asked, shape = prepare(self._exchange, response_model, coerce_request(request, kwargs))
+        asked, shape = prepare(
+            self._exchange, response_model, coerce_request(request, kwargs, self._default_model)
+        )
         stream = await self._open_stream(asked, None, None, started)
         return AsyncParseStream(stream, shape)
 
@@ -217,4 +239,6 @@ class AsyncCallMethods:
     async def count_tokens(self, request: RequestLike = None, /, **kwargs: Any) -> TokenCount:
         """The input tokens the request would use (the provider's endpoint, tiktoken, or the
         documented estimate with ``exact=False``); input is checked as for a chat call."""
-        return await arun(self._exchange.count_tokens(coerce_request(request, kwargs)))
+        return await arun(
+            self._exchange.count_tokens(coerce_request(request, kwargs, self._default_model))
+        )

@@ -42,9 +42,14 @@ anything else fails here, naming where, whichever provider the request is for.""
 
 
 def coerce_request(
-    request: ChatCompletionRequest | Mapping[str, Any] | None, overrides: Mapping[str, Any]
+    request: ChatCompletionRequest | Mapping[str, Any] | None,
+    overrides: Mapping[str, Any],
+    default_model: str | None = None,
 ) -> ChatCompletionRequest:
     """A validated request from a request object, a dict, and/or keyword arguments.
+
+    ``default_model`` fills a missing ``model`` (a router's calls may leave it out: every
+    target is then eligible, each sending its own model).
 
     Unknown fields anywhere in the dicts (the request, its messages, parts and tools) are
     refused, naming the closest known field; a request object was checked when it was built.
@@ -53,7 +58,7 @@ def coerce_request(
         fields = dict(overrides)
     elif isinstance(request, ChatCompletionRequest):
         if not overrides:
-            check_conversation(request)  # already validated when it was built
+            check_conversation(request, default_model is not None)  # validated when built
             return request
         fields = {**dict(request), **overrides}  # the caller's object stays untouched
     elif isinstance(request, Mapping):
@@ -63,18 +68,20 @@ def coerce_request(
             f"expected a ChatCompletionRequest or a dict, got {type(request).__name__}"
         )
     reject_unknown_fields(ChatCompletionRequest, fields)
+    if default_model is not None and fields.get("model") is None:
+        fields["model"] = default_model
     try:
         req = ChatCompletionRequest.model_validate(fields)
     except ValidationError as exc:
         summary = validation_summary(exc, ChatCompletionRequest.model_fields)
         raise InvalidRequestError(f"invalid request: {summary}") from None
-    check_conversation(req)
+    check_conversation(req, default_model is not None)
     return req
 
 
-def check_conversation(req: ChatCompletionRequest) -> None:
-    """The rules on the message list itself."""
-    if not req.model:
+def check_conversation(req: ChatCompletionRequest, model_optional: bool = False) -> None:
+    """The rules on the message list itself (and a model, unless ``model_optional``)."""
+    if not req.model and not model_optional:
         raise InvalidRequestError("request.model is empty: name the model to use")
     if not req.messages:
         raise InvalidRequestError("request.messages is empty: send at least one message")

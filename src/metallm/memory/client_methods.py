@@ -32,10 +32,10 @@ MessageLike = Message | Mapping[str, Any]
 
 
 def _prepare(
-    session_id: str, request: RequestLike, kwargs: Mapping[str, Any]
+    session_id: str, request: RequestLike, kwargs: Mapping[str, Any], default_model: str | None
 ) -> ChatCompletionRequest:
     validate_session_id(session_id)
-    return coerce_request(request, kwargs)
+    return coerce_request(request, kwargs, default_model)
 
 
 class MemoryMethods:
@@ -43,6 +43,7 @@ class MemoryMethods:
 
     memory: ConversationMemory
     _exchange: Exchange
+    _default_model: str | None = None
 
     def _open_stream(
         self,
@@ -63,7 +64,7 @@ class MemoryMethods:
         self, session_id: str, request: RequestLike = None, /, **kwargs: Any
     ) -> ChatCompletionResponse:
         """A call with the session's history prepended; on success the turn is stored."""
-        req = _prepare(session_id, request, kwargs)
+        req = _prepare(session_id, request, kwargs, self._default_model)
         history = self.memory.load(session_id).messages
         response = run(self._exchange.complete(with_history(req, history), session_id))
         self.memory.append(session_id, turn_messages(req.messages, response))
@@ -73,7 +74,7 @@ class MemoryMethods:
         self, session_id: str, request: RequestLike = None, /, **kwargs: Any
     ) -> ChatCompletionStream:
         """A stream with the history prepended; the turn is stored when it completes."""
-        req = _prepare(session_id, request, kwargs)
+        req = _prepare(session_id, request, kwargs, self._default_model)
         history = self.memory.load(session_id).messages
         new = list(req.messages)
 
@@ -104,6 +105,7 @@ class AsyncMemoryMethods:
 
     memory: ConversationMemory
     _exchange: Exchange
+    _default_model: str | None = None
 
     async def _open_stream(
         self,
@@ -124,7 +126,7 @@ class AsyncMemoryMethods:
         self, session_id: str, request: RequestLike = None, /, **kwargs: Any
     ) -> ChatCompletionResponse:
         """A call with the session's history prepended; on success the turn is stored."""
-        req = _prepare(session_id, request, kwargs)
+        req = _prepare(session_id, request, kwargs, self._default_model)
         history = (await self.memory.aload(session_id)).messages
         response = await arun(self._exchange.complete(with_history(req, history), session_id))
         await self.memory.aappend(session_id, turn_messages(req.messages, response))
@@ -134,7 +136,7 @@ class AsyncMemoryMethods:
         self, session_id: str, request: RequestLike = None, /, **kwargs: Any
     ) -> AsyncChatCompletionStream:
         """A stream with the history prepended; the turn is stored when it completes."""
-        req = _prepare(session_id, request, kwargs)
+        req = _prepare(session_id, request, kwargs, self._default_model)
         history = (await self.memory.aload(session_id)).messages
         new = list(req.messages)
 

@@ -25,6 +25,7 @@ from ..hooks import AnyRequest, AnyResponse, Failure, LLMCallInfo
 from ..types import ChatCompletionRequest, ChatCompletionResponse
 from . import attributes as A
 from ._context import tracing_unset
+from ._router import ROUTER_EVENTS, RouterMetrics, route_end, route_start, router_event_attributes
 from ._span_attributes import error_type, request_attributes, response_attributes
 
 __all__ = ["OuterState", "end_outer", "outer_event", "parent_context", "start_outer"]
@@ -48,8 +49,11 @@ class OuterState:
         self.ctx: otel_context.Context = trace.set_span_in_context(span)
 
 
-def start_outer(tracer: trace.Tracer, info: LLMCallInfo, request: AnyRequest) -> OuterState:
-    """Start the outer span (INTERNAL) with the attributes an inference span starts with."""
+def start_outer(
+    tracer: trace.Tracer, info: LLMCallInfo, request: AnyRequest, owner: object = None
+) -> OuterState:
+    """Start the outer span (INTERNAL) with the attributes an inference span starts with,
+    nested under its own outer call when it has one (a routed call inside a ``parse``)."""
     attrs: dict[str, Any] = {
         A.OPERATION_NAME: info.operation,
         A.PROVIDER_NAME: info.semconv_name or info.provider_name,
@@ -60,21 +64,30 @@ def start_outer(tracer: trace.Tracer, info: LLMCallInfo, request: AnyRequest) ->
         attrs[A.SERVER_PORT] = info.server_port
     if isinstance(request, ChatCompletionRequest):
         request_attributes(attrs, request, info)
+    route_start(attrs, info)
     name = f"{info.operation} {request.model}" if request.model else info.operation
     span = tracer.start_span(
-        name, kind=SpanKind.INTERNAL, attributes=attrs, start_time=int(info.start_time * 1e9)
+        name,
+        parent_context(owner, info),
+        kind=SpanKind.INTERNAL,
+        attributes=attrs,
+        start_time=int(info.start_time * 1e9),
     )
     return OuterState(span)
 
 
 def parent_context(owner: object, info: LLMCallInfo) -> otel_context.Context | None:
-    """The context an inner call's span starts in (None: a call on its own)."""
+    """The context an inner call's span starts in (None: a call on its own). The outer
+    span may have been started by another OTel hook (a router's own hooks, a target client's
+    own): any outer span on the parent will do."""
     parent = info.parent
     if parent is None:
         return None
     state = parent.state.get(owner)
     if not isinstance(state, OuterState):
-        return None
+        state = next((s for s in parent.state.values() if isinstance(s, OuterState)), None)
+        if state is None:
+            return None
     state.attempts += 1
     return state.ctx
 
@@ -97,7 +110,11 @@ def end_outer(
 ) -> None:
     """End the outer span: the answering attempt's response attributes, or the failure."""
     span = state.span
-    end: dict[str, Any] = {A.STRUCTURED_ATTEMPTS: state.attempts}
+    end: dict[str, Any] = {}
+    if info.route is not None:
+        route_end(end, info.route)
+    else:
+        end[A.STRUCTURED_ATTEMPTS] = state.attempts
     if isinstance(response, ChatCompletionResponse):
         response_attributes(end, response)
     if error is not None and error_type is not None:
@@ -114,6 +131,7 @@ class _Host(Protocol):
 
     _explicit_tracing: bool
     _tracer: trace.Tracer
+    _router_metrics: RouterMetrics
 
 
 class OuterSpans:
@@ -124,13 +142,20 @@ class OuterSpans:
         """Start the outer span that the call's attempts' spans nest under."""
         if not self._explicit_tracing and tracing_unset():
             return
-        info.state[self] = start_outer(self._tracer, info, request)
+        info.state[self] = start_outer(self._tracer, info, request, self)
 
     def on_outer_event(
         self: _Host, info: LLMCallInfo, name: str, attributes: dict[str, Any]
     ) -> None:
-        """An event on the outer span (a validation retry)."""
+        """An event on the outer span (a validation retry; a router's fallback or breaker
+        transition, also recorded on the router's metrics)."""
         state = info.state.get(self)
+        if name in ROUTER_EVENTS:
+            attrs = router_event_attributes(name, attributes)
+            self._router_metrics.record(name, attrs)
+            if isinstance(state, OuterState):
+                state.span.add_event(ROUTER_EVENTS[name], attrs)
+            return
         if isinstance(state, OuterState):
             outer_event(state, name, attributes)
 

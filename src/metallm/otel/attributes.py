@@ -154,3 +154,20 @@ TOOL_DESCRIPTION = _g.GEN_AI_TOOL_DESCRIPTION
 TOOL_CALL_ARGUMENTS = _g.GEN_AI_TOOL_CALL_ARGUMENTS
 TOOL_CALL_RESULT = _g.GEN_AI_TOOL_CALL_RESULT
 LOOP_STEPS = "metallm.tool_loop.steps"
+
+# A routed call (Router): an outer span over one inference span per attempt
+ROUTER_STRATEGY = "metallm.router.strategy"
+ROUTER_TARGET = "metallm.router.target"
+"""On the routed span: the target that answered; on an attempt's span: the target it went to."""
+ROUTER_ATTEMPT = "metallm.router.attempt"
+ROUTER_ATTEMPTS = "metallm.router.attempts"
+ROUTER_TARGETS_TRIED = "metallm.router.targets_tried"
+ROUTER_NEXT_TARGET = "metallm.router.next_target"
+ROUTER_FALLBACK_EVENT = "metallm.router.fallback"
+ROUTER_CIRCUIT_EVENT = "metallm.router.circuit"
+ROUTER_CIRCUIT_STATE = "metallm.router.circuit.state"
+"""The breaker's state: a span event attribute (its name) and a gauge (its number)."""
+METRIC_ROUTER_FALLBACKS = "metallm.router.fallbacks"
+METRIC_ROUTER_CIRCUIT_STATE = "metallm.router.circuit.state"
+CIRCUIT_STATES = {"closed": 0, "half_open": 1, "open": 2}
+"""The gauge's value per breaker state."""

@@ -46,6 +46,7 @@ from ..types import ChatCompletionRequest, ChatCompletionResponse
 from . import attributes as A
 from ._context import NULL, Active, logs_unset, metrics_unset, tracing_unset
 from ._outer import OuterSpans, parent_context
+from ._router import RouterMetrics, route_end, route_start
 from ._span_attributes import (
     embeddings_request_attributes,
     embeddings_response_attributes,
@@ -122,6 +123,7 @@ class OTelHook(ToolLoopSpans, OuterSpans):
             )
             for name, unit, text, buckets in A.HISTOGRAMS
         )
+        self._router_metrics = RouterMetrics(meter)
         self._logger_provider = logger_provider
         self._event_logger: Any = None
         self._capture = capture_content
@@ -150,6 +152,8 @@ class OTelHook(ToolLoopSpans, OuterSpans):
         attrs = dict(base)
         if isinstance(request, ChatCompletionRequest):
             request_attributes(attrs, request, info)
+        if info.target is not None:  # an attempt of a routed call
+            route_start(attrs, info)
         elif isinstance(request, EmbeddingsRequest):
             embeddings_request_attributes(attrs, request)
         if no_tracing:  # content events only: a logger provider without a tracer
@@ -245,6 +249,8 @@ class OTelHook(ToolLoopSpans, OuterSpans):
             end[A.USAGE_COST] = float(cost.total)
         if info.retries:
             end[A.HTTP_RESEND_COUNT] = info.retries
+        if info.route is not None:  # this one attempt is the whole routed call
+            route_end(end, info.route)
         if failed_type is not None:
             end[A.ERROR_TYPE] = failed_type
         if state.content is not None and info.operation == "chat":

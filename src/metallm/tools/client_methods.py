@@ -43,6 +43,8 @@ class ToolMethods:
     """The tool loop for the synchronous client."""
 
     _exchange: Exchange
+    _default_model: str | None = None
+    """The model a request without one gets (None: it must name one; a router: "")."""
     memory: ConversationMemory
 
     def run_tools(
@@ -65,7 +67,7 @@ class ToolMethods:
         README's "Running tools" for every option."""
         loop = ToolLoop(
             self._exchange,
-            coerce_request(request, kwargs),
+            coerce_request(request, kwargs, self._default_model),
             tools,
             max_steps=max_steps,
             parallel_tool_calls=parallel_tool_calls,
@@ -95,7 +97,7 @@ class ToolMethods:
         """``run_tools`` with the session's history in front; the transcript is stored (one
         atomic append) only when the loop succeeds."""
         validate_session_id(session_id)
-        req = coerce_request(request, kwargs)
+        req = coerce_request(request, kwargs, self._default_model)
         history = self.memory.load(session_id).messages
         loop = ToolLoop(
             self._exchange,
@@ -119,6 +121,8 @@ class AsyncToolMethods:
     """The tool loop for the asynchronous client."""
 
     _exchange: Exchange
+    _default_model: str | None = None
+    """The model a request without one gets (None: it must name one; a router: "")."""
     memory: ConversationMemory
 
     async def run_tools(
@@ -141,7 +145,7 @@ class AsyncToolMethods:
         ``max_concurrency`` at once."""
         loop = ToolLoop(
             self._exchange,
-            coerce_request(request, kwargs),
+            coerce_request(request, kwargs, self._default_model),
             tools,
             max_steps=max_steps,
             parallel_tool_calls=parallel_tool_calls,
@@ -171,7 +175,7 @@ class AsyncToolMethods:
         """``run_tools`` with the session's history in front; the transcript is stored (one
         atomic append) only when the loop succeeds."""
         validate_session_id(session_id)
-        req = coerce_request(request, kwargs)
+        req = coerce_request(request, kwargs, self._default_model)
         history = (await self.memory.aload(session_id)).messages
         loop = ToolLoop(
             self._exchange,
