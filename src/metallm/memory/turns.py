@@ -22,7 +22,7 @@ def with_history(
     if not history:
         return request
     full = request.model_copy(update={"messages": [*history, *request.messages]})
-    check_conversation(full)
+    check_conversation(full, model_optional=True)  # its model was checked when it was made
     return full
 
 

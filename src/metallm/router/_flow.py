@@ -72,6 +72,20 @@ __all__ = ["RoutedExchange", "default_fallback_on", "health_outcome"]
 _log = logging.getLogger("metallm")
 
 _FALLBACK_STATUSES = frozenset({408, 409, 429})
+_SERVER_SIDE = ("server", "overloaded", "rate_limit", "api_error", "internal", "unavailable",
+                "timeout", "resource_exhausted")  # fmt: skip
+"""Words of an in-stream error event's type or code (no HTTP status) that the target caused."""
+
+
+def _target_side(error: APIError) -> bool:
+    """Whether an API error is the target's doing (another target may not have it)."""
+    status = error.status_code
+    if status is None:  # an error event inside a stream: read its type and code
+        kinds = f"{error.type or ''} {error.code or ''}".lower()
+        return any(word in kinds for word in _SERVER_SIDE)
+    return status in _FALLBACK_STATUSES or status >= 500
+
+
 _PENDING: set[Any] = set()
 """Release tasks of async streams that ended, kept alive until they finish."""
 _CONCURRENCY_POLL = 0.05
@@ -87,10 +101,9 @@ def default_fallback_on(error: BaseException) -> bool:
     if isinstance(error, AuthenticationError | PermissionDeniedError | NotFoundError):
         return True  # this target's key or model; another target has its own
     if isinstance(error, APIError):
-        status = error.status_code
         if isinstance(error, RateLimitError | ResponseValidationError):
             return True
-        return status is not None and (status in _FALLBACK_STATUSES or status >= 500)
+        return _target_side(error)
     return False
 
 
@@ -104,12 +117,7 @@ def health_outcome(error: BaseException) -> Outcome:
     if isinstance(error, NotFoundError | RateLimitError | ResponseValidationError):
         return "failure"
     if isinstance(error, APIError):
-        status = error.status_code
-        return (
-            "failure"
-            if status is not None and (status in _FALLBACK_STATUSES or status >= 500)
-            else "neutral"
-        )
+        return "failure" if _target_side(error) else "neutral"
     return "neutral"
 
 
@@ -290,6 +298,8 @@ class RoutedExchange:
             while True:
                 waits: list[tuple[float, str]] = []
                 for member in list(pending):
+                    if member not in pending:  # dropped by a context-length fallback
+                        continue
                     if deadline is not None and time.perf_counter() >= deadline:
                         raise self._deadline_error(attempts)
                     grant = yield from self._admit(member, request, outer)
@@ -321,6 +331,8 @@ class RoutedExchange:
                         if not self.fallback_on(exc):
                             raise
                         attempts.append(FailedAttempt(member.name, exc))
+                        if deadline is not None and time.perf_counter() >= deadline:
+                            raise self._deadline_error(attempts) from exc
                         self._fell_back(member, exc, outer, pending)
                         if isinstance(exc, ContextLengthExceededError):
                             pending = self._larger(member, pending, skipped)
@@ -562,8 +574,9 @@ def _bounded(flow: Flow[Any], deadline: float, is_async: bool) -> Flow[Any]:
         thrown = None
         left = deadline - time.perf_counter()
         if left <= 0 or (type(action) is Sleep and action.seconds >= left):
+            what = f"a retry wait of {action.seconds:.2f}s" if type(action) is Sleep else "a retry"
             thrown = APITimeoutError(
-                "the routed call's deadline passed before this attempt could go on",
+                f"{what} would end past the routed call's deadline ({max(left, 0):.2f}s left)",
                 provider="router",
             )
             continue
