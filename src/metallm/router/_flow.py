@@ -285,13 +285,15 @@ class RoutedExchange:
         pending = self.order(eligible)
         route = RouteInfo(self.strategy, len(eligible))
         outer: LLMCallInfo | None = None
+        shown = request  # what the outer call shows: the first eligible target's request
         if len(eligible) > 1:
+            shown = _for(pending[0], request)
             outer = pending[0].exchange._info(
-                operation, _for(pending[0], request), streaming, conversation_id, started, parent
+                operation, shown, streaming, conversation_id, started, parent
             )
             outer.route = route
             if self.hooks:
-                self.hooks.before_outer(outer, request)
+                self.hooks.before_outer(outer, shown)
         attempts: list[FailedAttempt] = []
         skipped: dict[str, str] = {}
         try:
@@ -343,20 +345,20 @@ class RoutedExchange:
                         raise
                     route.target = member.name
                     if streaming:
-                        self._end_with_stream(result, member, grant, outer, request)
+                        self._end_with_stream(result, member, grant, outer, shown)
                     else:
                         member.ended(time.perf_counter() - sent_at)
                         tokens = _tokens_used(result)
                         yield from self._released(member, grant, "success", tokens, outer)
                         if outer is not None:
-                            end_outer(self, outer, request, result, None)  # type: ignore[arg-type]
+                            end_outer(self, outer, shown, result, None)  # type: ignore[arg-type]
                     return result
                 if not pending:
                     raise AllTargetsFailedError(attempts, skipped)
                 yield from self._wait(waits, deadline, attempts, skipped)
         except BaseException as exc:
             if outer is not None:
-                end_outer(self, outer, request, None, exc)  # type: ignore[arg-type]
+                end_outer(self, outer, shown, None, exc)  # type: ignore[arg-type]
             raise
 
     def _admit(self, member: Member, request: Any, outer: LLMCallInfo | None) -> Flow[Grant]:
