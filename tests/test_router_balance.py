@@ -264,19 +264,21 @@ def test_bad_router_settings_are_refused_at_construction(a: FakeLLMServer) -> No
     assert "unknown strategy 'fastest'" in _bad(targets=[ok], strategy="fastest")
     assert "timeout" in _bad(targets=[ok], timeout=0)
     assert "fallback_on" in _bad(targets=[ok], fallback_on="yes")
-    with pytest.raises(metallm.ConfigurationError, match="'w'.*weight"):
+    with pytest.raises(metallm.ConfigurationError, match=r"'w'.*weight"):
         metallm.Target(provider="openai", model="m", name="w", weight=0)
     with pytest.raises(metallm.ConfigurationError, match="requests_per_minute"):
         metallm.RateLimit(requests_per_minute=-1)
-    with pytest.raises(metallm.ConfigurationError, match="'lonely'.*provider"):
+    with pytest.raises(metallm.ConfigurationError, match=r"'lonely'.*provider"):
         metallm.Target(model="m", name="lonely")
-    with pytest.raises(metallm.ConfigurationError, match="'typo'.*unknown field.*api_kee"):
+    with pytest.raises(metallm.ConfigurationError, match=r"'typo'.*unknown field.*api_kee"):
         metallm.Target(provider="openai", model="m", name="typo", api_kee="x")
     with pytest.raises(metallm.ConfigurationError, match="'nokey'"):
         metallm.Router(targets=[metallm.Target(provider="gemini", model="m", name="nokey")])
     with pytest.raises(metallm.ConfigurationError, match="AsyncRouter needs AsyncClient"):
-        metallm.AsyncRouter(targets=[metallm.Target(client=metallm.Client(
-            provider="openai", api_key="sk-x", base_url=a.base_url("openai")), model="m")])  # fmt: skip
+        sync_client = metallm.Client(
+            provider="openai", api_key="sk-x", base_url=a.base_url("openai")
+        )
+        metallm.AsyncRouter(targets=[metallm.Target(client=sync_client, model="m")])
 
 
 def test_target_repr_and_errors_hold_no_key(a: FakeLLMServer) -> None:

@@ -135,9 +135,11 @@ def test_every_target_failing_ends_the_parent_span_in_error(
     a.enqueue(R.error(503, "down"), R.error(503, "down"))
     b.enqueue(R.error(529, "overloaded", type="overloaded_error"),
               R.error(529, "overloaded", type="overloaded_error"))  # fmt: skip
-    with Harness(mode, _targets(a, b, hook), hooks=[hook]) as h:
-        with pytest.raises(metallm.AllTargetsFailedError):
-            h.chat()
+    with (
+        Harness(mode, _targets(a, b, hook), hooks=[hook]) as h,
+        pytest.raises(metallm.AllTargetsFailedError),
+    ):
+        h.chat()
     spans = list(exporter.get_finished_spans())
     parent = next(s for s in spans if s.kind == SpanKind.INTERNAL)
     assert parent.status.status_code == StatusCode.ERROR
@@ -258,10 +260,8 @@ def get_weather(city: str) -> str:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_run_tools_on_a_router(mode: str, a: FakeLLMServer, b: FakeLLMServer) -> None:
-    a.enqueue(
-        R(tool_calls=[metallm.testing.ScriptedToolCall(name="get_weather", arguments={"city": "Oslo"})]),
-        R.error(503, "down"), R.error(503, "down"),
-    )  # fmt: skip
+    call = metallm.testing.ScriptedToolCall(name="get_weather", arguments={"city": "Oslo"})
+    a.enqueue(R(tool_calls=[call]), R.error(503, "down"), R.error(503, "down"))
     b.enqueue(R(text="It is sunny in Oslo."))
     with Harness(mode, [target(a, name="oai"), target(b, "anthropic", name="c")]) as h:
         result = h.call("run_tools", messages=[{"role": "user", "content": "Oslo?"}],
