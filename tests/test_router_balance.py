@@ -58,7 +58,7 @@ def _fakes(*weights: float, delays: tuple[float, ...] = ()) -> list[metallm.Targ
             name=f"t{i}",
             weight=w,
             hooks=[],
-        )  # fmt: skip
+        )
         for i, w in enumerate(weights)
     ]
 
