@@ -156,16 +156,33 @@ def test_every_circuit_open_fails_fast_saying_when_to_retry(mode: str, a: FakeLL
     clock = FakeClock()
     breaker = metallm.CircuitBreaker(failure_threshold=1, recovery_time=20.0)
     targets = [target(a, "openai", name="oai", retry=metallm.RetryPolicy.none())]
-    with Harness(mode, targets, circuit_breaker=breaker,
-                 state=metallm.LocalRouterState(clock=clock)) as h:  # fmt: skip
+    state = metallm.LocalRouterState(clock=clock)
+    with Harness(mode, targets, circuit_breaker=breaker, state=state) as h:
+        a.enqueue(R.error(503, "down"))
+        with pytest.raises(metallm.AllTargetsFailedError) as failed:
+            h.chat()
+        assert [x.target for x in failed.value.attempts] == ["oai"]
+        clock.advance(5.0)
+        with pytest.raises(metallm.RateLimitError) as caught:
+            h.chat()  # nothing tried: the circuit is open for 15 s more
+    assert not isinstance(caught.value, metallm.AllTargetsFailedError)
+    assert caught.value.retry_after == pytest.approx(15.0)
+    assert "oai: circuit_open" in str(caught.value)
+    assert len(a.requests) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_deadline_lets_the_call_wait_for_a_circuit_to_half_open(
+    mode: str, a: FakeLLMServer
+) -> None:
+    breaker = metallm.CircuitBreaker(failure_threshold=1, recovery_time=0.2)
+    targets = [target(a, "openai", name="oai", retry=metallm.RetryPolicy.none())]
+    with Harness(mode, targets, circuit_breaker=breaker, timeout=5.0) as h:
         a.enqueue(R.error(503, "down"))
         with pytest.raises(metallm.AllTargetsFailedError):
             h.chat()
-        clock.advance(5.0)
-        with pytest.raises(metallm.AllTargetsFailedError) as caught:
-            h.chat()
-    assert caught.value.attempts == [] and caught.value.skipped == {"oai": "circuit_open"}
-    assert caught.value.retry_after == pytest.approx(15.0)
+        assert h.chat().provider == "openai"  # waited 0.2 s, then the probe answered
+        assert h.router.stats()["oai"].breaker == "closed"
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -39,6 +39,7 @@ from typing import Any
 from .._actions import Attempt, Flow, Sleep
 from .._exchange import AttemptOf
 from .._outer_call import end_outer
+from .._spending import Spending, spend_of
 from ..embeddings import EmbeddingsRequest
 from ..errors import (
     APIConnectionError,
@@ -140,8 +141,10 @@ class RoutedExchange:
         hooks: HookChain,
         logger: logging.Logger,
         is_async: bool,
+        spending: Spending | None = None,
     ) -> None:
         self.members = list(members)
+        self.spending = spending
         self.strategy = strategy
         self.order = order
         self.fallback_on = fallback_on
@@ -282,6 +285,9 @@ class RoutedExchange:
         started = started or clock()
         deadline = None if self.timeout is None else started[1] + self.timeout
         eligible = self.eligible(request.model)
+        spending = self.spending
+        if spending is not None:  # the router's own budget: before anything is tried
+            yield from spending.check()
         pending = self.order(eligible)
         route = RouteInfo(self.strategy, len(eligible))
         outer: LLMCallInfo | None = None
@@ -352,6 +358,8 @@ class RoutedExchange:
                         yield from self._released(member, grant, "success", tokens, outer)
                         if outer is not None:
                             end_outer(self, outer, shown, result, None)  # type: ignore[arg-type]
+                        if spending is not None:
+                            yield from spending.charge(result)
                     return result
                 if not pending:
                     raise AllTargetsFailedError(attempts, skipped)
@@ -419,6 +427,12 @@ class RoutedExchange:
             self._release_now(member, grant, outcome, _tokens_used(response), outer)
             if outer is not None:
                 end_outer(self, outer, request, response, error)  # type: ignore[arg-type]
+            if self.spending is not None:  # the router's own budget, whichever target answered
+                spend = spend_of(response)
+                if self.is_async:
+                    self._later(self.spending.ledger.acharge(*spend))
+                else:
+                    self.spending.ledger.charge(*spend)
 
         if tracker.finished:
             ended(tracker.error)
@@ -442,13 +456,17 @@ class RoutedExchange:
             for transition in transitions:
                 self._circuit(member, transition, outer)
             return
+        self._later(state.arelease(member.name, member.policy, grant, outcome, tokens, now))
+
+    def _later(self, coroutine: Any) -> None:
+        """Run ``coroutine`` as a task of the running loop (an async stream's end, which can
+        be in ``__del__``, where nothing can be awaited); it never fails the stream."""
         import asyncio
 
         try:
-            task = asyncio.get_running_loop().create_task(
-                state.arelease(member.name, member.policy, grant, outcome, tokens, now)
-            )
-        except RuntimeError:  # no running loop (interpreter shutdown): the lease expires
+            task = asyncio.get_running_loop().create_task(coroutine)
+        except RuntimeError:  # no running loop (interpreter shutdown): nothing to run it on
+            coroutine.close()
             return
         _PENDING.add(task)
         task.add_done_callback(_PENDING.discard)
@@ -457,20 +475,32 @@ class RoutedExchange:
         self, waits: list[tuple[float, str]], deadline: float | None,
         attempts: list[FailedAttempt], skipped: dict[str, str],
     ) -> Flow[None]:  # fmt: skip
-        """Every remaining target was refused: sleep until the earliest frees, or raise."""
+        """Every remaining target was refused: sleep until the earliest frees, or raise.
+
+        A rate budget or a concurrency slot is waited for (within the deadline); an open
+        circuit only when a deadline bounds the wait and its recovery ends within it (without
+        one, a call does not hang on a target that is down). Nothing to wait for: the failed
+        attempts (:class:`AllTargetsFailedError`), or, when none was made,
+        :class:`~metallm.RateLimitError` with ``retry_after``.
+        """
         budgets = [w if reason != "concurrency" else _CONCURRENCY_POLL
                    for w, reason in waits if reason != "circuit_open"]  # fmt: skip
-        if not budgets:  # only open circuits left: fail now, say when one half-opens
-            raise AllTargetsFailedError(attempts, skipped, min(w for w, _ in waits))
-        wait = max(min(budgets), 0.001)
-        if deadline is not None and time.perf_counter() + wait > deadline:
-            raise RateLimitError(
-                f"every target's rate budget is spent for the next {wait:.2f}s, past the "
-                f"routed call's deadline ({', '.join(f'{n}: {r}' for n, r in skipped.items())})",
-                provider="router",
-                retry_after=wait,
-            )
-        yield Sleep(wait)
+        circuits = [w for w, reason in waits if reason == "circuit_open"]
+        if deadline is not None:
+            budgets += circuits
+        earliest = max(min(budgets or circuits), 0.001)
+        if budgets and (deadline is None or time.perf_counter() + earliest <= deadline):
+            yield Sleep(earliest)
+            return
+        if attempts:
+            raise AllTargetsFailedError(attempts, skipped, earliest)
+        reasons = ", ".join(f"{n}: {r}" for n, r in skipped.items())
+        raise RateLimitError(
+            f"no target can take the call for the next {earliest:.2f}s ({reasons})"
+            + (", past the routed call's deadline" if deadline is not None else ""),
+            provider="router",
+            retry_after=earliest,
+        )
 
     def _deadline_error(self, attempts: list[FailedAttempt]) -> APITimeoutError:
         tried = "; ".join(f"{a.target}: {type(a.error).__name__}" for a in attempts) or "none"

@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from .._call_methods import AsyncCallMethods, CallMethods
 from .._pump import arun, run
+from .._spending import Spending
 from ..client import AsyncClient, Client, default_hooks
 from ..errors import ConfigurationError
 from ..hooks import HookChain
@@ -57,6 +58,7 @@ class _RouterCore:
         logger: logging.Logger | None = None,
         memory: object | None = None,
         memory_config: MemoryConfig | None = None,
+        budget: object | None = None,
         seed: int | None = None,
     ) -> None:
         """See the README's "Routing": ``targets`` in order, ``strategy``, ``circuit_breaker``
@@ -65,7 +67,10 @@ class _RouterCore:
         :class:`~metallm.RedisRouterState` to share), ``timeout`` (one deadline in seconds for
         the whole routed call), ``hooks`` (the routed call's own: its outer span; each target's
         client keeps its own for the attempts), ``memory``/``memory_config`` for the
-        memory-aware calls, and ``seed`` for the random strategies."""
+        memory-aware calls, ``budget`` (a :class:`~metallm.Budget` or
+        :class:`~metallm.budget_redis.RedisBudget` every routed call is checked against and
+        charged to, whichever target answers; a target's own client may have its own), and
+        ``seed`` for the random strategies."""
         checked = _check(targets, strategy, circuit_breaker, fallback_on, state, timeout)
         self.logger = logger or default_logger()
         breaker = circuit_breaker or CircuitBreaker()
@@ -97,6 +102,7 @@ class _RouterCore:
             hooks=chain,
             logger=self.logger,
             is_async=self._is_async,
+            spending=None if budget is None else Spending(budget, self._is_async),
         )
         self._exchange = cast(Any, self._routed)  # the mixins' exchange: the routed one
 
