@@ -11,12 +11,21 @@ module stays the single-call path.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from ._exchange import Exchange
 from .errors import scrub
-from .hooks import LLMCallInfo
+from .hooks import HookChain, LLMCallInfo
 from .types import ChatCompletionRequest, ChatCompletionResponse
 
-__all__ = ["begin_outer", "end_outer"]
+__all__ = ["OuterHost", "begin_outer", "end_outer"]
+
+
+class OuterHost(Protocol):
+    """What ending an outer call reads: a client's exchange, or a router's."""
+
+    secrets: tuple[str, ...]
+    hooks: HookChain
 
 
 def begin_outer(
@@ -31,7 +40,7 @@ def begin_outer(
 
 
 def end_outer(
-    exchange: Exchange,
+    exchange: OuterHost,
     info: LLMCallInfo,
     request: ChatCompletionRequest,
     response: ChatCompletionResponse | None,

@@ -8,7 +8,7 @@ live in a state (:mod:`metallm.router._state`, or Redis through
 
 from ._config import STRATEGIES, CircuitBreaker, FallbackOn, RateLimit, Strategy, Target
 from ._errors import AllTargetsFailedError, FailedAttempt
-from ._flow import default_fallback_on, health_outcome
+from ._fallback import default_fallback_on, health_outcome
 from ._limits import Grant, Outcome, Policy
 from ._members import TargetStats
 from ._router import AsyncRouter, Router

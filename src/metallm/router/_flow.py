@@ -29,104 +29,45 @@ that chunk ahead, :mod:`metallm.router._stream`); the outer call ends when the s
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from typing import Any
 
-from .._actions import Attempt, Flow, Sleep
+from .._actions import Attempt, Flow
 from .._exchange import AttemptOf
 from .._outer_call import end_outer
-from .._spending import Spending, spend_of
+from .._spending import Spending
 from ..embeddings import EmbeddingsRequest
 from ..errors import (
-    APIConnectionError,
-    APIError,
     APITimeoutError,
     AuthenticationError,
-    BudgetExceededError,
     ContextLengthExceededError,
     InvalidRequestError,
     MetaLLMError,
-    NotFoundError,
     PermissionDeniedError,
-    RateLimitError,
-    ResponseValidationError,
-    UnsupportedFeatureError,
     redact,
 )
 from ..hooks import AnyRequest, HookChain, LLMCallInfo, Operation, RouteInfo, clock
-from ..provider import HTTPRequest
-from ..tokens import TokenCount, estimate_tokens
+from ..tokens import TokenCount
 from ..types import ChatCompletionRequest, ChatCompletionResponse
+from ._admission import Admission, tokens_used
+from ._deadline import bounded
 from ._errors import AllTargetsFailedError, FailedAttempt
-from ._limits import Grant, Outcome
+from ._fallback import health_outcome
 from ._members import Member
 from ._state import RouterState
 from ._strategy import Orderer
 from ._stream import RoutedAsyncStream, RoutedStream, afirst_chunk, first_chunk
 
-__all__ = ["RoutedExchange", "default_fallback_on", "health_outcome"]
-
-_log = logging.getLogger("metallm")
-
-_FALLBACK_STATUSES = frozenset({408, 409, 429})
-_SERVER_SIDE = ("server", "overloaded", "rate_limit", "api_error", "internal", "unavailable",
-                "timeout", "resource_exhausted")  # fmt: skip
-"""Words of an in-stream error event's type or code (no HTTP status) that the target caused."""
-
-
-def _target_side(error: APIError) -> bool:
-    """Whether an API error is the target's doing (another target may not have it)."""
-    status = error.status_code
-    if status is None:  # an error event inside a stream: read its type and code
-        kinds = f"{error.type or ''} {error.code or ''}".lower()
-        return any(word in kinds for word in _SERVER_SIDE)
-    return status in _FALLBACK_STATUSES or status >= 500
-
-
-_PENDING: set[Any] = set()
-"""Release tasks of async streams that ended, kept alive until they finish."""
-_CONCURRENCY_POLL = 0.05
-"""Seconds between looks at a target whose concurrency slots are all taken."""
-
-
-def default_fallback_on(error: BaseException) -> bool:
-    """The default rule: errors another target may not have (see the README's "Routing")."""
-    if isinstance(error, APIConnectionError | ContextLengthExceededError):
-        return True  # connection errors, timeouts, cut streams; a larger window may fit
-    if isinstance(error, UnsupportedFeatureError | BudgetExceededError):
-        return True  # another provider may support it; another target's budget may remain
-    if isinstance(error, AuthenticationError | PermissionDeniedError | NotFoundError):
-        return True  # this target's key or model; another target has its own
-    if isinstance(error, APIError):
-        if isinstance(error, RateLimitError | ResponseValidationError):
-            return True
-        return _target_side(error)
-    return False
-
-
-def health_outcome(error: BaseException) -> Outcome:
-    """What an attempt's error says of the target's health, for its breaker: ``failure``
-    when the target caused it, ``neutral`` when the request did (or nothing was sent)."""
-    if isinstance(error, ContextLengthExceededError | InvalidRequestError | BudgetExceededError):
-        return "neutral"
-    if isinstance(error, APIConnectionError | AuthenticationError | PermissionDeniedError):
-        return "failure"
-    if isinstance(error, NotFoundError | RateLimitError | ResponseValidationError):
-        return "failure"
-    if isinstance(error, APIError):
-        return "failure" if _target_side(error) else "neutral"
-    return "neutral"
-
+__all__ = ["RoutedExchange"]
 
 Send = Callable[[Member, Any, LLMCallInfo | None, AttemptOf, Any], Flow[Any]]
 """Runs one attempt on a member: ``(member, request, parent, attempt, started)``."""
 
 
-class RoutedExchange:
+class RoutedExchange(Admission):
     """The router's exchange: the same operations as a client's, routed across members."""
 
     def __init__(
@@ -331,7 +272,7 @@ class RoutedExchange:
                         )
                         started = None  # later attempts start when they are sent
                         result = yield from (
-                            flow if deadline is None else _bounded(flow, deadline, self.is_async)
+                            flow if deadline is None else bounded(flow, deadline, self.is_async)
                         )
                     except MetaLLMError as exc:
                         member.ended(None)
@@ -354,10 +295,10 @@ class RoutedExchange:
                         self._end_with_stream(result, member, grant, outer, shown)
                     else:
                         member.ended(time.perf_counter() - sent_at)
-                        tokens = _tokens_used(result)
+                        tokens = tokens_used(result)
                         yield from self._released(member, grant, "success", tokens, outer)
                         if outer is not None:
-                            end_outer(self, outer, shown, result, None)  # type: ignore[arg-type]
+                            end_outer(self, outer, shown, result, None)
                         if spending is not None:
                             yield from spending.charge(result)
                     return result
@@ -366,141 +307,8 @@ class RoutedExchange:
                 yield from self._wait(waits, deadline, attempts, skipped)
         except BaseException as exc:
             if outer is not None:
-                end_outer(self, outer, shown, None, exc)  # type: ignore[arg-type]
+                end_outer(self, outer, shown, None, exc)
             raise
-
-    def _admit(self, member: Member, request: Any, outer: LLMCallInfo | None) -> Flow[Grant]:
-        """Ask the state whether ``member`` may take the call now (reserving it if so)."""
-        tokens = _estimate(request) if member.policy.tokens_per_minute is not None else 0
-        state = self.state
-        now = state.clock()
-        if state.local:
-            grant = state.acquire(member.name, member.policy, tokens, now)
-        else:
-            outcome = yield Attempt(
-                _call_with(self._acquire, member, tokens, now), None, nullcontext
-            )
-            if isinstance(outcome, BaseException):  # a state's own failure: let the call go
-                outcome = Grant(True, tokens=tokens)
-            grant = outcome
-        if grant.ok:
-            member.admitted(grant)
-        else:
-            member.breaker = grant.breaker
-        for transition in grant.transitions:
-            self._circuit(member, transition, outer)
-        return grant
-
-    def _released(
-        self, member: Member, grant: Grant, outcome: Outcome, tokens: int | None,
-        outer: LLMCallInfo | None,
-    ) -> Flow[None]:  # fmt: skip
-        """Tell the state how an admitted attempt ended."""
-        state = self.state
-        if state.local:
-            transitions = state.release(
-                member.name, member.policy, grant, outcome, tokens, state.clock()
-            )
-        elif member.unlimited and outcome == "success" and not grant.failures and not grant.probe:
-            return  # nothing to correct, free or reset: spare the round trip
-        else:
-            result = yield Attempt(
-                _release_with(self._release, member, grant, outcome, tokens, state.clock()),
-                None,
-                nullcontext,
-            )
-            transitions = () if isinstance(result, BaseException) else result
-        for transition in transitions:
-            self._circuit(member, transition, outer)
-
-    def _end_with_stream(
-        self, stream: Any, member: Member, grant: Grant, outer: LLMCallInfo | None, request: Any
-    ) -> None:
-        """A stream answered: release it and end the outer call when the stream ends."""
-        tracker = stream._tracker
-
-        def ended(error: BaseException | None) -> None:
-            outcome: Outcome = "success" if error is None else health_outcome(error)
-            response = tracker.response()
-            # a stream's latency is its time to first chunk; it was in flight until now
-            member.ended(None if error is not None else stream_first(tracker))
-            self._release_now(member, grant, outcome, _tokens_used(response), outer)
-            if outer is not None:
-                end_outer(self, outer, request, response, error)  # type: ignore[arg-type]
-            if self.spending is not None:  # the router's own budget, whichever target answered
-                spend = spend_of(response)
-                if self.is_async:
-                    self._later(self.spending.ledger.acharge(*spend))
-                else:
-                    self.spending.ledger.charge(*spend)
-
-        if tracker.finished:
-            ended(tracker.error)
-        else:
-            tracker.after = ended
-
-    def _release_now(
-        self, member: Member, grant: Grant, outcome: Outcome, tokens: int | None,
-        outer: LLMCallInfo | None,
-    ) -> None:  # fmt: skip
-        """Release outside the pump (a stream's end): inline for a local state, blocking for
-        a shared one in a sync router, a task for a shared one in an async router (a stream
-        can end in ``__del__``, which awaits nothing)."""
-        state = self.state
-        now = state.clock()
-        if state.local or not self.is_async:
-            try:
-                transitions = state.release(member.name, member.policy, grant, outcome, tokens, now)
-            except Exception:  # a shared state's failure never breaks the stream
-                return
-            for transition in transitions:
-                self._circuit(member, transition, outer)
-            return
-        self._later(state.arelease(member.name, member.policy, grant, outcome, tokens, now))
-
-    def _later(self, coroutine: Any) -> None:
-        """Run ``coroutine`` as a task of the running loop (an async stream's end, which can
-        be in ``__del__``, where nothing can be awaited); it never fails the stream."""
-        import asyncio
-
-        try:
-            task = asyncio.get_running_loop().create_task(coroutine)
-        except RuntimeError:  # no running loop (interpreter shutdown): nothing to run it on
-            coroutine.close()
-            return
-        _PENDING.add(task)
-        task.add_done_callback(_PENDING.discard)
-
-    def _wait(
-        self, waits: list[tuple[float, str]], deadline: float | None,
-        attempts: list[FailedAttempt], skipped: dict[str, str],
-    ) -> Flow[None]:  # fmt: skip
-        """Every remaining target was refused: sleep until the earliest frees, or raise.
-
-        A rate budget or a concurrency slot is waited for (within the deadline); an open
-        circuit only when a deadline bounds the wait and its recovery ends within it (without
-        one, a call does not hang on a target that is down). Nothing to wait for: the failed
-        attempts (:class:`AllTargetsFailedError`), or, when none was made,
-        :class:`~metallm.RateLimitError` with ``retry_after``.
-        """
-        budgets = [w if reason != "concurrency" else _CONCURRENCY_POLL
-                   for w, reason in waits if reason != "circuit_open"]  # fmt: skip
-        circuits = [w for w, reason in waits if reason == "circuit_open"]
-        if deadline is not None:
-            budgets += circuits
-        earliest = max(min(budgets or circuits), 0.001)
-        if budgets and (deadline is None or time.perf_counter() + earliest <= deadline):
-            yield Sleep(earliest)
-            return
-        if attempts:
-            raise AllTargetsFailedError(attempts, skipped, earliest)
-        reasons = ", ".join(f"{n}: {r}" for n, r in skipped.items())
-        raise RateLimitError(
-            f"no target can take the call for the next {earliest:.2f}s ({reasons})"
-            + (", past the routed call's deadline" if deadline is not None else ""),
-            provider="router",
-            retry_after=earliest,
-        )
 
     def _deadline_error(self, attempts: list[FailedAttempt]) -> APITimeoutError:
         tried = "; ".join(f"{a.target}: {type(a.error).__name__}" for a in attempts) or "none"
@@ -534,24 +342,15 @@ class RoutedExchange:
         if refused and member.name not in self._warned_auth:  # never silent: a key refused
             self._warned_auth.add(member.name)
             self.logger.warning(
-                    "router target %s refused its credentials (%s); falling back",
-                    member.name, type(error).__name__,
-                )  # fmt: skip
+                "router target %s refused its credentials (%s); falling back",
+                member.name,
+                type(error).__name__,
+            )
         if outer is not None and self.hooks:
             attrs: dict[str, Any] = {"target": member.name, "error": error}
             if pending:
                 attrs["next"] = pending[0].name
             self.hooks.on_outer_event(outer, "fallback", attrs)
-
-    def _circuit(self, member: Member, transition: str, outer: LLMCallInfo | None) -> None:
-        member.breaker = transition
-        log = self.logger
-        if log.isEnabledFor(logging.INFO):
-            log.info("router target %s: circuit %s", member.name, transition)
-        if self.hooks and outer is not None:
-            self.hooks.on_outer_event(
-                outer, "circuit", {"target": member.name, "state": transition}
-            )
 
 
 def _for(member: Member, request: Any) -> Any:
@@ -559,84 +358,3 @@ def _for(member: Member, request: Any) -> Any:
     if request.model == member.model:
         return request
     return request.model_copy(update={"model": member.model})
-
-
-def _estimate(request: Any) -> int:
-    """The tokens a call will use, before it is sent: its input estimated locally, plus the
-    output it may produce (``max_tokens``, when set)."""
-    if isinstance(request, ChatCompletionRequest):
-        return estimate_tokens(request) + (request.max_tokens or 0)
-    if isinstance(request, EmbeddingsRequest):
-        return sum(-(-len(text) // 4) for text in request.inputs if isinstance(text, str))
-    return 0
-
-
-def stream_first(tracker: Any) -> float:
-    """A stream attempt's latency: seconds to its first chunk (0 when it had none)."""
-    return float(tracker.call.info.time_to_first_chunk or 0.0)
-
-
-def _tokens_used(result: Any) -> int | None:
-    usage = getattr(result, "usage", None)
-    total = getattr(usage, "total_tokens", None)
-    return total if isinstance(total, int) and total else None
-
-
-def _call_with(acquire: Any, member: Member, tokens: int, now: float) -> Callable[[Any], Any]:
-    return lambda _: acquire(member.name, member.policy, tokens, now)
-
-
-def _release_with(
-    release: Any, member: Member, grant: Grant, outcome: Outcome, tokens: int | None, now: float
-) -> Callable[[Any], Any]:
-    return lambda _: release(member.name, member.policy, grant, outcome, tokens, now)
-
-
-def _bounded(flow: Flow[Any], deadline: float, is_async: bool) -> Flow[Any]:
-    """Drive ``flow`` within ``deadline`` (a ``perf_counter`` reading): an attempt gets what
-    is left as its timeout (and, async, is cancelled there); a wait that would end past the
-    deadline ends the attempt with :class:`~metallm.APITimeoutError` instead."""
-    outcome: Any = None
-    thrown: BaseException | None = None
-    while True:
-        try:
-            action = flow.send(outcome) if thrown is None else flow.throw(thrown)
-        except StopIteration as stop:
-            return stop.value
-        thrown = None
-        left = deadline - time.perf_counter()
-        if left <= 0 or (type(action) is Sleep and action.seconds >= left):
-            what = f"a retry wait of {action.seconds:.2f}s" if type(action) is Sleep else "a retry"
-            thrown = APITimeoutError(
-                f"{what} would end past the routed call's deadline ({max(left, 0):.2f}s left)",
-                provider="router",
-            )
-            continue
-        if type(action) is Attempt:
-            arg = action.arg
-            if isinstance(arg, HTTPRequest):
-                arg = dataclasses.replace(arg, timeout=left)
-            fn = _cut_at(action.fn, left) if is_async else action.fn
-            action = Attempt(fn, arg, action.context)
-        try:
-            outcome = yield action
-        except BaseException as exc:  # thrown in by the pump: hand it to the attempt's flow
-            thrown = exc
-
-
-def _cut_at(fn: Callable[[Any], Any], seconds: float) -> Callable[[Any], Any]:
-    """An async attempt cancelled after ``seconds`` (as an APITimeoutError)."""
-
-    async def bounded(arg: Any) -> Any:
-        import anyio
-
-        try:
-            with anyio.fail_after(seconds):
-                return await fn(arg)
-        except TimeoutError:
-            raise APITimeoutError(
-                f"the routed call's deadline passed during this attempt ({seconds:.2f}s left)",
-                provider="router",
-            ) from None
-
-    return bounded

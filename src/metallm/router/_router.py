@@ -28,7 +28,8 @@ from ..streams import AsyncChatCompletionStream, AsyncOnComplete, ChatCompletion
 from ..tools.client_methods import AsyncToolMethods, ToolMethods
 from ..types import ChatCompletionRequest
 from ._config import STRATEGIES, CircuitBreaker, Target
-from ._flow import RoutedExchange, default_fallback_on
+from ._fallback import default_fallback_on
+from ._flow import RoutedExchange
 from ._members import Member, TargetStats
 from ._state import LocalRouterState, RouterState
 from ._strategy import orderer
