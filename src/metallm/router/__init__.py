@@ -6,6 +6,8 @@ live in a state (:mod:`metallm.router._state`, or Redis through
 :mod:`metallm.router.redis_state`, imported only when used).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._config import STRATEGIES, CircuitBreaker, FallbackOn, RateLimit, Strategy, Target
 from ._errors import AllTargetsFailedError, FailedAttempt
 from ._fallback import default_fallback_on, health_outcome
@@ -13,6 +15,9 @@ from ._limits import Grant, Outcome, Policy
 from ._members import TargetStats
 from ._router import AsyncRouter, Router
 from ._state import LocalRouterState, RouterState
+
+if TYPE_CHECKING:
+    from .redis_state import RedisRouterState
 
 __all__ = [
     "STRATEGIES",
@@ -26,6 +31,7 @@ __all__ = [
     "Outcome",
     "Policy",
     "RateLimit",
+    "RedisRouterState",
     "Router",
     "RouterState",
     "Strategy",
@@ -34,3 +40,12 @@ __all__ = [
     "default_fallback_on",
     "health_outcome",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``RedisRouterState`` on first use: importing this package never imports ``redis``."""
+    if name == "RedisRouterState":
+        from .redis_state import RedisRouterState
+
+        return RedisRouterState
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from ._limits import (
+    BUCKETS,
     PROBE_LEASE,
     Grant,
     Outcome,
@@ -194,19 +195,25 @@ def _release(
     now: float,
 ) -> tuple[str, ...]:  # fmt: skip
     target.in_flight = max(0, target.in_flight - 1)
-    if tokens is not None and policy.tokens_per_minute is not None and tokens != grant.tokens:
-        kept = target.tokens.get(grant.bucket)
-        if kept is not None:  # still in the window: correct the reservation in place
-            target.tokens[grant.bucket] = max(0, kept + tokens - grant.tokens)
+    if (
+        tokens is not None
+        and policy.tokens_per_minute is not None
+        and tokens != grant.tokens
+        and grant.bucket >= bucket_of(now) - BUCKETS
+    ):  # still in the window: correct the reservation in place (a reservation of 0 tokens
+        # left no entry, so the bucket's presence is not the test)
+        kept = target.tokens.get(grant.bucket, 0)
+        target.tokens[grant.bucket] = max(0, kept + tokens - grant.tokens)
     if grant.probe:
         target.probe_until = 0.0
+        was = target.breaker  # a probe reporting after its lease ran out may find it moved on
         if outcome == "success":
             target.breaker, target.failures = "closed", 0
-            return ("closed",)
+            return ("closed",) if was != "closed" else ()
         if outcome == "failure":
             target.breaker, target.opened_at = "open", now
             target.failures += 1
-            return ("open",)
+            return ("open",) if was != "open" else ()
         return ()
     if outcome == "success":
         if target.breaker == "closed":
