@@ -35,3 +35,51 @@ def hammer(redis_url: str, prefix: str, key: str, span: float, barrier: Any, out
             time.sleep(min(0.005, grant.wait / SCALE))
     state.close()
     out.put((granted, local))
+
+
+class _Sent:
+    """A hook noting the (scaled) time each attempt is sent, right after its admission."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def before_request(self, info: Any, request: Any) -> None:
+        self.times.append(scaled_clock())
+
+
+def route(redis_url: str, prefix: str, base_url: str, span: float, barrier: Any, out: Any) -> None:
+    """Call a Router whose one target allows 60 requests a minute, its limit kept in Redis,
+    as fast as it lets this process for ``span`` clock seconds; report each send's time."""
+    import metallm
+
+    sent = _Sent()
+    state = RedisRouterState(redis_url, prefix=prefix, clock=scaled_clock)
+    limits = metallm.RateLimit(requests_per_minute=60)
+    router = metallm.Router(
+        targets=[
+            metallm.Target(
+                provider="openai",
+                model="gpt-4o-mini",
+                name="shared",
+                api_key="sk-router-worker-key",
+                base_url=base_url,
+                limits=limits,
+                hooks=[sent],
+            )
+        ],
+        state=state,
+        hooks=[],
+        timeout=0.5,  # a refusal raises RateLimitError at once (the wait is past it)
+    )
+    barrier.wait(timeout=60)
+    end = state.clock() + span
+    refused = 0
+    while state.clock() < end:
+        try:
+            router.create_chat_completion(messages=[{"role": "user", "content": "hi"}])
+        except metallm.RateLimitError as exc:
+            refused += 1
+            time.sleep(min(0.005, (exc.retry_after or 0.0) / SCALE))
+    router.close()
+    state.close()
+    out.put((sent.times, refused))

@@ -6,7 +6,8 @@ the route itself. A local state is called inline (no I/O); a shared one through
 failure never fails a call: an admission that cannot be asked is granted, a release that
 cannot be told is dropped (the state's own leases expire). A target with no limits that
 succeeds with a clean breaker needs no release at all, which spares a shared state's round
-trip on the common path. A stream releases when it ends, outside the pump: inline, or for an
+trip on the common path (a requests-per-minute limit needs none either: its count is final
+at admission). A stream releases when it ends, outside the pump: inline, or for an
 async router with a shared state as a task of the running loop.
 """
 
@@ -84,7 +85,7 @@ class Admission:
             transitions = state.release(
                 member.name, member.policy, grant, outcome, tokens, state.clock()
             )
-        elif member.unlimited and outcome == "success" and not grant.failures and not grant.probe:
+        elif _nothing_to_tell(member, grant, outcome):
             return  # nothing to correct, free or reset: spare the round trip
         else:
             result = yield Attempt(
@@ -131,6 +132,8 @@ class Admission:
         can end in ``__del__``, which awaits nothing)."""
         state = self.state
         now = state.clock()
+        if not state.local and _nothing_to_tell(member, grant, outcome):
+            return
         if state.local or not self.is_async:
             try:
                 transitions = state.release(member.name, member.policy, grant, outcome, tokens, now)
@@ -194,6 +197,12 @@ class Admission:
             self.hooks.on_outer_event(
                 outer, "circuit", {"target": member.name, "state": transition}
             )
+
+
+def _nothing_to_tell(member: Member, grant: Grant, outcome: Outcome) -> bool:
+    """Whether a release would change nothing in the state (a clean success, no slot, no
+    tokens): a shared state is then spared the round trip."""
+    return member.quiet and outcome == "success" and not grant.failures and not grant.probe
 
 
 def stream_first(tracker: Any) -> float:

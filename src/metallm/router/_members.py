@@ -74,10 +74,10 @@ class Member:
         "name",
         "owned",
         "policy",
+        "quiet",
         "remaining",
         "sorted_p50",
         "target",
-        "unlimited",
         "weight",
         "window",
     )
@@ -101,7 +101,10 @@ class Member:
             breaker.failure_threshold,
             breaker.recovery_time,
         )
-        self.unlimited = limits is None or not (limits.limits_rate or limits.max_concurrency)
+        # nothing to tell a state after a clean success: no slot to free, no tokens to correct
+        self.quiet = limits is None or (
+            limits.max_concurrency is None and limits.tokens_per_minute is None
+        )
         info = model_info(target.model)
         self.window: int | None = None if info is None else info.context_window
         self.calls = 0
