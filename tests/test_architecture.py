@@ -165,6 +165,21 @@ def test_the_exchange_touches_no_http_library(module: str) -> None:
     assert not bad, "\n".join(bad)
 
 
+def test_the_router_drives_exchanges_and_touches_no_http_library() -> None:
+    """The router sends nothing itself: its requests go through the targets' exchanges and
+    the pumps, and the single-call core never knows about it."""
+    router = [m for m in MODULES if m.startswith("metallm.router")]
+    bad = [
+        str(e)
+        for e in EDGES
+        if e.source in router
+        and (e.target.split(".")[0] == "httpx" or e.target == "metallm._transport")
+    ]
+    core = ("metallm._exchange", "metallm._call", "metallm._actions", "metallm._pump")
+    bad += [str(e) for e in EDGES if e.source in core and e.target.startswith("metallm.router")]
+    assert not bad, "\n".join(bad)
+
+
 def test_types_import_no_client_code() -> None:
     # the unified types (split over types, _parts and _input) import only one another and errors
     data = ("metallm.types", "metallm._parts", "metallm._input")
