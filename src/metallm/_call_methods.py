@@ -17,7 +17,12 @@ from ._pump import arun, run
 from ._validate import coerce_request
 from .embeddings import EmbeddingsRequest, EmbeddingsResponse, coerce_embeddings_request
 from .hooks import clock
-from .streams import AsyncChatCompletionStream, AsyncOnComplete, ChatCompletionStream, OnComplete
+from .streams import (
+    AsyncChatCompletionStream,
+    AsyncStreamOpener,
+    ChatCompletionStream,
+    StreamOpener,
+)
 from .structured import AsyncParseStream, ParsedResponse, ParseStream, parse_flow, prepare
 from .tokens import TokenCount
 from .types import ChatCompletionRequest, ChatCompletionResponse
@@ -32,21 +37,12 @@ EmbeddingsLike = EmbeddingsRequest | Mapping[str, Any] | None
 T = TypeVar("T")
 
 
-class CallMethods:
+class CallMethods(StreamOpener):
     """The call methods of the synchronous ``Client`` and ``Router``."""
 
     _exchange: Exchange
     _default_model: str | None = None
     """The model a request without one gets (None: it must name one; a router: "")."""
-
-    def _open_stream(
-        self,
-        request: ChatCompletionRequest,
-        conversation_id: str | None,
-        on_complete: OnComplete | None,
-        started: tuple[float, float] | None = None,
-    ) -> ChatCompletionStream:
-        raise NotImplementedError  # pragma: no cover - each class brings its own
 
     def create_chat_completion(
         self, request: RequestLike = None, /, **kwargs: Any
@@ -138,21 +134,12 @@ class CallMethods:
         )
 
 
-class AsyncCallMethods:
+class AsyncCallMethods(AsyncStreamOpener):
     """The call methods of the asynchronous ``AsyncClient`` and ``AsyncRouter``."""
 
     _exchange: Exchange
     _default_model: str | None = None
     """The model a request without one gets (None: it must name one; a router: "")."""
-
-    async def _open_stream(
-        self,
-        request: ChatCompletionRequest,
-        conversation_id: str | None,
-        on_complete: AsyncOnComplete | None,
-        started: tuple[float, float] | None = None,
-    ) -> AsyncChatCompletionStream:
-        raise NotImplementedError  # pragma: no cover - each class brings its own
 
     async def create_chat_completion(
         self, request: RequestLike = None, /, **kwargs: Any

@@ -19,9 +19,16 @@ from ._call import StreamTracker
 from ._exchange import OpenedStream
 from .errors import StreamError
 from .provider import StreamDecoder
-from .types import ChatCompletionChunk, ChatCompletionResponse
+from .types import ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
 
-__all__ = ["AsyncChatCompletionStream", "AsyncOnComplete", "ChatCompletionStream", "OnComplete"]
+__all__ = [
+    "AsyncChatCompletionStream",
+    "AsyncOnComplete",
+    "AsyncStreamOpener",
+    "ChatCompletionStream",
+    "OnComplete",
+    "StreamOpener",
+]
 
 OnComplete = Callable[[ChatCompletionResponse], None]
 """Run with the accumulated response when a stream is drained to its end (memory stores it)."""
@@ -225,6 +232,33 @@ class AsyncChatCompletionStream:
 
 _PENDING: set[Any] = set()
 """Close tasks of garbage-collected async streams, kept alive until they finish."""
+
+
+class StreamOpener:
+    """What the call mixins (plain, memory-aware) need of the class they are mixed into: a
+    client opens a stream on its exchange, a router routes it (and reads its first chunk)."""
+
+    def _open_stream(
+        self,
+        request: ChatCompletionRequest,
+        conversation_id: str | None,
+        on_complete: OnComplete | None,
+        started: tuple[float, float] | None = None,
+    ) -> ChatCompletionStream:
+        raise NotImplementedError  # pragma: no cover - the client or router brings it
+
+
+class AsyncStreamOpener:
+    """The async twin of :class:`StreamOpener`."""
+
+    async def _open_stream(
+        self,
+        request: ChatCompletionRequest,
+        conversation_id: str | None,
+        on_complete: AsyncOnComplete | None,
+        started: tuple[float, float] | None = None,
+    ) -> AsyncChatCompletionStream:
+        raise NotImplementedError  # pragma: no cover - the client or router brings it
 
 
 def _http_chunks(handle: Any, decoder: StreamDecoder) -> Iterator[ChatCompletionChunk]:

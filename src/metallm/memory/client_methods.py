@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from .._pump import arun, run
 from .._validate import coerce_request
-from ..streams import AsyncChatCompletionStream, AsyncOnComplete, ChatCompletionStream, OnComplete
+from ..streams import (
+    AsyncChatCompletionStream,
+    AsyncStreamOpener,
+    ChatCompletionStream,
+    StreamOpener,
+)
 from ..types import ChatCompletionRequest, ChatCompletionResponse, Message
 from .base import Conversation, validate_session_id
 from .manager import ConversationMemory
@@ -38,21 +43,12 @@ def _prepare(
     return coerce_request(request, kwargs, default_model)
 
 
-class MemoryMethods:
+class MemoryMethods(StreamOpener):
     """Conversation memory for the synchronous client (and router)."""
 
     memory: ConversationMemory
     _exchange: Exchange
     _default_model: str | None = None
-
-    def _open_stream(
-        self,
-        request: ChatCompletionRequest,
-        conversation_id: str | None,
-        on_complete: OnComplete | None,
-        started: tuple[float, float] | None = None,
-    ) -> ChatCompletionStream:
-        raise NotImplementedError  # pragma: no cover - the client or router brings it
 
     def create_conversation_with_system_message(
         self, session_id: str, system_message: str, *, metadata: Mapping[str, str] | None = None
@@ -100,21 +96,12 @@ class MemoryMethods:
         self.memory.delete(session_id)
 
 
-class AsyncMemoryMethods:
+class AsyncMemoryMethods(AsyncStreamOpener):
     """Conversation memory for the asynchronous client (and router)."""
 
     memory: ConversationMemory
     _exchange: Exchange
     _default_model: str | None = None
-
-    async def _open_stream(
-        self,
-        request: ChatCompletionRequest,
-        conversation_id: str | None,
-        on_complete: AsyncOnComplete | None,
-        started: tuple[float, float] | None = None,
-    ) -> AsyncChatCompletionStream:
-        raise NotImplementedError  # pragma: no cover - the client or router brings it
 
     async def create_conversation_with_system_message(
         self, session_id: str, system_message: str, *, metadata: Mapping[str, str] | None = None
