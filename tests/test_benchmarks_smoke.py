@@ -1,4 +1,5 @@
-"""The benchmarks still run: ``benchmarks/run.py --quick`` for the call and stream figures.
+"""The benchmarks still run: ``benchmarks/run.py --quick`` for the call and stream figures,
+``benchmarks/router_bench.py`` for what a router adds (with its Redis rows on the suite's Redis).
 
 Never asserts timings (a shared CI machine makes them meaningless here); only that the run
 exits 0, prints a row for raw httpx, metallm and metallm + OTel SDK (whose SDK providers really
@@ -11,6 +12,7 @@ unimportable ("not available", which does not fail a run).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -20,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from _redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
@@ -133,3 +137,40 @@ def test_soft_failure_does_not_fail_the_run() -> None:
     lineup = Lineup([all_contenders()[0], soft])
     assert lineup.run(soft, lambda: soft.sync_session("http://127.0.0.1:9/v1")) is None
     assert lineup.why_not(soft) == "not available: RuntimeError: incompatible"
+
+
+def _router_bench(*args: str) -> str:
+    script = BENCHMARKS / "router_bench.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--calls", "20", "--rounds", "1", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def test_router_bench_prints_its_rows() -> None:
+    stdout = _router_bench()
+    for name in ("plain Client", "Router, 1 target", "Router, 2 targets"):
+        assert re.search(rf"^{re.escape(name)}  +[\d.]+ +[+-][\d.]+ ", stdout, re.MULTILINE), stdout
+    assert "us CPU per call with one healthy target" in stdout
+    assert "Redis rows skipped: no --redis-url given" in stdout
+
+
+def test_router_bench_redis_rows(redis_server: RedisServer) -> None:
+    """With a Redis, a routed call to a target without limits costs one round trip (the
+    issue's "at most one Redis round trip more"), one with limits two; counted by Redis."""
+    stdout = _router_bench("--redis-url", redis_server.url)
+    if importlib.util.find_spec("metallm.router.redis_state") is None:
+        assert "Redis rows skipped: RedisRouterState is not available here" in stdout
+        return
+    assert "one PING round trip added to the routed call" in stdout
+    rows = {"Router, 1 target, Redis state": 1, "Router, 1 limited target, Redis": 2}
+    for row, trips in rows.items():
+        line = re.search(rf"^{re.escape(row)}: .*$", stdout, re.MULTILINE)
+        assert line is not None, stdout
+        assert f" {trips}.00 round trips per call" in line[0], line[0]

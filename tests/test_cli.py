@@ -52,10 +52,13 @@ def test_demo_runs_offline_and_shows_each_step() -> None:
         "gen_ai.request.stream=True",
         "gen_ai.response.finish_reasons=[tool_calls]",
         # eleven chat calls: steps 1 to 4, 6 and four in 8 on gpt-4o-mini, two on Anthropic's
-        # wire in step 7 (a token count is no inference call: no span, no metric)
-        "gen_ai.client.operation.duration [s]: 2 series, 11 values",
-        "gen_ai.client.token.usage [{token}]: 4 series, 22 values",
-        "gen_ai.client.operation.cost [{USD}]: 3 series, 12 values",
+        # wire in step 7 (a token count is no inference call: no span, no metric), and the
+        # two attempts of step 9's routed call, metrics recorded per attempt (never for the
+        # routed span): OpenAI's failed one (a duration series of its own, with error.type;
+        # no usage, no cost) and Anthropic's (the series of step 7)
+        "gen_ai.client.operation.duration [s]: 3 series, 13 values",
+        "gen_ai.client.token.usage [{token}]: 4 series, 24 values",
+        "gen_ai.client.operation.cost [{USD}]: 3 series, 13 values",
         "gen_ai.client.operation.time_to_first_chunk [s]: 1 series, 1 values",
         "5) Embeddings",
         "2 vectors of 8 floats from text-embedding-3-small",
@@ -71,6 +74,14 @@ def test_demo_runs_offline_and_shows_each_step() -> None:
         "finish: stop, usage: 10 in + 12 out = 22 tokens, cost 0.00000870 USD",
         "8) A budget stops spending (checked before each call, charged after)",
         "call 5 refused before any I/O: budget (client) exhausted: spent 0.00002100 USD",
+        "9) A routed call: OpenAI answers 503 (and again to its retry), so the router",
+        "reply from anthropic claude-sonnet-4-5: Hello from FakeLLMServer! You said: Hello",
+        "openai-primary: 1 attempt, 1 failed, breaker closed",
+        "anthropic-backup: 1 attempt, 0 failed, breaker closed",
+        "' CLIENT ERROR ",  # OpenAI's attempt, after its own retry
+        "error.type=503",
+        "' INTERNAL UNSET ",  # the routed call, over its two attempts
+        "metallm.router.fallbacks [{fallback}]: 1 series",
     ):
         assert needle in text, needle
 

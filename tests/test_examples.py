@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,7 @@ def test_example_runs(path: Path) -> None:
         "observability_hooks": "totals: 4 calls, 1 failed",
         "memory_demo": "conversation survived the restart: 5 messages",
         "structured_output": "order for Ann: [('tea', 2), ('lemon cake', 1)]",
+        "router_fallback": "answered by anthropic claude-sonnet-4-5: Hello from FakeLLMServer!",
     }
     assert expectations[path.stem] in out.stdout + out.stderr, out.stdout
     if path.stem == "tools":
@@ -87,3 +89,23 @@ def test_example_runs(path: Path) -> None:
         assert "quantity" in requests[1].json["messages"][-1]["content"]  # the re-ask
     if path.stem == "hooks_and_logging":
         assert "trace=trace-123" in out.stderr
+    if path.stem == "router_fallback":  # runs its own two fake servers: 503s and answers
+        for needle in (
+            "attempt 1 -> oai-primary (openai/gpt-4o-mini)",
+            "attempt 2 -> claude-backup (anthropic/claude-sonnet-4-5)",
+            "tried ['oai-primary', 'claude-backup'], answered by claude-backup",
+            "streamed by claude-backup: Hello from FakeLLMServer!",
+            "oai-primary: InternalServerError 503",
+            "claude-backup: OverloadedError 529",
+            "tried ['claude-backup'], answered by claude-backup",  # the open breaker skipped
+            "oai-primary: 3 calls, 3 failed, breaker open",
+            "claude-backup: 4 calls, 1 failed, breaker closed",
+            "no target serves model 'gpt-5'",
+            "second call refused before any I/O: retry after",
+            "the routed call's deadline of 0.5s passed",
+        ):
+            assert needle in out.stdout, needle
+        shares = re.search(r"'claude-sonnet-4-5': (\d+), 'claude-haiku-4-5': (\d+)", out.stdout)
+        assert shares is not None, out.stdout
+        assert int(shares[1]) + int(shares[2]) == 40 and int(shares[1]) > int(shares[2])
+        assert out.stdout.rstrip().endswith("answered by anthropic claude-sonnet-4-5")

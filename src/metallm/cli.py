@@ -4,8 +4,9 @@
 :class:`~metallm.testing.FakeLLMServer` on 127.0.0.1 and drives the real client through it (a
 plain call, a streamed call printing tokens as they arrive, a tool call, an async call,
 embeddings, a document with a prompt-cache mark, a thinking model's tool-use turn continued
-by a fresh client from SQLite memory with its signed reasoning sent back, and a budget that
-stops spending; each call's usage line shows its cost when the price data knows the model).
+by a fresh client from SQLite memory with its signed reasoning sent back, a budget that
+stops spending, and a routed call falling back from a failing OpenAI to Anthropic; each call's
+usage line shows its cost when the price data knows the model).
 With
 ``--provider X`` and that provider's key in the environment it runs the same against the real
 API. ``chat`` is a small interactive loop with history, on the same choice of endpoint.
@@ -193,6 +194,7 @@ def _demo_calls(provider: str, model: str, live: bool, out: TextIO) -> None:
         _demo_document(model, settings, server, out)
         _demo_signed_memory(provider, model, settings, server, out)
         _demo_budget(model, settings, out)
+        _demo_router(server, out)
         out.write("Done.\n")
 
 
@@ -288,6 +290,47 @@ def _demo_budget(model: str, settings: dict[str, Any], out: TextIO) -> None:
                 out.write(f"   call {n} refused before any I/O: {exc}\n\n")
                 return
             out.write(f"   call {n}: {_usage_line(resp)}\n")
+
+
+def _demo_router(server: Any, out: TextIO) -> None:
+    """A Router over two wires of the demo's server: OpenAI answers 503 (twice: its own retry
+    goes first), so the call falls back to Anthropic; its telemetry is one routed span over one
+    span per attempt."""
+    out.write("9) A routed call: OpenAI answers 503 (and again to its retry), so the router\n")
+    out.write("   falls back to Anthropic\n")
+    if server is None:  # a real provider cannot be made to fail on cue
+        out.write("   offline only (it needs an OpenAI endpoint that answers 503)\n\n")
+        return
+    from .retry import RetryPolicy
+    from .router import Router, Target
+    from .testing import ScriptedReply
+
+    server.enqueue(*[ScriptedReply.error(503, "overloaded, try later")] * 2)
+    primary = Target(
+        provider="openai",
+        model=models.GPT_4O_MINI,
+        name="openai-primary",
+        base_url=server.base_url("openai"),
+        api_key="sk-demo-offline",
+        retry=RetryPolicy(max_retries=1, initial_backoff=0.05),
+    )
+    backup = Target(
+        provider="anthropic",
+        model=models.CLAUDE_SONNET_4_5,
+        name="anthropic-backup",
+        base_url=server.base_url("anthropic"),
+        api_key="sk-demo-offline",
+    )
+    with Router([primary, backup]) as router:  # strategy="fallback": in order
+        resp = router.create_chat_completion(
+            messages=[Message(role=Role.USER, content="Hello, whoever answers!")]
+        )
+        stats = router.stats()
+    out.write(f"   reply from {resp.provider} {resp.model}: {resp.content}\n")
+    for s in stats.values():
+        tries = f"{s.calls} attempt{'s' if s.calls != 1 else ''}"
+        out.write(f"   {s.name}: {tries}, {s.failures} failed, breaker {s.breaker}\n")
+    out.write("   (below: a routed INTERNAL span over one CLIENT span per attempt)\n\n")
 
 
 def _chat(provider: str, model: str, live: bool, inp: TextIO, out: TextIO) -> None:
