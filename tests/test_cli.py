@@ -81,7 +81,7 @@ def test_demo_runs_offline_and_shows_each_step() -> None:
         "' CLIENT ERROR ",  # OpenAI's attempt, after its own retry
         "error.type=503",
         "' INTERNAL UNSET ",  # the routed call, over its two attempts
-        "metallm.router.fallbacks [{fallback}]: 1 series",
+        "metallm.router.fallbacks [{fallback}]: 1 series, value 1",
     ):
         assert needle in text, needle
 

@@ -211,6 +211,18 @@ def test_the_deadline_cuts_a_running_attempt_and_starts_no_other(
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_a_single_target_cut_at_the_deadline_raises_the_deadline(
+    mode: str, a: FakeLLMServer
+) -> None:
+    a.enqueue(R(text="too late", stall=3.0))
+    h = Harness(mode, [target(a, name="only")], timeout=0.4)
+    with h, pytest.raises(metallm.APITimeoutError) as caught:
+        h.chat()
+    assert not isinstance(caught.value, metallm.AllTargetsFailedError)
+    assert "deadline of 0.4s passed" in str(caught.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_no_retry_starts_after_the_deadline(mode: str, a: FakeLLMServer, b: FakeLLMServer) -> None:
     slow_retry = metallm.RetryPolicy(max_retries=3, initial_backoff=2.0, jitter=0)
     targets = [target(a, "openai", name="oai", retry=slow_retry), target(b, "anthropic")]

@@ -279,3 +279,17 @@ def test_count_tokens_uses_the_first_eligible_target(a: FakeLLMServer) -> None:
 
     counted = asyncio.run(go())
     assert counted.input_tokens > 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_single_targets_breaker_still_sets_the_gauge(mode: str, a: FakeLLMServer) -> None:
+    hook, exporter, reader = _hook()
+    breaker = metallm.CircuitBreaker(failure_threshold=1, recovery_time=30.0)
+    targets = [target(a, "openai", name="only", hooks=[hook], retry=metallm.RetryPolicy.none())]
+    a.enqueue(R.error(503, "down"))
+    h = Harness(mode, targets, hooks=[hook], circuit_breaker=breaker)
+    with h, pytest.raises(metallm.AllTargetsFailedError):
+        h.chat()
+    [gauge] = _points(reader, A.METRIC_ROUTER_CIRCUIT_STATE)
+    assert gauge.value == 2 and gauge.attributes[A.ROUTER_TARGET] == "only"
+    assert [s.kind for s in exporter.get_finished_spans()] == [SpanKind.CLIENT]

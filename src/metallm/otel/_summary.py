@@ -62,12 +62,14 @@ class DemoTelemetry:
             for sm in rm.scope_metrics:
                 for metric in sm.metrics:
                     points = list(metric.data.data_points)
+                    head = f"    {metric.name} [{metric.unit}]: {len(points)} series,"
+                    if points and not hasattr(points[0], "count"):  # a counter or a gauge
+                        values = ", ".join(_fmt(getattr(p, "value", 0)) for p in points)
+                        lines.append(f"{head} value {values}")
+                        continue
                     count = sum(getattr(p, "count", 0) for p in points)
                     total = sum(getattr(p, "sum", 0) for p in points)
-                    lines.append(
-                        f"    {metric.name} [{metric.unit}]: {len(points)} series,"
-                        f" {count} values, sum {_fmt(total)}"
-                    )
+                    lines.append(f"{head} {count} values, sum {_fmt(total)}")
         return "\n".join(lines) + "\n"
 
     def shutdown(self) -> None:

@@ -193,10 +193,21 @@ class Admission:
         log = self.logger
         if log.isEnabledFor(logging.INFO):
             log.info("router target %s: circuit %s", member.name, transition)
-        if self.hooks and outer is not None:
-            self.hooks.on_outer_event(
-                outer, "circuit", {"target": member.name, "state": transition}
-            )
+        if self.hooks:
+            # a single eligible target has no outer call: the event still reaches the hooks
+            # (the OTel hook's gauge), on an info that stands for the target alone
+            info = outer if outer is not None else self._standalone(member)
+            self.hooks.on_outer_event(info, "circuit", {"target": member.name, "state": transition})
+
+    def _standalone(self, member: Member) -> LLMCallInfo:
+        exchange = member.exchange
+        return LLMCallInfo.start(
+            exchange.provider_name,
+            member.model,
+            streaming=False,
+            is_async=self.is_async,
+            semconv_name=exchange.semconv_name,
+        )
 
 
 def _nothing_to_tell(member: Member, grant: Grant, outcome: Outcome) -> bool:

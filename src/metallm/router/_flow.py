@@ -280,7 +280,7 @@ class RoutedExchange(Admission):
                         if not self.fallback_on(exc):
                             raise
                         attempts.append(FailedAttempt(member.name, exc))
-                        if deadline is not None and time.perf_counter() >= deadline:
+                        if deadline is not None and _at_deadline(exc, deadline):
                             raise self._deadline_error(attempts) from exc
                         self._fell_back(member, exc, outer, pending)
                         if isinstance(exc, ContextLengthExceededError):
@@ -351,6 +351,17 @@ class RoutedExchange(Admission):
             if pending:
                 attrs["next"] = pending[0].name
             self.hooks.on_outer_event(outer, "fallback", attrs)
+
+
+def _at_deadline(error: BaseException, deadline: float) -> bool:
+    """Whether the deadline ended this attempt: it has passed, or the attempt timed out
+    within a few milliseconds of it (an attempt's own timeout is what was left)."""
+    left = deadline - time.perf_counter()
+    return left <= 0 or (isinstance(error, APITimeoutError) and left < _DEADLINE_SLACK)
+
+
+_DEADLINE_SLACK = 0.05
+"""Seconds before the deadline within which a timeout is the deadline's."""
 
 
 def _for(member: Member, request: Any) -> Any:
