@@ -81,12 +81,12 @@ class Admission:
     ) -> Flow[None]:  # fmt: skip
         """Tell the state how an admitted attempt ended."""
         state = self.state
+        if _nothing_to_tell(member, grant, outcome):
+            return  # nothing to correct, free or reset: spare the call (a shared state's trip)
         if state.local:
             transitions = state.release(
                 member.name, member.policy, grant, outcome, tokens, state.clock()
             )
-        elif _nothing_to_tell(member, grant, outcome):
-            return  # nothing to correct, free or reset: spare the round trip
         else:
             result = yield Attempt(
                 _release_with(self._release, member, grant, outcome, tokens, state.clock()),
@@ -132,7 +132,7 @@ class Admission:
         can end in ``__del__``, which awaits nothing)."""
         state = self.state
         now = state.clock()
-        if not state.local and _nothing_to_tell(member, grant, outcome):
+        if _nothing_to_tell(member, grant, outcome):
             return
         if state.local or not self.is_async:
             try:

@@ -365,7 +365,13 @@ _DEADLINE_SLACK = 0.05
 
 
 def _for(member: Member, request: Any) -> Any:
-    """The request as ``member`` takes it: its own model name."""
+    """The request as ``member`` takes it: its own model name.
+
+    A shallow copy with the one field replaced (what ``model_copy(update=...)`` does, minus
+    its generic update machinery: this runs on every routed call that names no model)."""
     if request.model == member.model:
         return request
-    return request.model_copy(update={"model": member.model})
+    copied = request.__copy__()
+    copied.__dict__["model"] = member.model
+    copied.__pydantic_fields_set__.add("model")
+    return copied

@@ -60,6 +60,15 @@ class Policy:
     failure_threshold: int
     recovery_time: float
 
+    @property
+    def unlimited(self) -> bool:
+        """No rate or concurrency limit: only the breaker decides."""
+        return (
+            self.requests_per_minute is None
+            and self.tokens_per_minute is None
+            and self.max_concurrency is None
+        )
+
 
 class Grant:
     """An admission decision. ``ok``: the call may go (``probe`` when it is the half-open

@@ -89,6 +89,11 @@ class LocalRouterState:
 
     def acquire(self, key: str, policy: Policy, tokens: int, now: float) -> Grant:
         """Admit a call to ``key`` now, reserving its request, tokens and slot; or refuse."""
+        target = self._targets.get(key)
+        if target is not None and target.breaker == "closed" and policy.unlimited:
+            # nothing to count or reserve: the closed breaker alone decides (no lock needed,
+            # the breaker only changes on a release)
+            return Grant(True, failures=target.failures)
         with self._lock:
             target = self._targets.get(key)
             if target is None:

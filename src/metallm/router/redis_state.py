@@ -263,8 +263,7 @@ class RedisRouterState:
 
     def _local_acquire(self, key: str, policy: Policy, tokens: int, now: float) -> Grant:
         grant = self._local.acquire(key, policy, tokens, now)
-        if grant.lease is not None:
-            grant.lease = _LOCAL + grant.lease
+        grant.lease = _LOCAL + (grant.lease or "")  # released to the fallback, not to Redis
         return grant
 
     def _stay_local(self) -> bool:
