@@ -366,6 +366,24 @@ def test_cut_stream_raises_after_what_came(server: FakeLLMServer, provider: str,
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("provider", ["deepseek", "mistral"])
+def test_error_event_mid_stream_raises_after_what_came(
+    server: FakeLLMServer, provider: str, mode: str
+) -> None:
+    server.enqueue(ScriptedReply(text="partial answer here", chunk_size=3, error_event_after=2))
+    got: list[str] = []
+    with pytest.raises(metallm.APIError) as info:
+        stream(
+            mode,
+            kw(server, provider, max_retries=0),
+            {"model": MODEL[provider], "messages": [user("x")]},
+            on_chunk=lambda c: got.append(c.choices[0].delta.content or "") if c.choices else None,
+        )
+    assert info.value.provider == provider and info.value.message
+    assert got == ["", "par"] and len(server.requests) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_openrouter_error_event_mid_stream_raises_its_class(
     server: FakeLLMServer, mode: str
 ) -> None:
