@@ -59,6 +59,30 @@ BUILTIN_SPECS: tuple[ProviderSpec, ...] = (
         normalize_base_url="metallm.providers.ollama:normalize_host",
     ),
     _spec("xai", "https://api.x.ai/v1", ("XAI_API_KEY",), ("XAI_BASE_URL",)),
+    # Named OpenAI-compatible services: one codec, shaped by each one's preset record
+    # (metallm/providers/compatible/_presets.py); the default base URL and key variable each
+    # service's documentation gives. openai_compatible is any server: base_url required,
+    # key optional.
+    *(
+        ProviderSpec(
+            name,
+            "metallm.providers.compatible:create",
+            default_base_url=url,
+            api_key_env=(key,) if key else (),
+            requires_key=bool(key),
+        )
+        for name, url, key in (
+            ("groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY"),
+            ("mistral", "https://api.mistral.ai/v1", "MISTRAL_API_KEY"),
+            ("deepseek", "https://api.deepseek.com", "DEEPSEEK_API_KEY"),
+            ("openrouter", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
+            ("together", "https://api.together.xyz/v1", "TOGETHER_API_KEY"),
+            ("fireworks", "https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY"),
+            ("cerebras", "https://api.cerebras.ai/v1", "CEREBRAS_API_KEY"),
+            ("perplexity", "https://api.perplexity.ai", "PERPLEXITY_API_KEY"),
+            ("openai_compatible", "", ""),
+        )
+    ),
 )
 
 for _builtin in BUILTIN_SPECS:

@@ -34,6 +34,15 @@ class ProviderName(str, enum.Enum):
     XAI = "xai"
     BEDROCK = "bedrock"
     OLLAMA = "ollama"
+    GROQ = "groq"
+    MISTRAL = "mistral"
+    DEEPSEEK = "deepseek"
+    OPENROUTER = "openrouter"
+    TOGETHER = "together"
+    FIREWORKS = "fireworks"
+    CEREBRAS = "cerebras"
+    PERPLEXITY = "perplexity"
+    OPENAI_COMPATIBLE = "openai_compatible"
 
     def __str__(self) -> str:
         return self.value

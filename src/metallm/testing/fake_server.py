@@ -25,6 +25,7 @@ from typing import Any
 from metallm.testing import (
     wire_anthropic,  # noqa: F401  (registers the Anthropic wire format)
     wire_bedrock,  # noqa: F401  (registers the Bedrock Converse wire format)
+    wire_compatible,  # noqa: F401  (registers Mistral's flavour of Chat Completions)
     wire_embeddings,  # noqa: F401  (registers every provider's embeddings wire format)
     wire_gemini,  # noqa: F401  (registers the Gemini wire format)
     wire_ollama,  # noqa: F401  (registers the Ollama wire format)

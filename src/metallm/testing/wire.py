@@ -71,6 +71,16 @@ _BASE_PATHS = {
     "gemini": "",
     "ollama": "",
     "bedrock": "",
+    # named OpenAI-compatible services: the path their documented base URLs end in
+    "groq": "/openai/v1",
+    "mistral": "/v1",
+    "deepseek": "",
+    "openrouter": "/api/v1",
+    "together": "/v1",
+    "fireworks": "/inference/v1",
+    "cerebras": "/v1",
+    "perplexity": "",
+    "openai_compatible": "/v1",
 }
 
 
