@@ -49,7 +49,9 @@ class _Sent:
 
 def route(redis_url: str, prefix: str, base_url: str, span: float, barrier: Any, out: Any) -> None:
     """Call a Router whose one target allows 60 requests a minute, its limit kept in Redis,
-    as fast as it lets this process for ``span`` clock seconds; report each send's time."""
+    as fast as it lets this process for ``span`` clock seconds; report each send's time, the
+    refusals, and the most clock time a call took from its start to its send (the admission
+    happened in between)."""
     import metallm
 
     sent = _Sent()
@@ -71,15 +73,26 @@ def route(redis_url: str, prefix: str, base_url: str, span: float, barrier: Any,
         hooks=[],
         timeout=0.5,  # a refusal raises RateLimitError at once (the wait is past it)
     )
+    # one call outside the router first: the first call's one-time work (validators, the
+    # price data) must not sit between an admission and its send in the measured run
+    with metallm.Client(provider="openai", api_key="sk-router-worker-key", base_url=base_url,
+                        hooks=[]) as warm:  # fmt: skip
+        warm.create_chat_completion(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
     barrier.wait(timeout=60)
     end = state.clock() + span
     refused = 0
-    while state.clock() < end:
+    lag = 0.0  # the most clock time between a call's start and its send
+    while (started := state.clock()) < end:
+        before = len(sent.times)
         try:
             router.create_chat_completion(messages=[{"role": "user", "content": "hi"}])
         except metallm.RateLimitError as exc:
             refused += 1
             time.sleep(min(0.005, (exc.retry_after or 0.0) / SCALE))
+        if len(sent.times) > before:
+            lag = max(lag, sent.times[-1] - started)
     router.close()
     state.close()
-    out.put((sent.times, refused))
+    out.put((sent.times, refused, lag))

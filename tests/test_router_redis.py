@@ -45,13 +45,19 @@ def test_eight_router_processes_send_at_most_the_shared_limit(redis_server: Redi
                 p.kill()  # our own child, by its handle
         received = len(server.requests)
     assert [p.exitcode for p in procs] == [0] * WORKERS
-    times = sorted(t for sent, _ in reports for t in sent)
-    assert received == len(times)  # every send reached the provider; nothing else did
-    busiest = max(bisect.bisect_right(times, t + 60.0) - i for i, t in enumerate(times))
-    assert busiest <= 60, busiest  # never more than the provider allows, all processes together
-    assert busiest >= 55  # and the limit was used, not just respected
-    assert sum(refused for _, refused in reports) > 0  # the others were held back client-side
-    assert sum(1 for sent, _ in reports if sent) >= 2
+    times = sorted(t for sent, _, _ in reports for t in sent)
+    assert received == len(times) + WORKERS  # every send arrived (and each worker's warm-up)
+    # A send follows its admission by at most `lag` (clock seconds, measured), so the sends
+    # of any window of 60 - lag seconds were admitted within one window of 60 s: that is what
+    # the limit bounds, whatever the load on this machine delays between the two.
+    lag = max(lag for _, _, lag in reports)
+    assert lag < 20.0, lag
+    width = 60.0 - lag
+    busiest = max(bisect.bisect_right(times, t + width) - i for i, t in enumerate(times))
+    assert busiest <= 60, (busiest, lag)  # never more than allowed, all processes together
+    assert busiest >= min(50, 0.8 * width)  # and the limit was used, not just respected
+    assert sum(refused for _, refused, _ in reports) > 0  # the others were held back
+    assert sum(1 for sent, _, _ in reports if sent) >= 2
 
 
 @pytest.fixture
