@@ -34,6 +34,7 @@ class ProviderName(str, enum.Enum):
     XAI = "xai"
     BEDROCK = "bedrock"
     OLLAMA = "ollama"
+    AZURE_OPENAI = "azure_openai"
 
     def __str__(self) -> str:
         return self.value
