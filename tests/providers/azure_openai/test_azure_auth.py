@@ -153,9 +153,17 @@ def test_only_the_last_tokens_are_kept() -> None:
     assert secrets[-1] == f"{JWT}-tok-{KEPT_TOKENS + 3}" and f"{JWT}-tok-3" not in secrets
 
 
-def test_surrounding_whitespace_is_stripped() -> None:
-    codec = make(lambda: f"  {JWT}\n")
-    assert codec.build_request(req(), stream=False).headers["authorization"] == f"Bearer {JWT}"
+def test_surrounding_whitespace_is_stripped_and_a_repeated_token_reused() -> None:
+    calls: list[int] = []
+
+    def provider() -> str:
+        calls.append(1)
+        return f"  {JWT}\n"
+
+    codec = make(provider)
+    for _ in range(3):
+        assert codec.build_request(req(), stream=False).headers["authorization"] == f"Bearer {JWT}"
+    assert len(calls) == 3 and codec.secrets() == (JWT,)
 
 
 @pytest.mark.parametrize(

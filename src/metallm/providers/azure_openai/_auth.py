@@ -77,6 +77,7 @@ class AzureAuth:
         "_header",
         "_issued",
         "_key",
+        "_last",
         "_lock",
         "_provider",
         "_refresh_at",
@@ -97,6 +98,7 @@ class AzureAuth:
         self._lock = threading.Lock()
         self._issued: tuple[str, ...] = ()
         self._header = ""
+        self._last: str | None = None  # the provider's last answer, when it was a plain string
         self._refresh_at: float | None = None
         self._provider: Callable[[], Any] | None = None
         if token_provider is not None:
@@ -139,7 +141,11 @@ class AzureAuth:
             refresh_at = self._refresh_at
             if refresh_at is not None and self._clock() < refresh_at:
                 return self._header
-            token, refresh_at = self._read(self._provider())
+            raw = self._provider()
+            if type(raw) is str and raw == self._last:
+                return self._header  # a caching provider's same token: checked already
+            token, refresh_at = self._read(raw)
+            self._last = raw if type(raw) is str else None
             if token not in self._issued:
                 self._issued = (*self._issued[-(KEPT_TOKENS - 1) :], token)
             self._header = f"Bearer {token}"
