@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pydantic import BaseModel
 
 import metallm
+from _chunk_rules import check_stream
 from _corpus_requests import expected_from_sse, request_from_openai_body
 from _helpers import MODES, complete, require_corpus, stream, user
 from metallm.logging_hook import LoggingHook
@@ -165,6 +166,39 @@ def test_chat_stream_and_embeddings_on_both_paths(
     (sent,) = server.requests
     assert sent.path == _path(shape, "embeddings", "embed-small")
     assert sent.json["encoding_format"] == "base64" and sent.headers["api-key"] == KEY
+
+
+CHUNK_SCRIPTS = [
+    ScriptedReply(text="One two three four five.", chunk_size=2),
+    ScriptedReply(
+        text="Let me look.",
+        tool_calls=[
+            ScriptedToolCall(name="get_weather", arguments={"city": "Paris"}, id="call_a"),
+            ScriptedToolCall(name="get_time", arguments="{}"),
+        ],
+        chunk_size=3,
+    ),
+    ScriptedReply(
+        text="cut short", finish_reason="length", usage=ScriptedUsage(9, 2, cached_tokens=4)
+    ),
+    ScriptedReply(text="filtered after this", finish_reason="content_filter", chunk_size=4),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_streams_obey_the_chunk_rules(server: FakeLLMServer, mode: str, shape: str) -> None:
+    """The chunk contract (``_chunk_rules``) on Azure's dressed streams and its recording."""
+    req = {"model": "chat-prod", "messages": [user("x")]}
+    for reply in CHUNK_SCRIPTS:
+        server.enqueue(reply)
+        chunks, final = stream(mode, kw(server, shape), req)
+        check_stream(chunks, final, usage_at="last")
+    folder = require_corpus("azure_openai")
+    entry = load_corpus_entry(folder / "stream_v1_path.json")
+    server.replay(entry)
+    chunks, final = stream(mode, kw(server, shape), req)
+    check_stream(chunks, final, usage_at="last")
 
 
 class Tokens:
