@@ -26,9 +26,10 @@ from metallm.errors import (
     RateLimitError,
     StreamError,
 )
-from metallm.provider import HTTPProvider, HTTPResponse, ProviderSettings, get_spec
+from metallm.provider import HTTPProvider, HTTPRequest, HTTPResponse, ProviderSettings, get_spec
 from metallm.providers.azure_openai import (
     DEFAULT_API_VERSION,
+    AzureOpenAICodec,
     AzureOpenAIProvider,
     create,
 )
@@ -382,3 +383,47 @@ def test_azure_error_shapes() -> None:
     headers = {"retry-after": "7", "x-request-id": "req-9"}
     err = make().parse_error(HTTPResponse(429, headers, json.dumps(limited).encode()))
     assert type(err) is RateLimitError and err.retry_after == 7 and err.request_id == "req-9"
+
+
+# --- reuse by another codec class (the Responses API, wired by the lead) ---------------------
+
+
+class ResponsesLike(AzureOpenAICodec, OpenAIProvider):
+    """What an Azure Responses codec needs of this package: the mixin and one URL."""
+
+    name = "azure_openai"
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(self._init_azure(settings))
+
+    def build_request(self, request: ChatCompletionRequest, *, stream: bool) -> HTTPRequest:
+        return self.http_request(
+            self.endpoint.url("responses"), {"model": request.model}, stream=stream
+        )
+
+
+@pytest.mark.parametrize(
+    ("extra", "url"),
+    [
+        (
+            {"api_version": "2025-04-01-preview"},
+            f"{ENDPOINT}/openai/responses?api-version=2025-04-01-preview",
+        ),
+        ({"api": "v1"}, f"{ENDPOINT}/openai/v1/responses"),
+    ],
+)
+def test_the_azure_half_serves_another_codec(extra: dict[str, Any], url: str) -> None:
+    with_key = ResponsesLike(ProviderSettings("azure_openai", KEY, ENDPOINT, extra))
+    sent = with_key.build_request(user(), stream=True)
+    assert (sent.url, sent.headers["api-key"], sent.headers["accept"]) == (
+        url,
+        KEY,
+        "text/event-stream",
+    )
+    token = ResponsesLike(
+        ProviderSettings(
+            "azure_openai", None, ENDPOINT, {**extra, "azure_ad_token_provider": lambda: "t0k3n"}
+        )
+    )
+    assert token.build_request(user(), stream=False).headers["authorization"] == "Bearer t0k3n"
+    assert token.semconv_name == "azure.ai.openai" and token.secrets() == ("t0k3n",)

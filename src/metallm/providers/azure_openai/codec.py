@@ -11,14 +11,15 @@ attributes: the conventions' OpenAI page defines them for spans whose provider i
 
 :class:`AzureOpenAICodec` holds the Azure half (headers, per-request token, secrets, telemetry
 name) for any codec class, so another wire format on Azure (the Responses API) is a few lines:
-set ``self._azure_endpoint`` and ``self._azure_auth`` before ``super().__init__``, build URLs
-with ``self._azure_endpoint.url(operation, deployment)`` and send through
+``super().__init__(self._init_azure(settings))``, build URLs with
+``self.endpoint.url(operation, deployment)`` and send through
 :meth:`AzureOpenAICodec.http_request`. :class:`AzureOpenAIProvider` is that over
 :class:`~metallm.providers.openai.OpenAIProvider`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -48,9 +49,9 @@ SEMCONV_NAME = "azure.ai.openai"
 class AzureOpenAICodec(HTTPCodec):
     """The Azure half of a codec: endpoint, credentials, headers, secrets, telemetry name.
 
-    Mixed in before the wire-format codec (``class X(AzureOpenAICodec, SomeCodec)``); the
-    subclass sets ``_azure_endpoint`` and ``_azure_auth`` before calling ``super().__init__``
-    (the base builds its headers from :meth:`auth_headers` there).
+    Mixed in before the wire-format codec (``class X(AzureOpenAICodec, SomeCodec)``), whose
+    ``__init__`` is called as ``super().__init__(self._init_azure(settings))``: endpoint and
+    credentials must exist before the base builds its headers from :meth:`auth_headers`.
     """
 
     semconv_name = SEMCONV_NAME
@@ -94,17 +95,24 @@ class AzureOpenAICodec(HTTPCodec):
         """Name, endpoint, URL shape and API version: never a key or a token."""
         return {**super().repr_fields(), **self._azure_endpoint.describe()}
 
-    def _check_headers(self, user_headers: object) -> None:
-        """A user ``Authorization`` header would be sent next to the provider's token."""
+    def _init_azure(self, settings: ProviderSettings) -> ProviderSettings:
+        """Read the endpoint and credentials from ``settings`` (raising what is missing or
+        wrong) and return the settings the wire-format codec is built from: the same, with
+        the endpoint root as ``base_url``."""
+        extra = settings.extra
+        self._azure_endpoint = AzureEndpoint(settings.base_url, extra, self.name)
+        self._azure_auth = AzureAuth(self.name, settings.api_key, extra.get(TOKEN_PROVIDER))
+        user_headers = extra.get("headers")
         if (
             self._azure_auth.uses_token
-            and isinstance(user_headers, dict)
+            and isinstance(user_headers, Mapping)
             and any(str(k).lower() == "authorization" for k in user_headers)
-        ):
+        ):  # it would be sent beside the provider's token
             raise ConfigurationError(
                 f"{self.name}: extra['headers'] sets Authorization, which "
                 f"extra['{TOKEN_PROVIDER}'] sets too: pass one of them"
             )
+        return replace(settings, base_url=self._azure_endpoint.root)
 
 
 class AzureOpenAIProvider(AzureOpenAICodec, OpenAIProvider):
@@ -125,11 +133,7 @@ class AzureOpenAIProvider(AzureOpenAICodec, OpenAIProvider):
     decoder_class = AzureStreamDecoder
 
     def __init__(self, settings: ProviderSettings) -> None:
-        extra = settings.extra
-        self._azure_endpoint = AzureEndpoint(settings.base_url, extra, self.name)
-        self._azure_auth = AzureAuth(self.name, settings.api_key, extra.get(TOKEN_PROVIDER))
-        self._check_headers(extra.get("headers"))
-        super().__init__(replace(settings, base_url=self._azure_endpoint.root))
+        super().__init__(self._init_azure(settings))
 
     def build_request(self, request: ChatCompletionRequest, *, stream: bool) -> HTTPRequest:
         """``POST .../chat/completions`` on the deployment or v1 path; the body is OpenAI's."""
