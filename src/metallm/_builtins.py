@@ -83,6 +83,16 @@ BUILTIN_SPECS: tuple[ProviderSpec, ...] = (
             ("openai_compatible", "", ""),
         )
     ),
+    # Azure OpenAI: no default endpoint (each resource has its own) and a key OR an Entra ID
+    # token provider in extra, so the codec itself says what is missing
+    _spec(
+        "azure_openai",
+        "",
+        ("AZURE_OPENAI_API_KEY",),
+        ("AZURE_OPENAI_ENDPOINT",),
+        requires_key=False,
+        requires_base_url=False,
+    ),
 )
 
 for _builtin in BUILTIN_SPECS:

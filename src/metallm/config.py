@@ -43,6 +43,7 @@ class ProviderName(str, enum.Enum):
     CEREBRAS = "cerebras"
     PERPLEXITY = "perplexity"
     OPENAI_COMPATIBLE = "openai_compatible"
+    AZURE_OPENAI = "azure_openai"
 
     def __str__(self) -> str:
         return self.value

@@ -18,7 +18,8 @@
     │   └── StreamError                        a stream cut or garbled before its end
     └── APIError                               the server answered with an error
         ├── BadRequestError (400, 422)
-        │   └── ContextLengthExceededError
+        │   ├── ContextLengthExceededError
+        │   └── ContentFilterError             the provider's content filter refused the prompt
         ├── AuthenticationError (401)
         ├── PermissionDeniedError (403)
         ├── NotFoundError (404)
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._error_status import ErrorRules, content_filter_result
 from ._redaction import contains_secret as contains_secret  # noqa: PLC0414 (re-export)
 from ._redaction import excerpt as excerpt  # noqa: PLC0414 (re-export)
 from ._redaction import redact as redact  # noqa: PLC0414 (re-export)
@@ -51,6 +53,7 @@ __all__ = [
     "BudgetExceededError",
     "ConfigurationError",
     "ConflictError",
+    "ContentFilterError",
     "ContextLengthExceededError",
     "ConversationCorruptedError",
     "InternalServerError",
@@ -321,6 +324,17 @@ class ContextLengthExceededError(BadRequestError):
     """The prompt (plus requested output) is longer than the model's context window."""
 
 
+class ContentFilterError(BadRequestError):
+    """The provider's content filter refused the prompt (Azure OpenAI's 400 ``content_filter``):
+    rephrase, do not retry (it never is). :attr:`content_filter_result` is the verdict per
+    category (``{"jailbreak": {"detected": true, "filtered": true}, ...}``), or None."""
+
+    @property
+    def content_filter_result(self) -> dict[str, Any] | None:
+        """``error.innererror.content_filter_result`` (or ``..._results``) of the body."""
+        return content_filter_result(self.body)
+
+
 class AuthenticationError(APIError):
     """401: the API key is missing, wrong or revoked."""
 
@@ -353,42 +367,29 @@ class ResponseValidationError(APIError):
     """A success status whose body is not what the provider's wire format promises."""
 
 
-_STATUS_TABLE: dict[int, type[APIError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    422: BadRequestError,
-    429: RateLimitError,
-    529: OverloadedError,
-}
-
-_CONTEXT_MARKERS = (
-    "context_length_exceeded",
-    "context length",
-    "context window",
-    "maximum context",
-    "prompt is too long",
-    "too many tokens",
-    "input token count",
+_RULES = ErrorRules(
+    {
+        400: BadRequestError,
+        401: AuthenticationError,
+        403: PermissionDeniedError,
+        404: NotFoundError,
+        409: ConflictError,
+        422: BadRequestError,
+        429: RateLimitError,
+        529: OverloadedError,
+    },
+    fallback=APIError,
+    server_error=InternalServerError,
+    overloaded=OverloadedError,
+    rate_limited=RateLimitError,
+    context_length=ContextLengthExceededError,
+    content_filter=ContentFilterError,
 )
 
 
 def error_class_for_status(
     status: int | None, *, type: str | None = None, code: str | None = None, message: str = ""
 ) -> type[APIError]:
-    """The class for an error, from the status first, refined by the provider's type/code."""
-    kinds = f"{type or ''} {code or ''}".lower()
-    if "overloaded" in kinds:
-        return OverloadedError
-    if "rate_limit" in kinds or "resource_exhausted" in kinds:
-        return RateLimitError
-    cls = _STATUS_TABLE.get(status or 0)
-    if cls is None:
-        cls = InternalServerError if status is not None and status >= 500 else APIError
-    if cls is BadRequestError:
-        lowered = f"{kinds} {message}".lower()
-        if any(marker in lowered for marker in _CONTEXT_MARKERS):
-            return ContextLengthExceededError
-    return cls
+    """The class for an error: the status, refined by type, code and message (the rules, in
+    order, are :mod:`metallm._error_status`'s)."""
+    return _RULES(status, type=type, code=code, message=message)

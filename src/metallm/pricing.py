@@ -43,6 +43,7 @@ PROVIDER_IDS: Mapping[str, str | None] = {
     "xai": "x-ai",
     "bedrock": "aws",
     "ollama": None,  # local models: no price
+    "azure_openai": "azure",  # priced by the response's model (the deployment's real model)
 }
 """metallm provider names -> genai-prices provider ids (None: never priced). Any other name
 (a custom provider) is priced only if it is exactly a genai-prices provider id."""

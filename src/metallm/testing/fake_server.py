@@ -24,6 +24,7 @@ from typing import Any
 
 from metallm.testing import (
     wire_anthropic,  # noqa: F401  (registers the Anthropic wire format)
+    wire_azure,  # noqa: F401  (registers the Azure OpenAI paths and their credential checks)
     wire_bedrock,  # noqa: F401  (registers the Bedrock Converse wire format)
     wire_compatible,  # noqa: F401  (registers Mistral's flavour of Chat Completions)
     wire_embeddings,  # noqa: F401  (registers every provider's embeddings wire format)
@@ -45,6 +46,7 @@ from metallm.testing.script import ScriptedReply
 from metallm.testing.wire import (
     WireRenderer,
     base_path,
+    find_gate,
     find_wire,
     last_user_text,
     render_raw,
@@ -332,6 +334,19 @@ class FakeLLMServer:
             write_error(writer, 404, "not_found_error", message, keep_alive)
             await writer.drain()
             return keep_alive
+        gate = find_gate(recorded.path) if recorded.method == "POST" else None
+        refusal = gate(recorded.path, recorded.headers) if gate is not None else None
+        if refusal is not None:  # the wire format refuses the request (say, no credentials)
+            body = b"".join(refusal.pieces)
+            return await send_whole(
+                writer,
+                refusal.status,
+                refusal.headers,
+                body,
+                keep_alive=keep_alive,
+                pause=0,
+                cut_after=None,
+            )
         if reply.stall:
             await asyncio.sleep(reply.stall)
         if reply.disconnect:

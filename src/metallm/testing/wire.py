@@ -22,15 +22,18 @@ from typing import Any
 from metallm.testing.script import ScriptedReply
 
 __all__ = [
+    "RequestGate",
     "WireMatcher",
     "WireRenderer",
     "WireResponse",
     "base_path",
     "compact_json",
+    "find_gate",
     "find_wire",
     "last_user_text",
     "new_request_id",
     "prompt_words",
+    "register_gate",
     "register_wire",
     "render_raw",
     "unregister_wire",
@@ -61,8 +64,14 @@ WireRenderer = Callable[[ScriptedReply, Any, str], WireResponse]
 WireMatcher = str | re.Pattern[str] | Callable[[str], bool]
 """A regex (searched in the request path, query excluded) or a predicate on that path."""
 
+RequestGate = Callable[[str, dict[str, str]], WireResponse | None]
+"""``gate(request_path_with_query, lower_case_headers) -> WireResponse or None``: a check a
+wire format makes on a request before it is answered (its credentials, a required query
+parameter); a response it returns is served instead of the reply, which the request consumes."""
+
 _lock = threading.Lock()
 _registry: list[tuple[Callable[[str], bool], WireRenderer]] = []
+_gates: list[tuple[Callable[[str], bool], RequestGate]] = []
 
 _BASE_PATHS = {
     "openai": "/v1",
@@ -81,6 +90,7 @@ _BASE_PATHS = {
     "cerebras": "/v1",
     "perplexity": "",
     "openai_compatible": "/v1",
+    "azure_openai": "",  # the resource endpoint: /openai/deployments/... or /openai/v1/...
 }
 
 
@@ -115,6 +125,29 @@ def find_wire(path: str) -> WireRenderer | None:
         for predicate, renderer in _registry:
             if predicate(bare):
                 return renderer
+    return None
+
+
+def register_gate(matcher: WireMatcher, gate: RequestGate) -> None:
+    """Check POST requests whose path matches ``matcher`` with ``gate`` before answering them
+    (later registrations first, as for :func:`register_wire`). Azure OpenAI's wire format uses
+    it to refuse a request without ``api-key`` or a bearer token, as Azure does."""
+    if isinstance(matcher, str):
+        matcher = re.compile(matcher)
+    if isinstance(matcher, re.Pattern):
+        pattern = matcher
+        matcher = lambda path: pattern.search(path) is not None  # noqa: E731
+    with _lock:
+        _gates.insert(0, (matcher, gate))
+
+
+def find_gate(path: str) -> RequestGate | None:
+    """The gate for a request path (a query string is ignored), or ``None``."""
+    bare = path.split("?", 1)[0]
+    with _lock:
+        for predicate, gate in _gates:
+            if predicate(bare):
+                return gate
     return None
 
 

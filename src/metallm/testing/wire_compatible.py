@@ -117,4 +117,4 @@ def _mistral_events(pieces: list[bytes]) -> list[bytes]:
     return [b"data: " + compact_json(e).encode() + b"\n\n" for e in events] + tail
 
 
-register_wire(r"/chat/completions/?$", render_compatible)
+register_wire(r"^/v1/chat/completions/?$", render_compatible)  # Mistral's base path (only)
