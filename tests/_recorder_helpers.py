@@ -53,7 +53,8 @@ def client_kwargs(provider: str, root: str, **extra: Any) -> dict[str, Any]:
         return kwargs
     from metallm.testing.wire import base_path
 
-    kwargs.update(provider=provider, base_url=root + base_path(provider), api_key=KEYS[provider])
+    kwargs.setdefault("api_key", KEYS[provider])
+    kwargs.update(provider=provider, base_url=root + base_path(provider))
     return kwargs
 
 

@@ -71,8 +71,11 @@ def test_record_then_replay_gives_equal_results(
     assert offline.replayed == 1
 
 
-@pytest.mark.parametrize("path", [p for p in FILES if load_corpus_entry(p).is_stream],
-                         ids=lambda p: f"{p.parent.name}/{p.stem}")  # fmt: skip
+@pytest.mark.parametrize(
+    "path",
+    [p for p in FILES if load_corpus_entry(p).is_stream],
+    ids=lambda p: f"{p.parent.name}/{p.stem}",
+)
 def test_a_recorded_stream_replays_byte_exact(
     servers: tuple[FakeLLMServer, FakeLLMServer], path: Path, tmp_path: Path
 ) -> None:
@@ -81,8 +84,9 @@ def test_a_recorded_stream_replays_byte_exact(
     live_server.clear()
     live_server.replay(entry)
     recorder = Recorder(tmp_path)
-    outcome("sync", client_kwargs(entry.provider, live_server.url, recorder=recorder),
-            call_for(entry))  # fmt: skip
+    outcome(
+        "sync", client_kwargs(entry.provider, live_server.url, recorder=recorder), call_for(entry)
+    )
     recorded = load_corpus_entry(recorder.recorded[0])
     sent = live_server.last_request
     if recorded.chunk_sizes is not None:

@@ -40,7 +40,7 @@ from ._transport import (
     _raw,
     headers_of,
 )
-from .errors import MetaLLMError, StreamError
+from .errors import APITimeoutError, MetaLLMError, StreamError
 from .provider import HTTPRequest, HTTPResponse
 
 __all__ = [
@@ -197,9 +197,16 @@ class ReplayStreamHandle:
         self.status_code = replay.status
         self.headers = headers_of(replay.headers)
 
-    def _cut(self) -> StreamError:
+    def _cut(self) -> StreamError | APITimeoutError:
+        """The error the recorded stream ended with (a cut: the same class and text)."""
+        truncated = self._replay.truncated or ""
+        kind, _, message = truncated.removeprefix("cut: ").partition(": ")
+        if truncated.startswith("cut: ") and message:
+            error = APITimeoutError if kind == "APITimeoutError" else StreamError
+            return error(message, provider=self._provider)
         return StreamError(
-            f"stream interrupted (the recording ends here: {self._replay.truncated})",
+            "stream interrupted (the recording ends here: the stream was closed before its end"
+            " when it was recorded)",
             provider=self._provider,
         )
 
@@ -243,9 +250,14 @@ def _ender(transport: Any, req: HTTPRequest, tap: Tap, response: Any) -> _Ended:
 def _whole(transport: Any, req: HTTPRequest, stream: bool, reply: HTTPResponse) -> Tapped:
     """The record of a reply read whole (plain, or an error status on a stream request)."""
     return Tapped(
-        transport._provider, transport._secrets, req, stream, reply.status_code, reply.headers,
+        transport._provider,
+        transport._secrets,
+        req,
+        stream,
+        reply.status_code,
+        reply.headers,
         [reply.content],
-    )  # fmt: skip
+    )
 
 
 def _tapped_request(self: Any, req: HTTPRequest) -> HTTPResponse:
@@ -337,11 +349,15 @@ def transport_class(plain: type[Any]) -> type[Any]:
 
 
 _METHODS: dict[type[Any], dict[bool, tuple[Any, Any]]] = {
-    SyncTransport: {False: (SyncTransport._send, SyncTransport._open),
-                    True: (_tapped_request, _tapped_stream)},
-    AsyncTransport: {False: (AsyncTransport._send, AsyncTransport._open),
-                     True: (_atapped_request, _atapped_stream)},
-}  # fmt: skip
+    SyncTransport: {
+        False: (SyncTransport._send, SyncTransport._open),
+        True: (_tapped_request, _tapped_stream),
+    },
+    AsyncTransport: {
+        False: (AsyncTransport._send, AsyncTransport._open),
+        True: (_atapped_request, _atapped_stream),
+    },
+}
 
 
 class _Scopes:

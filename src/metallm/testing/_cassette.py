@@ -36,7 +36,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from metallm.testing._scrub import REQUEST_HEADERS, RESPONSE_HEADERS, Scrubber, clean_target
+from metallm.testing._scrub import (
+    REQUEST_HEADERS,
+    RESPONSE_HEADERS,
+    Scrubber,
+    clean_target,
+    reframe_event_stream,
+)
 from metallm.testing.corpus import CorpusEntry, load_corpus_entry
 
 __all__ = [
@@ -50,9 +56,14 @@ __all__ = [
 
 _OPERATIONS = (
     ("count_tokens", re.compile(r"count_tokens|:countTokens|/count-tokens")),
-    ("embeddings", re.compile(r"/embeddings|:batchEmbedContents|:embedContent|:predict|"
-                              r"/api/embed\b|/invoke$")),
-)  # fmt: skip
+    (
+        "embeddings",
+        re.compile(
+            r"/embeddings|:batchEmbedContents|:embedContent|:predict|"
+            r"/api/embed\b|/invoke$"
+        ),
+    ),
+)
 
 
 def operation_of(path: str) -> str:
@@ -131,12 +142,18 @@ def entry_json(
     try:
         response["body_text"] = scrubber.text(whole.decode("utf-8"))
     except UnicodeDecodeError:
-        response["body_base64"] = base64.b64encode(scrubber.data(whole)).decode("ascii")
+        masked = scrubber.data(whole)
+        ctype = str(response_headers.get("content-type", ""))
+        if masked != whole and "amazon.eventstream" in ctype:
+            masked = reframe_event_stream(masked)  # still decodable: checksums recomputed
+        response["body_base64"] = base64.b64encode(masked).decode("ascii")
     if stream and status < 400:
         response["chunk_sizes"] = [len(piece) for piece in pieces if piece]
     features = ["recorded"]
-    notes = ["recorded by metallm.testing.Recorder; the body is as the client read it (after "
-             "any content decoding), headers per the recorder's allow-list"]  # fmt: skip
+    notes = [
+        "recorded by metallm.testing.Recorder; the body is as the client read it (after "
+        "any content decoding), headers per the recorder's allow-list"
+    ]
     if status >= 400:
         features.append(f"http_{status}")
         if operation != "chat":
@@ -148,8 +165,10 @@ def entry_json(
         features.append("truncated")
         notes.append(f"the stream ended early ({response['truncated']}) after {len(whole)} bytes")
     if scrubber.changes > masked_before:
-        notes.append(f"{scrubber.changes - masked_before} secret-looking strings in the response "
-                     "were masked (same length)")  # fmt: skip
+        notes.append(
+            f"{scrubber.changes - masked_before} secret-looking strings in the response "
+            "were masked (same length)"
+        )
     host = urlsplit(url).hostname or ""
     return {
         "source": {
@@ -192,8 +211,11 @@ def _key_of(path: Path, scrubber: Scrubber) -> tuple[str, int] | None:
         raw = json.loads(path.read_text(encoding="utf-8"))
         request = raw["request"]
         _, matched = clean_target(request.get("path") or "/")
-        key = match_key(request.get("method", "POST"), scrubber.text(matched),
-                        scrubber.value(request.get("body")))  # fmt: skip
+        key = match_key(
+            request.get("method", "POST"),
+            scrubber.text(matched),
+            scrubber.value(request.get("body")),
+        )
         sequence = int((raw.get("source") or {}).get("sequence") or 1)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -17,13 +17,16 @@ authenticate may reach the file. Three layers, each enough on its own for what i
   :func:`metallm.errors.secret_forms` knows (repr-, JSON- and percent-escaped), and anything
   shaped like a known key or token (:data:`KEY_SHAPES`), are overwritten by a mask of the
   same length. Same length on purpose: a stream's recorded piece sizes stay true, and a JSON
-  text stays valid JSON (the masks are plain letters).
+  text stays valid JSON (the masks are plain letters). An AWS event stream (Bedrock's binary
+  ConverseStream) that had something masked gets its frames' CRCs recomputed
+  (:func:`reframe_event_stream`), so it still decodes on replay.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -39,6 +42,7 @@ __all__ = [
     "clean_target",
     "is_credential_param",
     "mask",
+    "reframe_event_stream",
 ]
 
 REQUEST_HEADERS = frozenset(
@@ -84,7 +88,7 @@ _CREDENTIAL_PARAMS = frozenset(
 )
 _CREDENTIAL_PREFIXES = ("x-amz-", "x-goog-")
 
-_B = r"(?<![A-Za-z0-9+/=_\-])"  # not inside a longer token (base64 and ids stay whole)
+_B = r"(?<![A-Za-z0-9+/_\-])"  # not inside a longer token (base64 and ids stay whole)
 KEY_SHAPES: dict[str, str] = {
     "anthropic": _B + r"sk-ant-[A-Za-z0-9]+\d\d-[A-Za-z0-9_\-]{20,}",
     "openai-style sk-": _B + r"sk-(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{20,}",
@@ -195,3 +199,23 @@ class Scrubber:
             for name, value in headers.items()
             if name.lower() in keep and name.lower() not in NEVER_KEPT
         }
+
+
+def reframe_event_stream(data: bytes) -> bytes:
+    """AWS event-stream frames with both CRC-32s recomputed (after a same-length mask).
+
+    A frame is ``total length | headers length | prelude CRC | headers | payload | message
+    CRC`` (big-endian); the lengths are unchanged by masking, so only the checksums need
+    computing again. Bytes that do not parse as frames are left as they are.
+    """
+    out = bytearray(data)
+    start = 0
+    while start + 16 <= len(out):
+        total = int.from_bytes(out[start : start + 4], "big")
+        end = start + total
+        if total < 16 or end > len(out):
+            break
+        out[start + 8 : start + 12] = zlib.crc32(out[start : start + 8]).to_bytes(4, "big")
+        out[end - 4 : end] = zlib.crc32(out[start : end - 4]).to_bytes(4, "big")
+        start = end
+    return bytes(out)

@@ -223,8 +223,13 @@ class ScriptedReply:
         if entry.chunk_sizes or entry.truncated:
             pieces = [piece for piece in entry.pieces if piece]
             cut = len(pieces) if entry.truncated else None
-            return cls(status=entry.status, headers=headers, raw_body=pieces or [b""],
-                       raw_stream=True, cut_after=cut)  # fmt: skip
+            return cls(
+                status=entry.status,
+                headers=headers,
+                raw_body=pieces or [b""],
+                raw_stream=True,
+                cut_after=cut,
+            )
         if lowered.startswith("text/event-stream"):
             return cls(
                 status=entry.status, headers=headers, raw_body=split_events(body), raw_stream=True
