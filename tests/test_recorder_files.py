@@ -10,6 +10,11 @@ case by case, and FakeLLMServer's folder replay on matches, misses and corpus fo
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -208,3 +213,47 @@ def test_a_corpus_folder_replays_by_request(server: FakeLLMServer) -> None:
             reply = raw.post(server.url + entry.request_path, json=entry.request_body)
             assert reply.status_code == entry.status
             assert reply.content == entry.body_bytes, entry.name
+
+
+def test_the_standalone_server_replays_a_folder(server: FakeLLMServer, tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path)
+    live = outcome(
+        "sync",
+        client_kwargs("openai", server.url, recorder=recorder),
+        Call("stream", "gpt-4o-mini"),
+    )
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "metallm.testing", "--port", "0", "--replay", str(tmp_path)]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            line: list[str] = []
+            stdout = proc.stdout
+            reader = threading.Thread(target=lambda: line.append(stdout.readline()), daemon=True)
+            reader.start()
+            reader.join(30)
+            assert line and line[0].startswith("READY "), f"no READY line: {line}"
+            root = f"http://127.0.0.1:{int(line[0].split()[1])}"
+            assert (
+                outcome("sync", client_kwargs("openai", root), Call("stream", "gpt-4o-mini"))
+                == live
+            )
+        finally:
+            os.kill(proc.pid, signal.SIGTERM)  # by PID: only the process this test started
+            try:
+                code = proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+                raise
+        assert code == 0, proc.stderr.read()
+    bad = subprocess.run(
+        [*command[:-1], str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert bad.returncode == 2 and "--replay needs a folder of recordings" in bad.stderr
