@@ -179,6 +179,14 @@ def test_a_block_records_routed_calls(server: FakeLLMServer, tmp_path: Path) -> 
     assert len(recorder.recorded) == 1
 
 
+def test_a_router_target_takes_its_own_recorder(server: FakeLLMServer, tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path)
+    target = metallm.Target(model="gpt-4o-mini", recorder=recorder, **kw(server))
+    with metallm.Router(targets=[target], hooks=[]) as router:
+        router.create_chat_completion(messages=[metallm.Message(role="user", content="hi")])
+    assert len(recorder.recorded) == 1
+
+
 def test_a_recording_that_cannot_be_written_never_breaks_the_call(
     server: FakeLLMServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
