@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -257,3 +258,19 @@ def test_the_standalone_server_replays_a_folder(server: FakeLLMServer, tmp_path:
         check=False,
     )
     assert bad.returncode == 2 and "--replay needs a folder of recordings" in bad.stderr
+
+
+def test_the_recorder_benchmark_runs() -> None:
+    """``benchmarks/recorder_bench.py`` still runs (its figures are never asserted)."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "recorder_bench.py"
+    args = ["--rounds", "1", "--calls", "5", "--chunks", "20"]
+    proc = subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for row in ("plain", "plain, block open elsewhere", "recording"):
+        assert re.search(rf"^{re.escape(row)}  +[\d.]+ +[\d.]+$", proc.stdout, re.MULTILINE)

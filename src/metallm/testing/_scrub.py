@@ -109,8 +109,34 @@ KEY_SHAPES: dict[str, str] = {
 Anthropic, DeepSeek and OpenRouter ``sk-``, Google ``AIza``, xAI, Groq, Perplexity, Cerebras,
 Fireworks, Hugging Face), AWS access key ids, JWTs (Entra ID and other bearer tokens), any
 ``Bearer`` token, SigV4 signatures and session tokens in echoed URLs. Each starts at a token
-boundary, so base64 blobs (encrypted reasoning, vectors) are not cut into."""
+boundary, so base64 blobs (encrypted reasoning, vectors) are not cut into. The whole of a
+match is the secret (what leads it is a lookbehind), so a scan with these patterns finds
+exactly what a recording must not hold."""
 
+_ANCHORS: dict[str, tuple[tuple[str, ...], int]] = {
+    "anthropic": (("sk-ant-",), 0),
+    "openai-style sk-": (("sk-",), 0),
+    "google": (("AIza",), 0),
+    "xai": (("xai-",), 0),
+    "groq": (("gsk_",), 0),
+    "perplexity": (("pplx-",), 0),
+    "cerebras": (("csk-",), 0),
+    "fireworks": (("fw_",), 0),
+    "hugging face": (("hf_",), 0),
+    "aws access key id": (("AKIA", "ASIA", "ABIA", "ACCA"), 0),
+    "jwt": (("eyJ",), 0),
+    "bearer token": (("Bearer ", "bearer "), 7),
+    "sigv4 signature": (("Signature=", "signature=", "SIGNATURE="), 10),
+    "security token": (("Security-Token=", "security-token=", "SECURITY-TOKEN="), 15),
+}
+"""Where each shape can start: literal prefixes found with ``str.find`` (C speed), and the
+offset of the secret from the prefix. A shape's pattern is tried only there, which keeps a
+recording of a long stream cheap (one pass of plain searches, not a regex at every position)."""
+
+_SHAPES = tuple(
+    (prefixes, offset, re.compile(KEY_SHAPES[name]))
+    for name, (prefixes, offset) in _ANCHORS.items()
+)
 _MASK = "REDACTED"
 
 
@@ -119,16 +145,40 @@ def mask(length: int) -> str:
     return (_MASK * (length // len(_MASK) + 1))[:length]
 
 
-def _masked(match: re.Match[str]) -> str:
-    return mask(match.end() - match.start())
-
-
 @functools.lru_cache(maxsize=64)
-def _pattern(secrets: tuple[str, ...]) -> re.Pattern[str]:
-    """One pattern for every form of every secret (longest first) and every key shape."""
+def _forms(secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """Every form of every secret (4 characters or more), longest first; built once per set."""
     forms = {form for secret in secrets if len(secret) >= 4 for form in secret_forms(secret)}
-    literal = [re.escape(form) for form in sorted(forms, key=lambda f: (-len(f), f))]
-    return re.compile("|".join([*literal, *KEY_SHAPES.values()]))
+    return tuple(sorted(forms, key=lambda f: (-len(f), f)))
+
+
+def _spans(text: str, forms: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Where ``text`` holds a secret form or a key shape, as merged ``(start, end)`` spans."""
+    found: list[tuple[int, int]] = []
+    for form in forms:
+        at = text.find(form)
+        while at >= 0:
+            found.append((at, at + len(form)))
+            at = text.find(form, at + len(form))
+    for prefixes, offset, pattern in _SHAPES:
+        for prefix in prefixes:
+            at = text.find(prefix)
+            while at >= 0:
+                match = pattern.match(text, at + offset)
+                if match is not None:
+                    found.append(match.span())
+                at = text.find(prefix, match.end() if match is not None else at + 1)
+    if not found:
+        return found
+    found.sort()
+    merged = [found[0]]
+    for start, end in found[1:]:
+        last_start, last_end = merged[-1]
+        if start < last_end:
+            merged[-1] = (last_start, max(last_end, end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def is_credential_param(name: str) -> bool:
@@ -165,18 +215,26 @@ def clean_target(url: str) -> tuple[str, str]:
 class Scrubber:
     """Masks the secrets of one client (plus a recorder's own) and every known key shape."""
 
-    __slots__ = ("_pattern", "changes")
+    __slots__ = ("_forms", "changes")
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        self._pattern = _pattern(tuple(sorted({s for s in secrets if s})))
+        self._forms = _forms(tuple(sorted({s for s in secrets if s})))
         self.changes = 0
         """How many strings were masked so far (a recording's notes say so)."""
 
     def text(self, text: str) -> str:
         """``text`` with every secret form and key shape masked (same length)."""
-        masked, count = self._pattern.subn(_masked, text)
-        self.changes += count
-        return masked
+        spans = _spans(text, self._forms)
+        if not spans:
+            return text
+        self.changes += len(spans)
+        out, last = [], 0
+        for start, end in spans:
+            out.append(text[last:start])
+            out.append(mask(end - start))
+            last = end
+        out.append(text[last:])
+        return "".join(out)
 
     def data(self, data: bytes) -> bytes:
         """Bytes masked the same way (read as Latin-1, so every byte keeps its place)."""
