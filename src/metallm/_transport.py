@@ -11,12 +11,18 @@ httpx exceptions become metallm errors here and nowhere else (:class:`_Mapped`):
 become :class:`APITimeoutError`, other transport failures :class:`APIConnectionError`, and a
 failure while reading a stream body :class:`StreamError`. Texts are redacted of the
 provider's secrets.
+
+Recording (:class:`metallm.testing.Recorder`) hooks in through :mod:`metallm._transport_tap`,
+which owns the tapped variants of ``request`` and ``stream``. Here each transport only names its
+plain methods ``_send`` and ``_open`` (``request`` and ``stream`` are the same functions) and
+keeps its provider name, secrets and optional tap, so an unrecorded client runs exactly the code
+it ran before recording existed: no check per call, none per chunk.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -24,7 +30,7 @@ import httpx
 from .errors import APIConnectionError, APITimeoutError, StreamError, redact
 from .provider import HTTPRequest, HTTPResponse
 
-__all__ = ["AsyncStreamHandle", "AsyncTransport", "StreamHandle", "SyncTransport"]
+__all__ = ["AsyncStreamHandle", "AsyncTransport", "StreamHandle", "SyncTransport", "headers_of"]
 
 _LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=5)
 """Many concurrent streams, few idle connections kept: httpcore 1.0's pool gets slow (its
@@ -61,6 +67,11 @@ def _raw(response: httpx.Response) -> bool:
     """Whether the body can be read as it is (no content encoding: one layer less per read)."""
     encoding = response.headers.get("content-encoding")
     return not encoding or encoding == "identity"
+
+
+def headers_of(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """``headers`` as the case-insensitive mapping a transport's replies carry (replays)."""
+    return httpx.Headers(dict(headers))
 
 
 class _URLCache(dict[str, httpx.URL]):
@@ -122,7 +133,9 @@ class _Transport:
     """What both transports share: the httpx client, request building, error mapping.
 
     ``http_client`` is the user's own client (never closed here), else one of
-    ``_client_class`` is made with metallm's timeout and pool limits and owned.
+    ``_client_class`` is made with metallm's timeout and pool limits and owned. ``tap`` is the
+    client's recorder (``recorder=``), which only the tapped classes of
+    :mod:`metallm._transport_tap` read.
     """
 
     _client_class: Any = None
@@ -133,10 +146,14 @@ class _Transport:
         secrets: tuple[str, ...],
         timeout: httpx.Timeout,
         http_client: Any = None,
+        tap: Any = None,
     ) -> None:
         self._client = http_client or self._client_class(timeout=timeout, limits=_LIMITS)
         self._owned = http_client is None
         self._urls = _URLCache()
+        self._provider = provider
+        self._secrets = secrets
+        self._tap = tap
         self._send_errors = _Mapped(provider, secrets, in_body=False)
         self._body_errors = _Mapped(provider, secrets, in_body=True)
 
@@ -159,13 +176,13 @@ class SyncTransport(_Transport):
 
     _client_class = httpx.Client
 
-    def request(self, req: HTTPRequest) -> HTTPResponse:
+    def _send(self, req: HTTPRequest) -> HTTPResponse:
         """One exchange, body read whole."""
         with self._send_errors:
             response = self._client.send(self._build(req))
         return HTTPResponse(response.status_code, response.headers, response.content)
 
-    def stream(self, req: HTTPRequest) -> StreamHandle | HTTPResponse:
+    def _open(self, req: HTTPRequest) -> StreamHandle | HTTPResponse:
         """Open a streamed exchange; an error status comes back read whole."""
         with self._send_errors:
             response = self._client.send(self._build(req), stream=True)
@@ -173,6 +190,9 @@ class SyncTransport(_Transport):
             return StreamHandle(response, self._body_errors)
         with self._send_errors, contextlib.closing(response):
             return HTTPResponse(response.status_code, response.headers, response.read())
+
+    request = _send
+    stream = _open
 
     def close(self) -> None:
         """Close the httpx client if this transport created it."""
@@ -185,13 +205,13 @@ class AsyncTransport(_Transport):
 
     _client_class = httpx.AsyncClient
 
-    async def request(self, req: HTTPRequest) -> HTTPResponse:
+    async def _send(self, req: HTTPRequest) -> HTTPResponse:
         """One exchange, body read whole."""
         with self._send_errors:
             response = await self._client.send(self._build(req))
         return HTTPResponse(response.status_code, response.headers, response.content)
 
-    async def stream(self, req: HTTPRequest) -> AsyncStreamHandle | HTTPResponse:
+    async def _open(self, req: HTTPRequest) -> AsyncStreamHandle | HTTPResponse:
         """Open a streamed exchange; an error status comes back read whole."""
         with self._send_errors:
             response = await self._client.send(self._build(req), stream=True)
@@ -200,6 +220,9 @@ class AsyncTransport(_Transport):
         async with contextlib.aclosing(response):
             with self._send_errors:
                 return HTTPResponse(response.status_code, response.headers, await response.aread())
+
+    request = _send
+    stream = _open
 
     async def aclose(self) -> None:
         """Close the httpx client if this transport created it."""

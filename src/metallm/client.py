@@ -73,6 +73,17 @@ _NOT_A_PROVIDER = {
 }
 
 
+def _tapped_class(plain: Any, recorder: object) -> Any:
+    """The transport class of a client built with ``recorder=`` (checked before any I/O)."""
+    from ._transport_tap import Tap, transport_class  # only clients that record load it
+
+    if not isinstance(recorder, Tap):
+        raise ConfigurationError(
+            f"recorder must be a metallm.testing.Recorder (got {type(recorder).__name__})"
+        )
+    return transport_class(plain)
+
+
 class _ClientCore:
     """What both clients share: config resolution, the provider, transport and exchange.
 
@@ -117,12 +128,20 @@ class _ClientCore:
                 raise ConfigurationError(
                     f"{type(self).__name__} needs an httpx.{kind.__name__} as http_client"
                 )
-            self._transport = self._transport_class(
-                self._name, secrets, cfg.httpx_timeout(), http_client
+            transport_class = self._transport_class
+            if cfg.recorder is not None:
+                transport_class = _tapped_class(transport_class, cfg.recorder)
+            self._transport = transport_class(
+                self._name, secrets, cfg.httpx_timeout(), http_client, cfg.recorder
             )
         elif not isinstance(provider, self._provider_protocol):
             raise ConfigurationError(
                 _NOT_A_PROVIDER[self._is_async].format(type(provider).__name__)
+            )
+        elif cfg.recorder is not None:
+            raise ConfigurationError(
+                f"recorder= records HTTP exchanges, but custom_provider {type(provider).__name__}"
+                " brings its own I/O: record the HTTP client it uses, or leave recorder unset"
             )
         self._start_exchange()
 

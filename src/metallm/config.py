@@ -65,6 +65,8 @@ class ClientConfig:
     see :mod:`metallm._counting` for exactly when).
     ``prices`` maps model names to :class:`~metallm.ModelPrice` s that win over the
     genai-prices data for ``response.cost``.
+    ``recorder`` is a :class:`metallm.testing.Recorder`: the client's HTTP exchanges are
+    recorded to (or replayed from) its folder.
     """
 
     provider: str | None = None
@@ -83,6 +85,7 @@ class ClientConfig:
     budget: object | None = None
     preflight_context_check: bool = False
     prices: Mapping[str, ModelPrice] | None = None
+    recorder: object | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def retry_policy(self) -> RetryPolicy:

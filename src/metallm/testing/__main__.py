@@ -4,7 +4,9 @@ Runs the server in its own process, for demos, manual ``curl`` sessions and benc
 must not let the server steal the measured client's CPU or GIL). It prints one line,
 ``READY <port>``, on stdout once it accepts connections, then serves until SIGTERM or SIGINT.
 ``--bench-stream N`` makes the default reply a pre-rendered stream of N content chunks for
-stream requests (and a short fixed text for the others).
+stream requests (and a short fixed text for the others). ``--replay DIR`` (repeatable) serves
+a folder of recordings (:class:`~metallm.testing.Recorder` or corpus files), each to the
+request that matches it, so code in any language can be tested against recorded traffic.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 from metallm.testing.fake_server import DefaultReply, FakeLLMServer, RecordedRequest
@@ -54,7 +57,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="TEXT",
         help="the content of each bench chunk (default: 'tok ')",
     )
+    parser.add_argument(
+        "--replay",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="serve a folder of recorded exchanges, matched by request (repeatable)",
+    )
     args = parser.parse_args(argv)
+    missing = [folder for folder in args.replay if not Path(folder).is_dir()]
+    if missing:
+        parser.error(f"--replay needs a folder of recordings: {', '.join(missing)}")
 
     done = threading.Event()
 
@@ -65,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     server = FakeLLMServer(port=args.port)
     server.default_reply = _bench_default(args.bench_stream, args.bench_text)
+    if args.replay:
+        server.replay(*args.replay)
     with server:
         sys.stdout.write(f"READY {server.port}\n")
         sys.stdout.flush()

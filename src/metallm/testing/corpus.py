@@ -1,11 +1,15 @@
 """Reading the recorded-exchange corpus (``shared/corpus``): one HTTP exchange per JSON file.
 
 Tests and :class:`~metallm.testing.FakeLLMServer` read the files in place. The folder comes from
-``METALLM_CORPUS``, else ``../shared/corpus`` next to the working directory.
+``METALLM_CORPUS``, else ``../shared/corpus`` next to the working directory. Files written by
+:class:`~metallm.testing.Recorder` have the same shape and load the same way, with three
+optional response fields: ``body_base64`` (a body that is not UTF-8), ``chunk_sizes`` (a
+stream's pieces as they arrived) and ``truncated`` (a stream that ended early).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from dataclasses import dataclass, field
@@ -31,6 +35,12 @@ class CorpusEntry:
     response_headers: dict[str, str]
     body_text: str
     notes: tuple[str, ...] = field(default=())
+    raw_body: bytes | None = None
+    """A body that is not UTF-8 (``body_base64`` in the file: Bedrock's binary event stream)."""
+    chunk_sizes: tuple[int, ...] | None = None
+    """A recorded stream's pieces as they arrived (byte lengths), when the file says."""
+    truncated: str | None = None
+    """Set when the recorded stream ended early: ``"cut: <error>"`` or ``"closed"``."""
 
     @property
     def name(self) -> str:
@@ -39,8 +49,23 @@ class CorpusEntry:
 
     @property
     def body_bytes(self) -> bytes:
-        """The recorded response body as UTF-8 bytes, as the server sent it."""
+        """The recorded response body, as the server sent it (UTF-8 text, or the raw bytes)."""
+        if self.raw_body is not None:
+            return self.raw_body
         return self.body_text.encode("utf-8")
+
+    @property
+    def pieces(self) -> tuple[bytes, ...]:
+        """The body in the pieces it arrived in (``chunk_sizes``), else as one piece."""
+        body = self.body_bytes
+        sizes = self.chunk_sizes
+        if not sizes or sum(sizes) != len(body):
+            return (body,)
+        pieces, start = [], 0
+        for size in sizes:
+            pieces.append(body[start : start + size])
+            start += size
+        return tuple(pieces)
 
     @property
     def operation(self) -> str:
@@ -90,6 +115,9 @@ def load_corpus_entry(path: str | os.PathLike[str]) -> CorpusEntry:
         response_headers={k.lower(): v for k, v in (resp.get("headers") or {}).items()},
         body_text=resp.get("body_text", ""),
         notes=tuple(raw.get("notes", ())),
+        raw_body=base64.b64decode(resp["body_base64"]) if "body_base64" in resp else None,
+        chunk_sizes=tuple(int(n) for n in resp["chunk_sizes"]) if resp.get("chunk_sizes") else None,
+        truncated=resp.get("truncated") or None,
     )
 
 

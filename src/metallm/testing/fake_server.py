@@ -20,6 +20,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from metallm.testing import (
@@ -41,6 +42,7 @@ from metallm.testing._http11 import (
     send_whole,
     write_error,
 )
+from metallm.testing._replay import ReplayFolders
 from metallm.testing.corpus import CorpusEntry
 from metallm.testing.script import ScriptedReply
 from metallm.testing.wire import (
@@ -121,6 +123,7 @@ class FakeLLMServer:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._recordings = ReplayFolders()
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -192,12 +195,23 @@ class FakeLLMServer:
             self._queue.extend(replies)
 
     def replay(self, *entries: CorpusEntry | str | os.PathLike[str]) -> None:
-        """Queue recorded exchanges (corpus files or entries), served verbatim.
+        """Serve recorded exchanges verbatim: corpus or :class:`~metallm.testing.Recorder` files
+        and entries are queued (FIFO, whatever the request); a folder serves each of its files
+        to the request that matches it.
 
         See :meth:`ScriptedReply.from_corpus`: same status, recorded headers and body bytes,
-        event streams sent one HTTP chunk per event.
+        event streams sent one HTTP chunk per event (a recorded stream in the pieces it arrived
+        in). A folder's files are matched by method, path and normalised body, in any order
+        (the Recorder's rule, :mod:`metallm.testing._cassette`); matched recordings are served
+        before the queue, and while a folder is loaded a request that matches nothing (with
+        an empty queue and no ``default_reply``) gets a 404 naming it instead of the echo.
         """
-        self.enqueue(*(ScriptedReply.from_corpus(entry) for entry in entries))
+        folders = [Path(e) for e in entries if not isinstance(e, CorpusEntry) and Path(e).is_dir()]
+        files = [e for e in entries if isinstance(e, CorpusEntry) or not Path(e).is_dir()]
+        self.enqueue(*(ScriptedReply.from_corpus(entry) for entry in files))
+        if folders:
+            with self._lock:
+                self._recordings.add(folders)
 
     @property
     def pending(self) -> int:
@@ -218,10 +232,11 @@ class FakeLLMServer:
             return self._requests[-1]
 
     def clear(self) -> None:
-        """Drop the queued replies and the recorded requests."""
+        """Drop the queued replies, the replayed folders and the recorded requests."""
         with self._lock:
             self._queue.clear()
             self._requests.clear()
+            self._recordings.clear()
 
     # -- the event loop thread ------------------------------------------------------------------
 
@@ -294,6 +309,11 @@ class FakeLLMServer:
         renderer = find_wire(recorded.path) if recorded.method == "POST" else None
         with self._lock:
             self._requests.append(recorded)
+            if self._recordings:
+                last = not self._queue and self.default_reply is None
+                matched = self._recordings.answer(recorded, renderer, last_resort=last)
+                if matched is not None:
+                    return matched, renderer
             if self._queue:
                 head = self._queue[0]
                 if not head.needs_wire or renderer is not None:

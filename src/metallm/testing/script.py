@@ -204,6 +204,8 @@ class ScriptedReply:
         are kept exactly. Event-stream bodies are sent chunked, one HTTP chunk per event, and
         NDJSON stream bodies one chunk per line, so a client really streams them; the chunks
         concatenate to the recorded body. A missing content-type gets the provider's usual one.
+        A stream written by :class:`~metallm.testing.Recorder` is sent in the pieces it arrived
+        in (its ``chunk_sizes``), and one that ended early (``truncated``) is cut there.
         """
         from metallm.testing.corpus import CorpusEntry, load_corpus_entry
 
@@ -218,6 +220,16 @@ class ScriptedReply:
                 ctype = "text/event-stream"
             headers["content-type"] = ctype
         lowered = ctype.lower()
+        if entry.chunk_sizes or entry.truncated:
+            pieces = [piece for piece in entry.pieces if piece]
+            cut = len(pieces) if entry.truncated else None
+            return cls(
+                status=entry.status,
+                headers=headers,
+                raw_body=pieces or [b""],
+                raw_stream=True,
+                cut_after=cut,
+            )
         if lowered.startswith("text/event-stream"):
             return cls(
                 status=entry.status, headers=headers, raw_body=split_events(body), raw_stream=True
