@@ -14,26 +14,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json as _json
 import logging
 import os
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from metallm.testing import (
-    wire_anthropic,  # noqa: F401  (registers the Anthropic wire format)
-    wire_azure,  # noqa: F401  (registers the Azure OpenAI paths and their credential checks)
-    wire_bedrock,  # noqa: F401  (registers the Bedrock Converse wire format)
-    wire_compatible,  # noqa: F401  (registers Mistral's flavour of Chat Completions)
-    wire_embeddings,  # noqa: F401  (registers every provider's embeddings wire format)
-    wire_gemini,  # noqa: F401  (registers the Gemini wire format)
-    wire_ollama,  # noqa: F401  (registers the Ollama wire format)
-    wire_openai,  # noqa: F401  (registers the OpenAI/xAI wire format)
-    wire_tokens,  # noqa: F401  (registers the token-counting wire formats)
-)
+from metallm.testing import _wires  # noqa: F401  (registers every built-in wire format)
 from metallm.testing._http11 import (
     BadRequest,
     Request,
@@ -43,6 +30,7 @@ from metallm.testing._http11 import (
     write_error,
 )
 from metallm.testing._replay import ReplayFolders
+from metallm.testing._requests import DefaultReply, RecordedRequest, parse_json
 from metallm.testing.corpus import CorpusEntry
 from metallm.testing.script import ScriptedReply
 from metallm.testing.wire import (
@@ -58,30 +46,6 @@ __all__ = ["DefaultReply", "FakeLLMServer", "RecordedRequest"]
 
 _log = logging.getLogger("metallm.testing")
 _HOST = "127.0.0.1"
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """A request the server received, recorded before it was answered.
-
-    ``path`` includes the query string; ``headers`` has lower-case names; ``json`` is the
-    parsed body, or ``None`` when the body is empty or not JSON.
-    """
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    json: Any
-
-    @property
-    def stream(self) -> bool:
-        """Whether the body asked for a stream (``"stream": true``)."""
-        return isinstance(self.json, dict) and self.json.get("stream") is True
-
-
-DefaultReply = ScriptedReply | Callable[[RecordedRequest], ScriptedReply] | None
-"""What an empty queue answers: a reply, a function of the request, or ``None`` (echo)."""
 
 
 class FakeLLMServer:
@@ -333,7 +297,7 @@ class FakeLLMServer:
     async def _respond(self, request: Request, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; whether the connection stays open for the next one."""
         recorded = RecordedRequest(
-            request.method, request.target, request.headers, request.body, _parse_json(request.body)
+            request.method, request.target, request.headers, request.body, parse_json(request.body)
         )
         keep_alive = request.keep_alive
         try:
@@ -404,12 +368,3 @@ class FakeLLMServer:
             pause=reply.first_chunk_delay + reply.delay,
             cut_after=reply.cut_after,
         )
-
-
-def _parse_json(body: bytes) -> Any:
-    if not body:
-        return None
-    try:
-        return _json.loads(body)
-    except ValueError:
-        return None
