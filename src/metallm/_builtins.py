@@ -59,6 +59,14 @@ BUILTIN_SPECS: tuple[ProviderSpec, ...] = (
         normalize_base_url="metallm.providers.ollama:normalize_host",
     ),
     _spec("xai", "https://api.x.ai/v1", ("XAI_API_KEY",), ("XAI_BASE_URL",)),
+    # the Responses API of OpenAI: the same provider as ``openai`` with extra={"api": "responses"}
+    ProviderSpec(
+        "openai_responses",
+        "metallm.providers.openai:create_responses",
+        default_base_url="https://api.openai.com/v1",
+        api_key_env=("OPENAI_API_KEY",),
+        base_url_env=("OPENAI_BASE_URL",),
+    ),
 )
 
 for _builtin in BUILTIN_SPECS:

@@ -34,6 +34,8 @@ class ProviderName(str, enum.Enum):
     XAI = "xai"
     BEDROCK = "bedrock"
     OLLAMA = "ollama"
+    OPENAI_RESPONSES = "openai_responses"
+    """OpenAI's Responses API: the same as ``provider="openai", extra={"api": "responses"}``."""
 
     def __str__(self) -> str:
         return self.value
