@@ -102,9 +102,7 @@ def measure(chunks: int, rounds: int) -> dict[str, dict[str, float]]:
         runs["client"][api] = _client_run(api, headers, pieces)
         for run in (runs["decoder"][api], runs["client"][api]):
             assert run() >= chunks, f"{api}: the stream decoded fewer chunks than it carries"
-    figures: dict[str, dict[str, list[float]]] = {
-        row: {api: [] for api in APIS} for row in runs
-    }
+    figures: dict[str, dict[str, list[float]]] = {row: {api: [] for api in APIS} for row in runs}
     for index in range(rounds):
         order = APIS if index % 2 == 0 else APIS[::-1]
         for row, by_api in runs.items():

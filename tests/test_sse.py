@@ -277,7 +277,7 @@ def test_random_events_round_trip(
 @pytest.mark.parametrize(
     "body",
     [
-        b"event: response.output_text.delta\ndata: {\"delta\": \"hi\"}\n\n",
+        b'event: response.output_text.delta\ndata: {"delta": "hi"}\n\n',
         b"event: \ndata: x\n\n",  # an empty type is "message"
         b"event:  spaced\ndata: x\n\n",  # only one leading space goes
         b"event: t\ndata: a\ndata: b\n\n",  # two data lines: the general path
