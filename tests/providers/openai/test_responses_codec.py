@@ -679,3 +679,19 @@ def test_another_endpoint_reuses_the_codec_with_class_attributes() -> None:
         "azure_like": {"reasoning": reply["output"]}
     }
     assert [p.provider for p in message.reasoning or ()] == ["azure_like"]
+
+
+def test_chunks_before_an_error_in_the_same_read_are_delivered_first() -> None:
+    """One read holding text and then an error event: the text comes out of that ``feed``, the
+    error is raised by the next ``feed`` or by ``close``, and nothing after it is decoded."""
+    error = {"type": "error", "code": "server_error", "message": "gone"}
+    text = {"type": "response.output_text.delta", "output_index": 0, "delta": "Hel"}
+    for follow in ("feed", "close"):
+        decoder = make().stream_decoder(req())
+        chunks = decoder.feed(sse(_created(), text, error, text))
+        assert [c.choices[0].delta.content for c in chunks] == [None, "Hel"]
+        with pytest.raises(InternalServerError, match="gone"):
+            decoder.feed(sse(text)) if follow == "feed" else decoder.close()
+    alone = make().stream_decoder(req())
+    with pytest.raises(InternalServerError):
+        alone.feed(sse(error))  # nothing came before it: raised at once

@@ -72,6 +72,7 @@ class ResponsesStreamDecoder(EventDecoder):
     __slots__ = (
         "_args",
         "_created",
+        "_error",
         "_id",
         "_item_parts",
         "_items",
@@ -101,18 +102,43 @@ class ResponsesStreamDecoder(EventDecoder):
         self._summaries = 0  # summary parts streamed, across items
         self._items: list[dict[str, Any]] = []  # reasoning items done, to send back
         self._refused = False
+        self._error: APIError | None = None  # an error event's, raised after what came
 
-    # -- errors -------------------------------------------------------------------------------
+    # -- errors: raised once the chunks decoded before them are delivered ----------------------
+
+    def feed(self, data: bytes) -> list[ChatCompletionChunk]:
+        """The chunks completed by ``data``; an error event's ``APIError`` is raised after the
+        chunks that came before it in the same read, by this call or the next one."""
+        if self._done:
+            if self._error is not None:
+                raise self._error
+            return []
+        events = self._frames.feed(data)
+        if not events:
+            return []
+        chunks = self.decode(events)
+        if self._error is not None and not chunks:
+            raise self._error
+        return chunks
+
+    def close(self) -> list[ChatCompletionChunk]:
+        """End of body: a pending error event's ``APIError``, else as the base class."""
+        if self._error is not None:
+            raise self._error
+        return super().close()
 
     def is_error(self, name: str, obj: dict[str, Any]) -> bool:
-        """``error`` and ``response.failed`` events (by SSE name, else by ``type``)."""
-        if name in _ERRORS:
-            return True
-        return name == "message" and obj.get("type") in _ERRORS
+        """Never here: error events reach :meth:`on_event`, which keeps the error to raise
+        after the chunks before it (the base class would drop those of the same read)."""
+        return False
+
+    def _failure(self, obj: dict[str, Any]) -> None:
+        self._error = self.error_event(obj, "")
+        self._done = True
 
     def error_event(self, obj: dict[str, Any], payload: str | bytes) -> APIError:
         """The typed error of an ``error`` event or of a failed response."""
-        if obj.get("type") == "response.failed":
+        if obj.get("type") == "response.failed" or "response" in obj:
             response = obj.get("response")
             error = response.get("error") if isinstance(response, dict) else None
             return failure_error(self._provider, error, obj, self._secrets, "the response failed")
@@ -162,6 +188,9 @@ class ResponsesStreamDecoder(EventDecoder):
                     "service_tier": None,
                 }
             )
+        if kind in _ERRORS or name in _ERRORS:  # by type, or by SSE name alone
+            self._failure(obj)
+            return None
         handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
         return handler(self, obj) if handler is not None else None
 
