@@ -133,3 +133,28 @@ def test_soft_failure_does_not_fail_the_run() -> None:
     lineup = Lineup([all_contenders()[0], soft])
     assert lineup.run(soft, lambda: soft.sync_session("http://127.0.0.1:9/v1")) is None
     assert lineup.why_not(soft) == "not available: RuntimeError: incompatible"
+
+
+def test_the_responses_benchmark_runs() -> None:
+    """``benchmarks/responses_bench.py`` still runs: both APIs' figures and their ratio are
+    printed for the decoder and the client rows (never asserted: a shared machine)."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "responses_bench.py"),
+            "--chunks",
+            "200",
+            "--rounds",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    for row in ("decoder", "client"):
+        assert re.search(rf"^{row} +[\d.]+ +[\d.]+ +[\d.]+$", proc.stdout, re.MULTILINE), (
+            proc.stdout
+        )
