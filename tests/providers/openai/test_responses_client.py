@@ -514,3 +514,43 @@ def test_the_key_never_leaks(
     for text in (str(error), repr(error), json.dumps(error.body), caplog.text):
         assert KEY not in text
     assert "[REDACTED]" in str(error)
+
+
+# --- the rest of the client works on it unchanged --------------------------------------------
+
+
+def test_structured_output_tools_and_a_router_work_on_it(server: FakeLLMServer) -> None:
+    from pydantic import BaseModel
+
+    class Weather(BaseModel):
+        city: str
+        celsius: float
+
+    server.enqueue(ScriptedReply(text='{"city": "Paris", "celsius": 18.5}'))
+    with metallm.Client(**kw(server)) as client:
+        parsed = client.parse(Weather, model="gpt-5-mini", messages=[user("Weather in Paris?")])
+        assert parsed.parsed == Weather(city="Paris", celsius=18.5)
+        fmt = server.requests[-1].json["text"]["format"]
+        assert fmt["type"] == "json_schema" and fmt["strict"] is True and fmt["name"]
+        assert fmt["schema"]["additionalProperties"] is False
+
+        def get_weather(city: str) -> str:
+            """The weather in a city."""
+            return f"sunny in {city}"
+
+        server.enqueue(
+            ScriptedReply(tool_calls=[ScriptedToolCall("get_weather", {"city": "Rome"}, id="c")]),
+            ScriptedReply(text="Sunny in Rome."),
+        )
+        result = client.run_tools(model="gpt-5-mini", messages=[user("Rome?")], tools=[get_weather])
+        assert result.response.content == "Sunny in Rome."
+        assert server.requests[-1].json["input"][-1] == {
+            "type": "function_call_output",
+            "call_id": "c",
+            "output": "sunny in Rome",
+        }
+    server.enqueue(ScriptedReply(text="routed"))
+    target = metallm.Target(model="gpt-5-mini", **kw(server))
+    with metallm.Router(targets=[target]) as router:
+        assert router.create_chat_completion(messages=[user("hi")]).content == "routed"
+    assert server.requests[-1].path == "/v1/responses"
