@@ -40,6 +40,7 @@ from ._responses_request import REASONING_ITEMS
 __all__ = [
     "SUMMARY_SEPARATOR",
     "error_status",
+    "event_error",
     "failure_error",
     "finish_of",
     "parse_responses_reply",
@@ -91,6 +92,19 @@ def failure_error(
     status = error_status(code)
     cls = error_class_for_status(status, type=etype, code=code, message=text)
     return cls(text, provider=provider, status_code=status, type=etype, code=code, body=body)
+
+
+def event_error(provider: str, obj: dict[str, Any], secrets: tuple[str, ...]) -> APIError:
+    """The typed error of a stream's ``response.failed`` event (its response's ``error``) or
+    ``error`` event (``code`` and ``message`` at the top, or nested under ``error``)."""
+    if obj.get("type") == "response.failed" or "response" in obj:
+        response = obj.get("response")
+        error = response.get("error") if isinstance(response, dict) else None
+        return failure_error(provider, error, obj, secrets, "the response failed")
+    error = obj.get("error")
+    if not isinstance(error, dict):  # the documented shape: the fields at the top level
+        error = {"code": obj.get("code"), "message": obj.get("message")}
+    return failure_error(provider, error, obj, secrets, "error event in stream")
 
 
 def parse_responses_usage(raw: dict[str, Any]) -> Usage:

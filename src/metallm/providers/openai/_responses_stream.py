@@ -7,8 +7,7 @@ responses (the whole-reply rules are in ``_responses_response``). Followed: Open
 streaming-events reference and the ``openai-python`` SDK event types
 (``ResponseStreamEvent``), checked on every stream of ``shared/corpus/openai_responses``.
 
-* ``response.created``: the first chunk (the response id, model and creation time, and the
-  ``assistant`` role), as Chat Completions' first chunk is.
+* ``response.created``: the first chunk (id, model, creation time, the ``assistant`` role).
 * ``response.output_text.delta`` / ``response.refusal.delta``: content (a refusal finishes
   ``content_filter``). This is the per-chunk hot path: one type test, then the chunk.
 * ``response.output_item.added`` of a ``function_call``: a tool-call head (index 0, 1, ... in
@@ -16,20 +15,18 @@ streaming-events reference and the ``openai-python`` SDK event types
   argument text for the call of that ``output_index``, so parallel calls may interleave.
 * ``response.reasoning_summary_text.delta``: ``reasoning_content`` and a
   :class:`~metallm.ReasoningDelta` of that reasoning item (summary parts after the first start
-  with a blank line, in both, as the plain parser joins them); ``response.output_item.done`` of
-  a ``reasoning`` item: its ``encrypted_content`` (:class:`~metallm.ReasoningDelta`
-  ``encrypted``) and the items so far in ``Delta.provider_data`` (whole lists replace each
-  other as provider data merges, so the last one holds every item).
+  with a blank line, as the plain parser joins them); ``response.output_item.done`` of a
+  ``reasoning`` item: its ``encrypted_content`` and the items so far in
+  ``Delta.provider_data`` (lists replace each other as provider data merges, so the last one
+  holds every item).
 * ``response.completed`` / ``response.incomplete``: the last chunk, with the finish reason and
-  the usage; the stream ends there. ``response.failed`` and ``error`` events raise the typed
-  :class:`~metallm.APIError` (class and ``status_code`` from the status the error ``code``
-  stands for); a body that ends before ``response.completed`` (or ``response.incomplete``)
-  raises :class:`~metallm.StreamError` once the chunks that came are delivered.
+  the usage. ``response.failed`` and ``error`` events raise the typed
+  :class:`~metallm.APIError`, after the chunks decoded before them; a body that ends before
+  ``response.completed`` raises :class:`~metallm.StreamError`.
 
-Every other event (``response.in_progress``, ``*.done``, ``*.added`` of parts, annotations,
-built-in tools' progress) carries nothing the unified chunks hold and is skipped. A server that
-sends a call's arguments, or a reasoning summary, only on the item's ``done`` event still has
-them delivered then.
+Other events (``response.in_progress``, ``*.done``, parts, annotations, built-in tools'
+progress) carry nothing the unified chunks hold and are skipped. A call's arguments or a
+reasoning summary sent only on the item's ``done`` event are delivered then.
 """
 
 from __future__ import annotations
@@ -50,14 +47,9 @@ from ...provider import (
     tool_call_id,
 )
 from ...types import ChatCompletionChunk, ChunkChoice, Role, Usage
+from ._responses_reasoning import ReasoningTrack
 from ._responses_request import REASONING_ITEMS
-from ._responses_response import (
-    SUMMARY_SEPARATOR,
-    failure_error,
-    finish_of,
-    parse_responses_usage,
-    summary_text,
-)
+from ._responses_response import event_error, finish_of, parse_responses_usage
 
 __all__ = ["ResponsesStreamDecoder"]
 
@@ -74,14 +66,10 @@ class ResponsesStreamDecoder(EventDecoder):
         "_created",
         "_error",
         "_id",
-        "_item_parts",
-        "_items",
         "_model",
         "_reasoning",
         "_refused",
         "_role",
-        "_summaries",
-        "_summary",
         "_tools",
     )
 
@@ -96,11 +84,7 @@ class ResponsesStreamDecoder(EventDecoder):
         self._role: Role | None = _ASSISTANT  # what the next choice delta carries, then None
         self._tools: dict[Any, int] = {}  # output slot -> tool-call index
         self._args: set[int] = set()  # tool calls whose arguments have streamed
-        self._reasoning: dict[Any, int] = {}  # output slot -> reasoning-part index
-        self._item_parts: dict[int, int] = {}  # reasoning index -> summary parts streamed
-        self._summary: tuple[Any, Any] | None = None  # the summary part streaming now
-        self._summaries = 0  # summary parts streamed, across items
-        self._items: list[dict[str, Any]] = []  # reasoning items done, to send back
+        self._reasoning = ReasoningTrack()
         self._refused = False
         self._error: APIError | None = None  # an error event's, raised after what came
 
@@ -138,14 +122,7 @@ class ResponsesStreamDecoder(EventDecoder):
 
     def error_event(self, obj: dict[str, Any], payload: str | bytes) -> APIError:
         """The typed error of an ``error`` event or of a failed response."""
-        if obj.get("type") == "response.failed" or "response" in obj:
-            response = obj.get("response")
-            error = response.get("error") if isinstance(response, dict) else None
-            return failure_error(self._provider, error, obj, self._secrets, "the response failed")
-        error = obj.get("error")
-        if not isinstance(error, dict):  # the documented shape: fields at the top level
-            error = {"code": obj.get("code"), "message": obj.get("message")}
-        return failure_error(self._provider, error, obj, self._secrets, "error event in stream")
+        return event_error(self._provider, obj, self._secrets)
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -155,7 +132,7 @@ class ResponsesStreamDecoder(EventDecoder):
         if kind == _TEXT:  # the hot path, inlined
             text = obj["delta"]
             if type(text) is not str:
-                raise TypeError("output_text delta is not a string")
+                raise TypeError(f"{kind} delta is not a string")
             role = self._role
             if role is not None:
                 self._role = None
@@ -250,9 +227,7 @@ class ResponsesStreamDecoder(EventDecoder):
         self._response(obj)
 
     def _refusal(self, obj: dict[str, Any]) -> ChatCompletionChunk:
-        text = obj["delta"]
-        if type(text) is not str:
-            raise TypeError("refusal delta is not a string")
+        text = _text(obj)
         self._refused = True
         return self._chunk(self._choice(content=text))
 
@@ -263,7 +238,7 @@ class ResponsesStreamDecoder(EventDecoder):
         if kind == "function_call":
             return self._tool_head(slot, item)
         if kind == "reasoning":
-            self._reasoning_index(slot)
+            self._reasoning.index(slot)
         return None
 
     def _tool_head(self, slot: Any, item: dict[str, Any]) -> ChatCompletionChunk:
@@ -285,9 +260,7 @@ class ResponsesStreamDecoder(EventDecoder):
         return self._chunk(self._choice(tool_calls=[call]))
 
     def _arguments(self, obj: dict[str, Any]) -> ChatCompletionChunk | None:
-        text = obj["delta"]
-        if type(text) is not str:
-            raise TypeError("function_call_arguments delta is not a string")
+        text = _text(obj)
         index = self._tools.get(_slot(obj))
         if index is None:
             raise KeyError("arguments for a function call that was never announced")
@@ -307,40 +280,29 @@ class ResponsesStreamDecoder(EventDecoder):
         )
         return self._chunk(self._choice(tool_calls=[call]))
 
-    def _reasoning_index(self, slot: Any) -> int:
-        index = self._reasoning.get(slot)
-        if index is None:
-            index = self._reasoning[slot] = len(self._reasoning)
-        return index
-
     def _summary_delta(self, obj: dict[str, Any]) -> ChatCompletionChunk | None:
-        text = obj["delta"]
-        if type(text) is not str:
-            raise TypeError("reasoning_summary_text delta is not a string")
+        text = _text(obj)
         if not text:
             return None
         slot = _slot(obj)
-        return self._summary_text(
-            self._reasoning_index(slot), (slot, obj.get("summary_index")), text
-        )
+        track = self._reasoning
+        index = track.index(slot)
+        shared, own = track.text(index, (slot, obj.get("summary_index")), text)
+        return self._reasoning_chunk(index, shared, own)
 
-    def _summary_text(self, index: int, key: tuple[Any, Any], text: str) -> ChatCompletionChunk:
-        """Reasoning text of part ``key`` of reasoning item ``index`` (a new part starts with
-        the separator, in ``reasoning_content`` across items and in the part within one)."""
-        shared = own = text
-        if key != self._summary:
-            self._summary = key
-            if self._summaries:
-                shared = SUMMARY_SEPARATOR + text
-            self._summaries += 1
-            parts = self._item_parts.get(index, 0)
-            if parts:
-                own = SUMMARY_SEPARATOR + text
-            self._item_parts[index] = parts + 1
+    def _reasoning_chunk(
+        self,
+        index: int,
+        shared: str | None,
+        own: str | None,
+        encrypted: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> ChatCompletionChunk:
         piece = new_reasoning_delta(
-            {"index": index, "text": own, "signature": None, "encrypted": None}
+            {"index": index, "text": own, "signature": None, "encrypted": encrypted}
         )
-        return self._chunk(self._choice(reasoning_content=shared, reasoning=[piece]))
+        choice = self._choice(reasoning_content=shared, reasoning=[piece], provider_data=data)
+        return self._chunk(choice)
 
     def _item_done(self, obj: dict[str, Any]) -> ChatCompletionChunk | None:
         item = obj["item"]
@@ -357,32 +319,15 @@ class ResponsesStreamDecoder(EventDecoder):
             return None
         if kind != "reasoning":
             return None
-        index = self._reasoning_index(slot)
-        shared: str | None = None
-        text: str | None = None
-        summary = summary_text(item)
-        if summary and not self._item_parts.get(index):  # the summary was not streamed
-            self._item_parts[index] = 1
-            self._summary = (slot, None)
-            text = summary
-            shared = SUMMARY_SEPARATOR + summary if self._summaries else summary
-            self._summaries += 1
-        self._items.append(item)
+        track = self._reasoning
+        index, shared, own = track.done(slot, item)
         encrypted = item.get("encrypted_content")
-        piece = new_reasoning_delta(
-            {
-                "index": index,
-                "text": text,
-                "signature": None,
-                "encrypted": encrypted if isinstance(encrypted, str) and encrypted else None,
-            }
-        )
-        return self._chunk(
-            self._choice(
-                reasoning_content=shared,
-                reasoning=[piece],
-                provider_data={self._provider: {REASONING_ITEMS: list(self._items)}},
-            )
+        return self._reasoning_chunk(
+            index,
+            shared,
+            own,
+            encrypted if isinstance(encrypted, str) and encrypted else None,
+            {self._provider: {REASONING_ITEMS: list(track.items)}},
         )
 
     def _finish(self, obj: dict[str, Any]) -> ChatCompletionChunk:
@@ -396,6 +341,14 @@ class ResponsesStreamDecoder(EventDecoder):
             parse_responses_usage(usage) if isinstance(usage, dict) else None,
             tier if isinstance(tier, str) else None,
         )
+
+
+def _text(obj: dict[str, Any]) -> str:
+    """A delta event's text (anything but a string makes the event malformed)."""
+    text = obj["delta"]
+    if type(text) is not str:
+        raise TypeError(f"{obj.get('type')} delta is not a string")
+    return text
 
 
 def _slot(obj: dict[str, Any], item: dict[str, Any] | None = None) -> Any:
