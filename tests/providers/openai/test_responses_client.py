@@ -554,3 +554,32 @@ def test_structured_output_tools_and_a_router_work_on_it(server: FakeLLMServer) 
     with metallm.Router(targets=[target]) as router:
         assert router.create_chat_completion(messages=[user("hi")]).content == "routed"
     assert server.requests[-1].path == "/v1/responses"
+
+
+def test_the_fake_refuses_what_the_api_refuses_and_echoes_by_default(server: FakeLLMServer) -> None:
+    import httpx
+
+    url = server.base_url("openai") + "/responses"
+    bad = [
+        ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "'tools[0].name'"),
+        (
+            {"input": [{"type": "function_call_output", "call_id": "nope", "output": "x"}]},
+            "No tool call found for function call output with call_id nope",
+        ),
+        (
+            {
+                "input": [
+                    {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "x"}
+                ]
+            },
+            "The encrypted content for item rs_1 could not be verified",
+        ),
+    ]
+    for body, message in bad:
+        server.enqueue(ScriptedReply(text="never sent"))
+        reply = httpx.post(url, json={"model": "gpt-5", **body})
+        assert reply.status_code == 400, body
+        assert message in reply.json()["error"]["message"]
+    server.clear()
+    echoed = complete("sync", kw(server), ask("ping the fake"))
+    assert echoed.content == "Hello from FakeLLMServer! You said: ping the fake"
