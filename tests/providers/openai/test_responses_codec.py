@@ -83,10 +83,11 @@ def sse(*objs: dict[str, Any]) -> bytes:
 
 
 def expected_from_response(obj: dict[str, Any]) -> dict[str, Any]:
-    texts, calls, summaries, encrypted = [], [], [], []
+    texts, calls, summaries, encrypted, phase = [], [], [], [], None
     for item in obj["output"]:
         if item["type"] == "message":
             texts += [p["text"] for p in item["content"] if p["type"] == "output_text"]
+            phase = item.get("phase", phase)
         elif item["type"] == "function_call":
             calls.append((item["call_id"], item["name"], item["arguments"]))
         elif item["type"] == "reasoning":
@@ -104,6 +105,7 @@ def expected_from_response(obj: dict[str, Any]) -> dict[str, Any]:
         "calls": calls,
         "reasoning": "\n\n".join(summaries) or None,
         "encrypted": encrypted,
+        "phase": phase,
         "finish": finish,
         "usage": (
             u["input_tokens"],
@@ -125,6 +127,7 @@ def summary(response: Any) -> dict[str, Any]:
         "calls": [(t.id, t.function.name, t.function.arguments) for t in message.tool_calls or ()],
         "reasoning": message.reasoning_content,
         "encrypted": [p.encrypted for p in message.reasoning or ()],
+        "phase": (message.provider_data or {}).get("openai", {}).get("phase"),
         "finish": response.choices[0].finish_reason,
         "usage": (
             u.prompt_tokens,
@@ -139,12 +142,19 @@ def summary(response: Any) -> dict[str, Any]:
 # --- values written out from the recorded files ----------------------------------------------
 
 WRITTEN: dict[str, dict[str, Any]] = {
-    "chat_basic": {"text": "pong", "finish": "stop", "usage": (11, 5, 16, 0, 0), "calls": []},
+    "chat_basic": {
+        "text": "pong",
+        "finish": "stop",
+        "usage": (11, 5, 16, 0, 0),
+        "calls": [],
+        "phase": "final_answer",
+    },
     "chat_function_call_output_followup": {
         "text": "1231 * 2331 = 2,869,461",
         "finish": "stop",
         "usage": (94, 17, 111, 0, 0),
         "calls": [],
+        "phase": "final_answer",
     },
     "chat_function_call_reasoning_encrypted": {
         "text": None,
@@ -153,7 +163,13 @@ WRITTEN: dict[str, dict[str, Any]] = {
         "calls": [("call_uy7tfNVokIN7NjFF6k7OtLyl", "lookup_population", '{"country":"Pundora"}')],
         "reasoning_items": ["rs_0f4809b27460351d0169fab21897dc8196960e8680fb72a88d"],
     },
-    "stream_basic": {"text": "pong", "finish": "stop", "usage": (11, 5, 16, 0, 0), "calls": []},
+    "stream_basic": {
+        "text": "pong",
+        "finish": "stop",
+        "usage": (11, 5, 16, 0, 0),
+        "calls": [],
+        "phase": "final_answer",
+    },
     "stream_function_call": {
         "text": None,
         "finish": "tool_calls",
@@ -183,6 +199,7 @@ def check_written(name: str, got: dict[str, Any], response: Any) -> None:
     want = WRITTEN[name]
     for key in ("finish", "usage", "calls"):
         assert got[key] == want[key], (name, key)
+    assert got["phase"] == want.get("phase"), name
     if "text" in want:
         assert got["text"] == want["text"], name
     else:

@@ -459,7 +459,10 @@ def test_reasoning_items_go_back_before_the_turn_and_foreign_data_stays_home() -
             ReasoningPart(text="Hm.", encrypted="gAAAA-enc", provider="openai"),
             ReasoningPart(text="signed elsewhere", signature="sig", provider="anthropic"),
         ],
-        provider_data={"openai": {"reasoning": [ITEM]}, "gemini": {"signatures": {"c1": "s"}}},
+        provider_data={
+            "openai": {"reasoning": [ITEM], "phase": "commentary"},
+            "gemini": {"signatures": {"c1": "s"}},
+        },
     )
     items = body_of(
         request(user(), turn, Message(role=Role.TOOL, tool_call_id="c1", content="42"))
@@ -467,7 +470,7 @@ def test_reasoning_items_go_back_before_the_turn_and_foreign_data_stays_home() -
     assert items == [
         {"role": "user", "content": "hi"},
         ITEM,
-        {"role": "assistant", "content": "Let me look."},
+        {"role": "assistant", "content": "Let me look.", "phase": "commentary"},
         {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
         {"type": "function_call_output", "call_id": "c1", "output": "42"},
     ]
@@ -489,6 +492,7 @@ def test_reasoning_items_go_back_before_the_turn_and_foreign_data_stays_home() -
             r"messages\[1\]\.provider_data\.openai\.reasoning\[0\] is not a reasoning item",
         ),
         ({"reasoning": [ITEM, {"type": "message"}]}, r"reasoning\[1\] is not a reasoning item"),
+        ({"phase": 2}, r"messages\[1\]\.provider_data\.openai\.phase must be a string"),
     ],
 )
 def test_unreadable_reasoning_data_is_refused_naming_it(data: dict[str, Any], where: str) -> None:

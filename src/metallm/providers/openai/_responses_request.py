@@ -12,10 +12,10 @@ official ``openai-python`` SDK (``types/responses``: ``EasyInputMessageParam``,
   system message stays exactly where the history put it; ``instructions`` is left to
   ``extra``); text is a string, parts are ``input_text`` / ``input_image`` / ``input_file``.
   An assistant turn is its reasoning items (sent back from ``provider_data``, see below), its
-  text as an assistant item, then one ``function_call`` item per tool call (``call_id``,
-  ``name``, ``arguments``). A tool result is a ``function_call_output`` item (``call_id``,
-  ``output``). ``Message.name`` is not sent (the API has no speaker names, as Gemini and
-  Anthropic have none).
+  text as an assistant item (with the ``phase`` its message came with), then one
+  ``function_call`` item per tool call (``call_id``, ``name``, ``arguments``). A tool result
+  is a ``function_call_output`` item (``call_id``, ``output``). ``Message.name`` is not sent
+  (the API has no speaker names, as Gemini and Anthropic have none).
 * Documents: a PDF is an ``input_file`` (``filename``, ``file_data`` as a ``data:`` URL, or
   ``file_url`` for a document by URL); inline plain text is an ``input_text`` part. Audio is
   refused: the Responses API takes no audio input parts.
@@ -44,9 +44,10 @@ such field: ``stop``, ``seed``, ``frequency_penalty``, ``presence_penalty``, ``t
 
 Reasoning items go back exactly as they came: the parsers keep each returned item under
 ``provider_data[<codec name>]["reasoning"]`` (its ``id``, ``encrypted_content`` and
-``summary``), read here through :func:`metallm.provider.sent_back`, so another provider's data
-is never sent, and an item that is not a JSON object is an
-:class:`~metallm.InvalidRequestError` naming it (``messages[2].provider_data.openai.reasoning[0]``).
+``summary``) and the message's ``phase`` under ``["phase"]``, read here through
+:func:`metallm.provider.sent_back`, so another provider's data is never sent, and an item that
+is not a JSON object is an :class:`~metallm.InvalidRequestError` naming it
+(``messages[2].provider_data.openai.reasoning[0]``).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ from ...types import (
 
 __all__ = [
     "ENCRYPTED_REASONING",
+    "PHASE",
     "REASONING_ITEMS",
     "build_responses_body",
     "reasoning_model",
@@ -79,6 +81,9 @@ __all__ = [
 REASONING_ITEMS = "reasoning"
 """``provider_data[<codec name>]`` key: the reasoning items of the turn, as the API returned
 them (a list of ``{"type": "reasoning", "id", "encrypted_content", "summary", ...}``)."""
+PHASE = "phase"
+"""``provider_data[<codec name>]`` key: the ``phase`` of the turn's message (``commentary`` for
+a preamble before tool calls, ``final_answer``), which newer models want back on it."""
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
 """The ``include`` value that makes a stateless (``store: false``) reply carry its reasoning."""
 
@@ -149,22 +154,27 @@ def _assistant_text(message: Message, provider: str, where: str) -> str:
     return "".join(texts)
 
 
-def _reasoning_items(message: Message, provider: str, where: str) -> list[dict[str, Any]]:
-    """The reasoning items this codec issued for the turn, checked, in their order."""
+def _replay(message: Message, provider: str, where: str) -> tuple[list[dict[str, Any]], Any]:
+    """The reasoning items and the message ``phase`` this codec kept for the turn, checked."""
     _, mine = sent_back(provider, message)
-    items = mine.get(REASONING_ITEMS) if mine else None
-    if items is None:
-        return []
-    path = f"{where}.provider_data.{provider}.{REASONING_ITEMS}"
+    if not mine:
+        return [], None
+    items = mine.get(REASONING_ITEMS, [])
+    path = f"{where}.provider_data.{provider}"
     if not isinstance(items, list):
-        raise InvalidRequestError(f"{path} must be a list of reasoning items (JSON objects)")
+        raise InvalidRequestError(
+            f"{path}.{REASONING_ITEMS} must be a list of reasoning items (JSON objects)"
+        )
     for j, item in enumerate(items):
         if not isinstance(item, dict) or item.get("type") != "reasoning":
             raise InvalidRequestError(
-                f"{path}[{j}] is not a reasoning item (a JSON object with type 'reasoning', "
-                "as the Responses API returned it)"
+                f"{path}.{REASONING_ITEMS}[{j}] is not a reasoning item (a JSON object with "
+                "type 'reasoning', as the Responses API returned it)"
             )
-    return list(items)
+    phase = mine.get(PHASE)
+    if phase is not None and not isinstance(phase, str):
+        raise InvalidRequestError(f"{path}.{PHASE} must be a string ('commentary', ...)")
+    return list(items), phase
 
 
 def _function_call(call: ToolCall) -> dict[str, Any]:
@@ -182,11 +192,16 @@ def _items(messages: list[Message], provider: str) -> list[dict[str, Any]]:
         where = f"messages[{i}]"
         role = message.role
         if role is Role.ASSISTANT:
+            items, phase = [], None
             if message.reasoning or message.provider_data:
-                out.extend(_reasoning_items(message, provider, where))
+                items, phase = _replay(message, provider, where)
+                out.extend(items)
             text = _assistant_text(message, provider, where)
             if text or not message.tool_calls:
-                out.append({"role": "assistant", "content": text})
+                turn: dict[str, Any] = {"role": "assistant", "content": text}
+                if phase is not None:
+                    turn["phase"] = phase
+                out.append(turn)
             for call in message.tool_calls or ():
                 out.append(_function_call(call))
         elif role is Role.TOOL:

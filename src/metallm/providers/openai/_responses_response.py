@@ -12,7 +12,8 @@ object and the ``openai-python`` SDK types (``Response``, ``ResponseUsage``,
   ``reasoning`` items give ``reasoning_content`` (their ``summary`` texts, each summary part
   after the first separated by a blank line) and one :class:`~metallm.ReasoningPart` each
   (``text`` the item's summary, ``encrypted`` its ``encrypted_content``), and are kept whole
-  under ``provider_data[<codec name>]["reasoning"]`` so the next turn sends them back. Other
+  under ``provider_data[<codec name>]["reasoning"]`` so the next turn sends them back, with the
+  message's ``phase`` (the last one's, under ``["phase"]``). Other
   items (built-in tools' calls) carry nothing the unified response holds and are skipped.
 * ``usage``: prompt = ``input_tokens`` (cached included), completion = ``output_tokens``
   (reasoning included), ``cached_tokens`` = ``input_tokens_details.cached_tokens``,
@@ -35,7 +36,7 @@ import metallm.provider as kit
 
 from ...errors import APIError, error_class_for_status, redact, redact_value
 from ...types import ChatCompletionResponse, FinishReason, ReasoningPart, ToolCall, Usage
-from ._responses_request import REASONING_ITEMS
+from ._responses_request import PHASE, REASONING_ITEMS
 
 __all__ = [
     "SUMMARY_SEPARATOR",
@@ -45,6 +46,7 @@ __all__ = [
     "finish_of",
     "parse_responses_reply",
     "parse_responses_usage",
+    "replay_data",
     "summary_text",
 ]
 
@@ -144,6 +146,19 @@ def summary_text(item: dict[str, Any]) -> str:
     return SUMMARY_SEPARATOR.join(texts)
 
 
+def replay_data(
+    provider: str, items: list[dict[str, Any]] | None, phase: str | None
+) -> dict[str, Any] | None:
+    """``provider_data`` keeping what the next turn sends back: the reasoning items and the
+    message phase (None when there is neither)."""
+    own: dict[str, Any] = {}
+    if items:
+        own[REASONING_ITEMS] = items
+    if phase is not None:
+        own[PHASE] = phase
+    return {provider: own} if own else None
+
+
 def _message_text(item: dict[str, Any], texts: list[str]) -> bool:
     """Append a message item's text to ``texts``; whether it was a refusal."""
     refused = False
@@ -164,10 +179,13 @@ def _reply(provider: str, obj: dict[str, Any]) -> ChatCompletionResponse:
     parts: list[ReasoningPart] = []
     items: list[dict[str, Any]] = []
     refused = False
+    phase: str | None = None
     for item in obj.get("output") or ():
         kind = item.get("type")
         if kind == "message":
             refused = _message_text(item, texts) or refused
+            if isinstance(item.get("phase"), str):
+                phase = item["phase"]
         elif kind == "function_call":
             calls.append(
                 kit.make_tool_call(
@@ -195,7 +213,7 @@ def _reply(provider: str, obj: dict[str, Any]) -> ChatCompletionResponse:
         calls,
         SUMMARY_SEPARATOR.join(summaries) if summaries else None,
         reasoning_parts=parts,
-        provider_data={provider: {REASONING_ITEMS: items}} if items else None,
+        provider_data=replay_data(provider, items, phase),
     )
     finish = "tool_calls" if calls else finish_of(obj, refused)
     return kit.make_completion(

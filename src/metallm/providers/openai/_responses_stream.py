@@ -18,7 +18,7 @@ streaming-events reference and the ``openai-python`` SDK event types
   with a blank line, as the plain parser joins them); ``response.output_item.done`` of a
   ``reasoning`` item: its ``encrypted_content`` and the items so far in
   ``Delta.provider_data`` (lists replace each other as provider data merges, so the last one
-  holds every item).
+  holds every item); of a ``message`` item: its ``phase``, in ``Delta.provider_data`` too.
 * ``response.completed`` / ``response.incomplete``: the last chunk, with the finish reason and
   the usage. ``response.failed`` and ``error`` events raise the typed
   :class:`~metallm.APIError`, after the chunks decoded before them; a body that ends before
@@ -48,8 +48,7 @@ from ...provider import (
 )
 from ...types import ChatCompletionChunk, ChunkChoice, Role, Usage
 from ._responses_reasoning import ReasoningTrack
-from ._responses_request import REASONING_ITEMS
-from ._responses_response import event_error, finish_of, parse_responses_usage
+from ._responses_response import event_error, finish_of, parse_responses_usage, replay_data
 
 __all__ = ["ResponsesStreamDecoder"]
 
@@ -317,6 +316,11 @@ class ResponsesStreamDecoder(EventDecoder):
                 self._args.add(index)
                 return self._call_arguments(index, arguments_text(arguments))
             return None
+        if kind == "message":
+            phase = item.get("phase")
+            if not isinstance(phase, str):
+                return None
+            return self._chunk(self._choice(provider_data=replay_data(self._provider, None, phase)))
         if kind != "reasoning":
             return None
         track = self._reasoning
@@ -327,7 +331,7 @@ class ResponsesStreamDecoder(EventDecoder):
             shared,
             own,
             encrypted if isinstance(encrypted, str) and encrypted else None,
-            {self._provider: {REASONING_ITEMS: list(track.items)}},
+            replay_data(self._provider, list(track.items), None),
         )
 
     def _finish(self, obj: dict[str, Any]) -> ChatCompletionChunk:
