@@ -192,7 +192,8 @@ def _items(messages: list[Message], provider: str) -> list[dict[str, Any]]:
         where = f"messages[{i}]"
         role = message.role
         if role is Role.ASSISTANT:
-            items, phase = [], None
+            items: list[dict[str, Any]] = []
+            phase: Any = None
             if message.reasoning or message.provider_data:
                 items, phase = _replay(message, provider, where)
                 out.extend(items)
