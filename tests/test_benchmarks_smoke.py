@@ -174,3 +174,28 @@ def test_router_bench_redis_rows(redis_server: RedisServer) -> None:
         line = re.search(rf"^{re.escape(row)}: .*$", stdout, re.MULTILINE)
         assert line is not None, stdout
         assert f" {trips}.00 round trips per call" in line[0], line[0]
+
+
+def test_the_responses_benchmark_runs() -> None:
+    """``benchmarks/responses_bench.py`` still runs: both APIs' figures and their ratio are
+    printed for the decoder and the client rows (never asserted: a shared machine)."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "responses_bench.py"),
+            "--chunks",
+            "200",
+            "--rounds",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    for row in ("decoder", "client"):
+        assert re.search(rf"^{row} +[\d.]+ +[\d.]+ +[\d.]+$", proc.stdout, re.MULTILINE), (
+            proc.stdout
+        )

@@ -16,7 +16,7 @@ import metallm
 from _helpers import MODES, complete, stream
 from metallm.testing import FakeLLMServer, ScriptedReply, ScriptedToolCall, ScriptedUsage
 
-PROVIDERS = ["openai", "anthropic", "gemini", "xai", "ollama", "bedrock"]
+PROVIDERS = ["openai", "anthropic", "gemini", "xai", "ollama", "bedrock", "openai_responses"]
 AWS = {
     "region": "us-east-1",
     "aws_access_key_id": "AKIDEXAMPLE",

@@ -272,3 +272,22 @@ def test_random_events_round_trip(
         last_id = event_id if event_id is not None else last_id
         expected.append(SSEEvent(name or "message", data, last_id, None))
     assert decode(*split_at(_encode(events, eol), points)) == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'event: response.output_text.delta\ndata: {"delta": "hi"}\n\n',
+        b"event: \ndata: x\n\n",  # an empty type is "message"
+        b"event:  spaced\ndata: x\n\n",  # only one leading space goes
+        b"event: t\ndata: a\ndata: b\n\n",  # two data lines: the general path
+        b"event: t\nid: 7\ndata: a\n\n",
+        b"event: t\ndata: caf\xc3\xa9 \xe2\x9c\x93\n\n",
+    ],
+)
+def test_one_event_read_with_a_type_decodes_as_the_general_path(body: bytes) -> None:
+    """A read of exactly one ``event:``/``data:`` event (the fast path of Anthropic's and the
+    Responses API's streams) gives what the same bytes give split byte by byte."""
+    assert decode(body) == decode(*[body[i : i + 1] for i in range(len(body))])
+    # after a pending event, the read is not taken whole: the pending part joins it
+    assert decode(b"data: pending\n", body)[0].data.startswith("pending")

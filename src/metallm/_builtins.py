@@ -93,6 +93,14 @@ BUILTIN_SPECS: tuple[ProviderSpec, ...] = (
         requires_key=False,
         requires_base_url=False,
     ),
+    # the Responses API of OpenAI: the same provider as ``openai`` with extra={"api": "responses"}
+    ProviderSpec(
+        "openai_responses",
+        "metallm.providers.openai:create_responses",
+        default_base_url="https://api.openai.com/v1",
+        api_key_env=("OPENAI_API_KEY",),
+        base_url_env=("OPENAI_BASE_URL",),
+    ),
 )
 
 for _builtin in BUILTIN_SPECS:

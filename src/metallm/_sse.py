@@ -72,6 +72,23 @@ class SSEDecoder:
             and self._retry is None
         ):
             return [SSEEvent("message", data[6:-2].decode("utf-8", "replace"), self._id)]
+        elif (
+            # The same read with its type first, "event: T\ndata: ...\n\n" (Anthropic's and the
+            # OpenAI Responses API's every event): two lines, nothing pending.
+            data[:7] == b"event: "
+            and data[-2:] == b"\n\n"
+            and not self._buf
+            and not self._data
+            and self._event is None
+            and self._retry is None
+        ):
+            first = data.find(b"\n")
+            if (
+                data[first + 1 : first + 7] == b"data: "
+                and data.find(b"\n", first + 1) == len(data) - 2
+            ):
+                name = data[7:first].decode("utf-8", "replace") or "message"
+                return [SSEEvent(name, data[first + 7 : -2].decode("utf-8", "replace"), self._id)]
         if b"\n" not in data:
             self._buf += data
             return []

@@ -44,6 +44,8 @@ class ProviderName(str, enum.Enum):
     PERPLEXITY = "perplexity"
     OPENAI_COMPATIBLE = "openai_compatible"
     AZURE_OPENAI = "azure_openai"
+    OPENAI_RESPONSES = "openai_responses"
+    """OpenAI's Responses API: the same as ``provider="openai", extra={"api": "responses"}``."""
 
     def __str__(self) -> str:
         return self.value

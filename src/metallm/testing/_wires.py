@@ -15,6 +15,7 @@ from metallm.testing import (
     wire_gemini,  # noqa: F401  (registers the Gemini wire format)
     wire_ollama,  # noqa: F401  (registers the Ollama wire format)
     wire_openai,  # noqa: F401  (registers the OpenAI/xAI wire format)
+    wire_responses,  # noqa: F401  (registers the OpenAI Responses API wire format)
     wire_tokens,  # noqa: F401  (registers the token-counting wire formats)
 )
 

@@ -91,6 +91,7 @@ _BASE_PATHS = {
     "perplexity": "",
     "openai_compatible": "/v1",
     "azure_openai": "",  # the resource endpoint: /openai/deployments/... or /openai/v1/...
+    "openai_responses": "/v1",
 }
 
 
@@ -187,7 +188,7 @@ def _part_text(content: Any) -> str:
 def _messages(request: Any) -> list[Any]:
     if not isinstance(request, dict):
         return []
-    for key in ("messages", "contents"):  # OpenAI/Anthropic/Ollama/Bedrock, Gemini
+    for key in ("messages", "contents", "input"):  # chat APIs, Gemini, OpenAI Responses
         value = request.get(key)
         if isinstance(value, list):
             return value
@@ -209,6 +210,6 @@ def prompt_words(request: Any) -> int:
         if isinstance(message, dict):
             words += len(_part_text(message.get("content", message.get("parts"))).split())
     if isinstance(request, dict):
-        for key in ("system", "system_instruction", "systemInstruction"):
+        for key in ("system", "system_instruction", "systemInstruction", "instructions"):
             words += len(_part_text(request.get(key)).split())
     return words

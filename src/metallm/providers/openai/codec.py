@@ -14,7 +14,7 @@ from typing import Any
 
 from ...embeddings import EmbeddingsRequest
 from ...errors import ConfigurationError
-from ...provider import HTTPCodec, HTTPRequest, ProviderSettings, SpanAttributes
+from ...provider import EventDecoder, HTTPCodec, HTTPRequest, ProviderSettings, SpanAttributes
 from ...types import ChatCompletionRequest
 from ._embeddings import MAX_EMBEDDINGS_INPUTS, build_embeddings_body, parse_embeddings_reply
 from ._request import Media, build_body
@@ -23,7 +23,7 @@ from ._stream import OpenAIStreamDecoder
 from ._telemetry import openai_span_attributes
 from ._tokens import token_encoding
 
-__all__ = ["DEFAULT_BASE_URL", "OpenAIProvider", "create"]
+__all__ = ["DEFAULT_BASE_URL", "OpenAIProvider"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -87,7 +87,7 @@ class OpenAIProvider(HTTPCodec):
         return self.http_request(self._url, body, stream=stream)
 
     completion_parser = staticmethod(parse_completion)
-    decoder_class = OpenAIStreamDecoder
+    decoder_class: type[EventDecoder] = OpenAIStreamDecoder
     span_attributes: SpanAttributes | None = staticmethod(openai_span_attributes)  # openai.*
 
     # -- embeddings: ``POST {base_url}/embeddings`` (see ``_embeddings``) ------------------------
@@ -105,8 +105,3 @@ class OpenAIProvider(HTTPCodec):
         """The tiktoken encoding of an OpenAI model (counted locally: OpenAI has no counting
         endpoint for Chat Completions)."""
         return token_encoding(model)
-
-
-def create(settings: ProviderSettings) -> OpenAIProvider:
-    """Registry factory (``metallm.providers.openai:create``)."""
-    return OpenAIProvider(settings)
