@@ -13,6 +13,10 @@ https://learn.microsoft.com/azure/ai-foundry/openai/api-version-lifecycle):
   in the body's ``model`` only. An ``api_version`` given explicitly (``preview``, for the v1
   preview features) is still sent as ``?api-version=``.
 
+``extra["api"] == "responses"`` speaks the Responses API instead of Chat Completions, at
+``{endpoint}/openai/v1/responses`` (or the dated ``{endpoint}/openai/responses?api-version=``
+when an ``api_version`` is given and the base URL is not the v1 path).
+
 The rule: the v1 path when ``extra["api"] == "v1"`` or the base URL ends in ``/openai/v1``;
 the deployment path otherwise (``extra["api"] == "deployments"`` says so explicitly, and then
 a ``/openai/v1`` base URL is a contradiction). The base URL is the resource endpoint,
@@ -40,8 +44,10 @@ __all__ = ["API_SHAPES", "DEFAULT_API_VERSION", "ENDPOINT_ENV", "AzureEndpoint"]
 
 DEFAULT_API_VERSION = "2024-10-21"
 """The latest GA version of the dated (deployment-path) inference API, per Azure's reference."""
-API_SHAPES = ("deployments", "v1")
-"""The values of ``extra["api"]``: the dated deployment path (default) or the v1 path."""
+API_SHAPES = ("deployments", "v1", "responses")
+"""The values of ``extra["api"]``: Chat Completions on the dated deployment path (default) or
+on the v1 path, or the Responses API (on the v1 path; on the dated ``/openai/responses`` path
+when an ``api_version`` is given)."""
 ENDPOINT_ENV = "AZURE_OPENAI_ENDPOINT"
 """The variable the endpoint is read from when ``base_url`` is not given."""
 
@@ -56,7 +62,7 @@ class AzureEndpoint:
     (a handful per client), so a call costs a dict lookup.
     """
 
-    __slots__ = ("_base", "_query", "_urls", "api", "api_version", "provider", "root")
+    __slots__ = ("_base", "_query", "_urls", "api", "api_version", "provider", "responses", "root")
 
     def __init__(self, base_url: str, extra: Mapping[str, Any], provider: str = "azure_openai"):
         self.provider = provider
@@ -84,7 +90,11 @@ class AzureEndpoint:
         elif lowered.endswith("/openai"):
             path = path[: -len("/openai")]
         self.root = f"{parts.scheme}://{parts.netloc}{path}"
-        self.api = self._shape(extra.get("api"), v1_url, base_url)
+        asked = extra.get("api")
+        self.responses = asked == "responses"  # the Responses API rather than Chat Completions
+        if self.responses:  # v1 unless a dated version asks for the dated path
+            asked = "deployments" if extra.get("api_version") and not v1_url else "v1"
+        self.api = self._shape(asked, v1_url, base_url)
         self.api_version = self._version(extra.get("api_version"))
         self._query = f"?api-version={self.api_version}" if self.api_version else ""
         self._base = f"{self.root}/openai/v1" if self.api == "v1" else f"{self.root}/openai"
@@ -96,7 +106,8 @@ class AzureEndpoint:
         if asked not in API_SHAPES:
             raise ConfigurationError(
                 f"{self.provider}: extra['api'] must be 'deployments' (the dated deployment "
-                f"path, the default) or 'v1' (the /openai/v1 path), not {asked!r}"
+                f"path, the default), 'v1' (the /openai/v1 path) or 'responses' (the Responses "
+                f"API), not {asked!r}"
             )
         if v1_url and asked != "v1":
             raise ConfigurationError(
@@ -147,4 +158,5 @@ class AzureEndpoint:
 
     def describe(self) -> dict[str, object]:
         """What a ``repr`` shows of the endpoint (no secret is part of it)."""
-        return {"api": self.api, "api_version": self.api_version}
+        api = "responses" if self.responses else self.api
+        return {"api": api, "api_version": self.api_version}

@@ -154,6 +154,11 @@ class AzureOpenAIProvider(AzureOpenAICodec, OpenAIProvider):
         return self.http_request(url, body, stream=False)
 
 
-def create(settings: ProviderSettings) -> AzureOpenAIProvider:
-    """Registry factory (``metallm.providers.azure_openai:create``)."""
+def create(settings: ProviderSettings) -> HTTPCodec:
+    """Registry factory (``metallm.providers.azure_openai:create``): Chat Completions, or the
+    Responses API with ``extra={"api": "responses"}`` (:mod:`._responses`, imported only then)."""
+    if settings.extra.get("api") == "responses":
+        from ._responses import AzureResponsesProvider
+
+        return AzureResponsesProvider(settings)
     return AzureOpenAIProvider(settings)
