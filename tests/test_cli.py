@@ -55,10 +55,13 @@ def test_demo_runs_offline_and_shows_each_step() -> None:
         # wire in step 7 (a token count is no inference call: no span, no metric), and the
         # two attempts of step 9's routed call, metrics recorded per attempt (never for the
         # routed span): OpenAI's failed one (a duration series of its own, with error.type;
-        # no usage, no cost) and Anthropic's (the series of step 7)
-        "gen_ai.client.operation.duration [s]: 3 series, 13 values",
-        "gen_ai.client.token.usage [{token}]: 4 series, 24 values",
-        "gen_ai.client.operation.cost [{USD}]: 3 series, 13 values",
+        # no usage, no cost) and Anthropic's (the series of step 7); then step 10's five:
+        # Azure (its own series; the deployment name has no price), Groq twice on the demo
+        # server and once replayed at port 9 (two series, priced), and the Responses API on
+        # the gpt-4o-mini series
+        "gen_ai.client.operation.duration [s]: 6 series, 18 values",
+        "gen_ai.client.token.usage [{token}]: 10 series, 34 values",
+        "gen_ai.client.operation.cost [{USD}]: 5 series, 17 values",
         "gen_ai.client.operation.time_to_first_chunk [s]: 1 series, 1 values",
         "5) Embeddings",
         "2 vectors of 8 floats from text-embedding-3-small",
@@ -78,6 +81,14 @@ def test_demo_runs_offline_and_shows_each_step() -> None:
         "reply from anthropic claude-sonnet-4-5: Hello from FakeLLMServer! You said: Hello",
         "openai-primary: 1 attempt, 1 failed, breaker closed",
         "anthropic-backup: 1 attempt, 0 failed, breaker closed",
+        "10) More wire formats, one word each; and a recorded exchange replayed offline",
+        "   azure_openai: Hello from FakeLLMServer! You said: Which wire is this?",
+        "   groq: Hello from FakeLLMServer! You said: Which wire is this?",
+        "   openai (Responses API): Hello from FakeLLMServer! You said: Which wire is this? [resp_",
+        "(the key in it: no);",
+        "replayed with no server: the same reply",
+        "gen_ai.provider.name=azure.ai.openai",
+        "gen_ai.provider.name=groq",
         "' CLIENT ERROR ",  # OpenAI's attempt, after its own retry
         "error.type=503",
         "' INTERNAL UNSET ",  # the routed call, over its two attempts

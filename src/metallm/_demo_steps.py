@@ -182,6 +182,46 @@ def _demo_router(server: Any, out: TextIO) -> None:
     out.write("   (below: a routed INTERNAL span over one CLIENT span per attempt)\n\n")
 
 
+def _demo_wire_formats(server: Any, out: TextIO) -> None:
+    """One call each on the wire formats beyond the six providers' own: Azure OpenAI (a
+    deployment), a named OpenAI-compatible service, OpenAI's Responses API; then the Recorder
+    turning one live exchange into a file that replays with no server at all."""
+    out.write("10) More wire formats, one word each; and a recorded exchange replayed offline\n")
+    if server is None:
+        out.write("   offline only (each needs its own service's key)\n\n")
+        return
+    from .testing import Recorder
+
+    ask = [Message(role=Role.USER, content="Which wire is this?")]
+    calls: list[tuple[str, str, dict[str, Any], str]] = [
+        ("azure_openai", "azure_openai", {"api_version": "2024-10-21"}, "chat-prod"),
+        ("groq", "groq", {}, "llama-3.3-70b-versatile"),
+        ("openai (Responses API)", "openai", {"api": "responses"}, models.GPT_4O_MINI),
+    ]
+    for label, name, extra, deployment in calls:
+        settings = {"provider": name, "base_url": server.base_url(name), "extra": extra}
+        with Client(**settings, api_key="sk-demo-offline") as client:
+            resp = client.create_chat_completion(model=deployment, messages=ask)
+        out.write(f"   {label}: {resp.content} [{resp.id[:12]}...]\n")
+    key = "gsk_demo_SECRET_key_0123456789"
+    model = "llama-3.3-70b-versatile"
+    with tempfile.TemporaryDirectory() as folder:
+        live = Recorder(folder)
+        with Client(provider="groq", base_url=server.base_url("groq"), api_key=key,
+                    recorder=live) as client:  # fmt: skip
+            first = client.create_chat_completion(model=model, messages=ask)
+        [path] = live.recorded
+        with open(path, encoding="utf-8") as recorded:
+            leaked = "SECRET" in recorded.read()
+        offline = Recorder(folder, mode="replay")  # never sends: port 9 has no server
+        with Client(provider="groq", base_url="http://127.0.0.1:9/openai/v1", api_key=key,
+                    recorder=offline) as client:  # fmt: skip
+            again = client.create_chat_completion(model=model, messages=ask)
+    same = "the same reply" if again.content == first.content else "a different reply"
+    out.write(f"   recorded {os.path.basename(path)} (the key in it: {'yes' if leaked else 'no'})")
+    out.write(f";\n   replayed with no server: {same}\n\n")
+
+
 def demo_steps(
     provider: str, model: str, settings: dict[str, Any], server: Any, out: TextIO
 ) -> None:
@@ -191,3 +231,4 @@ def demo_steps(
     _demo_signed_memory(provider, model, settings, server, out)
     _demo_budget(model, settings, out)
     _demo_router(server, out)
+    _demo_wire_formats(server, out)

@@ -5,8 +5,10 @@
 plain call, a streamed call printing tokens as they arrive, a tool call, an async call,
 embeddings, a document with a prompt-cache mark, a thinking model's tool-use turn continued
 by a fresh client from SQLite memory with its signed reasoning sent back, a budget that
-stops spending, and a routed call falling back from a failing OpenAI to Anthropic; each call's
-usage line shows its cost when the price data knows the model).
+stops spending, a routed call falling back from a failing OpenAI to Anthropic, and one call
+each on Azure OpenAI, Groq and the Responses API with an exchange recorded and replayed with
+no server; each call's usage line shows its cost when the price data knows the model). The
+steps after the fourth live in :mod:`metallm._demo_steps`.
 With
 ``--provider X`` and that provider's key in the environment it runs the same against the real
 API. ``chat`` is a small interactive loop with history, on the same choice of endpoint.
