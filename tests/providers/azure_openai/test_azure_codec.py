@@ -293,7 +293,12 @@ def test_embeddings_on_both_paths() -> None:
             {},
             r"carries a query; .*extra=\{'api_version'",
         ),
-        (ENDPOINT, KEY, {"api": "x"}, r"extra\['api'\] must be 'deployments' .* 'v1' .* or 'responses'"),
+        (
+            ENDPOINT,
+            KEY,
+            {"api": "x"},
+            r"extra\['api'\] must be 'deployments' .* 'v1' .* or 'responses'",
+        ),
         (ENDPOINT + "/openai/v1", KEY, {"api": "deployments"}, "is the v1 path but extra"),
         (
             ENDPOINT,
