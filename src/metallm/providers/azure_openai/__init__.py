@@ -7,8 +7,9 @@ The registry builds it through :func:`create` (``"metallm.providers.azure_openai
 
 from ._auth import KEY_ENV, REFRESH_MARGIN, TOKEN_PROVIDER, AzureAuth
 from ._endpoint import API_SHAPES, DEFAULT_API_VERSION, ENDPOINT_ENV, AzureEndpoint
+from ._factory import create
 from ._filter import AzureStreamDecoder, filtered, parse_azure_completion
-from .codec import SEMCONV_NAME, AzureOpenAICodec, AzureOpenAIProvider, create
+from .codec import SEMCONV_NAME, AzureOpenAICodec, AzureOpenAIProvider
 
 __all__ = [
     "API_SHAPES",

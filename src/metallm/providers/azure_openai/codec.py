@@ -40,7 +40,7 @@ from ._auth import TOKEN_PROVIDER, AzureAuth
 from ._endpoint import AzureEndpoint
 from ._filter import AzureStreamDecoder, parse_azure_completion
 
-__all__ = ["SEMCONV_NAME", "AzureOpenAICodec", "AzureOpenAIProvider", "create"]
+__all__ = ["SEMCONV_NAME", "AzureOpenAICodec", "AzureOpenAIProvider"]
 
 SEMCONV_NAME = "azure.ai.openai"
 """``gen_ai.provider.name`` of Azure OpenAI in the GenAI semantic conventions."""
@@ -152,13 +152,3 @@ class AzureOpenAIProvider(AzureOpenAICodec, OpenAIProvider):
         body = build_embeddings_body(request, provider=self.name, limit=self.max_embeddings_inputs)
         url = self._azure_endpoint.url("embeddings", request.model)
         return self.http_request(url, body, stream=False)
-
-
-def create(settings: ProviderSettings) -> HTTPCodec:
-    """Registry factory (``metallm.providers.azure_openai:create``): Chat Completions, or the
-    Responses API with ``extra={"api": "responses"}`` (:mod:`._responses`, imported only then)."""
-    if settings.extra.get("api") == "responses":
-        from ._responses import AzureResponsesProvider
-
-        return AzureResponsesProvider(settings)
-    return AzureOpenAIProvider(settings)
