@@ -21,7 +21,13 @@ whatever metallm emits. Both SDK pairs are built as ``telemetry.py`` builds them
 (``BatchSpanProcessor`` over an exporter that drops, ``InMemoryMetricReader``), one per row.
 
 The reported figures are the gaps: per call, metallm + SDK minus plain metallm minus the
-floor; per chunk, the same minus one record. Targets (DESIGN.md section 9): per chunk at most
+floor; per chunk, the same minus one record. The per-call floor is printed three ways: the
+conventions' three records alone in a tight loop; the same telemetry metallm emits (every
+record, the cost one too, with the span's context) in a tight loop; and that same telemetry
+made right after each plain metallm call (``metallm call, then the floor`` minus ``metallm
+call``), which is the fair one: inside a real call the SDK's code and data are no longer hot
+in the CPU caches, and the same SDK calls cost about half as much again as in a tight loop.
+Targets (DESIGN.md section 9): per chunk at most
 one record + 2 us above plain metallm, per call at most the floor + 10 %. Not run by
 ``make bench``; ``tests/test_benchmarks_smoke.py`` runs it once, small.
 """
@@ -201,6 +207,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     hook = OTelHook(tracer_provider=tracer_provider, meter_provider=meter_provider)
     plain_call, plain_stream = _metallm(handler, None)
     sdk_call, sdk_stream = _metallm(handler, [hook])
+    same_telemetry = floor["same telemetry"]
+
+    def plain_then_floor() -> None:
+        plain_call()
+        same_telemetry()
     per_chunk = 1 / args.chunks
     # name -> (work, repeat, divisor: how many units one work() is)
     rows: dict[str, tuple[Callable[[], Any], int, float]] = {
@@ -212,6 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                       1 / 1000),
         "metallm call": (plain_call, args.calls, 1.0),
         "metallm + SDK call": (sdk_call, args.calls, 1.0),
+        "metallm call, then the floor": (plain_then_floor, args.calls, 1.0),
         "metallm chunk": (plain_stream, 1, per_chunk),
         "metallm + SDK chunk": (sdk_stream, 1, per_chunk),
     }
@@ -232,8 +244,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     call_added = us["metallm + SDK call"] - us["metallm call"]
     chunk_added = us["metallm + SDK chunk"] - us["metallm chunk"]
     same = f"floor: span + {floor['records']} records, ctx"
+    in_a_call = us["metallm call, then the floor"] - us["metallm call"]
     for label, call_floor in (("3 records", us["floor: span + 3 records"]),
-                              ("same telemetry", us[same])):
+                              ("same telemetry", us[same]),
+                              ("same telemetry in a call", in_a_call)):
         print(f"per call ({label} floor): metallm + SDK adds {call_added:.1f} us over plain"
               f" metallm; floor {call_floor:.1f} us; gap {call_added - call_floor:+.1f} us"
               f" (ratio {call_added / call_floor:.2f}, target <= 1.10)")
