@@ -199,3 +199,41 @@ def test_the_responses_benchmark_runs() -> None:
         assert re.search(rf"^{row} +[\d.]+ +[\d.]+ +[\d.]+$", proc.stdout, re.MULTILINE), (
             proc.stdout
         )
+
+
+def test_the_telemetry_floor_benchmark_runs() -> None:
+    """``benchmarks/telemetry_floor.py`` still runs: the SDK's floor, metallm with and without
+    the SDK, and both gaps are printed (never asserted: a shared machine)."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "telemetry_floor.py"),
+            "--rounds",
+            "1",
+            "--calls",
+            "20",
+            "--chunks",
+            "50",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    for row in (
+        "floor: span + 3 records",
+        "floor: 1 record",
+        "metallm call",
+        "metallm + SDK call",
+        "metallm chunk",
+        "metallm + SDK chunk",
+    ):
+        assert re.search(rf"^{re.escape(row)} +[\d.]+$", proc.stdout, re.MULTILINE), proc.stdout
+    assert re.search(
+        r"^per call \(same telemetry floor\): .* gap [+-][\d.]+ us", proc.stdout, re.MULTILINE
+    ), proc.stdout
+    assert re.search(
+        r"^per chunk \(no context floor\): .* gap [+-][\d.]+ us", proc.stdout, re.MULTILINE
+    ), proc.stdout

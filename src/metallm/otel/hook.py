@@ -223,7 +223,9 @@ class OTelHook(ToolLoopSpans, OuterSpans):
         state: _CallState | None = info.state.pop(self, None)
         if state is None:
             return
-        span, attrs = state.span, state.attrs
+        span = state.span
+        cost = getattr(response, "cost", None)
+        usd = float(cost.total) if cost is not None and cost.currency == A.COST_CURRENCY else None
         failed_type: str | None = None
         if info.end_reason == "garbage_collected":
             failed_type = A.ERROR_TYPE_OTHER
@@ -235,7 +237,7 @@ class OTelHook(ToolLoopSpans, OuterSpans):
                 if info.operation == "chat":
                     state.content.output = render_output(chat, info.redact)
                 self._emit_event(state, state.content)
-            self._record_metrics(info, state, response, failed_type)
+            self._record_metrics(info, state, response, failed_type, usd)
             return
         end: dict[str, Any] = {}
         if isinstance(response, ChatCompletionResponse):
@@ -244,19 +246,19 @@ class OTelHook(ToolLoopSpans, OuterSpans):
             embeddings_response_attributes(end, response)
         if info.time_to_first_chunk is not None:
             end[A.RESPONSE_TIME_TO_FIRST_CHUNK] = info.time_to_first_chunk
-        cost = getattr(response, "cost", None)
-        if cost is not None and cost.currency == A.COST_CURRENCY:
-            end[A.USAGE_COST] = float(cost.total)
+        if usd is not None:
+            end[A.USAGE_COST] = usd
         if info.retries:
             end[A.HTTP_RESEND_COUNT] = info.retries
         if info.route is not None:  # this one attempt is the whole routed call
             route_end(end, info.route)
         if failed_type is not None:
             end[A.ERROR_TYPE] = failed_type
-        if state.content is not None and info.operation == "chat":
-            chat = response if isinstance(response, ChatCompletionResponse) else None
-            state.content.output = render_output(chat, info.redact)
-        attrs.update(end)
+        if state.content is not None:  # only the content event reads ``state.attrs``
+            if info.operation == "chat":
+                chat = response if isinstance(response, ChatCompletionResponse) else None
+                state.content.output = render_output(chat, info.redact)
+            state.attrs.update(end)
         if info.span_attributes is not None and isinstance(request, ChatCompletionRequest):
             end.update(_provider_attributes(info, request, response))  # not in attrs: span only
         span.set_attributes(end)
@@ -269,7 +271,7 @@ class OTelHook(ToolLoopSpans, OuterSpans):
             if error is not None:
                 span.record_exception(error, attributes=_exception_attributes(error, info))
         span.end()
-        self._record_metrics(info, state, response, failed_type)
+        self._record_metrics(info, state, response, failed_type, usd)
 
     def _content_to_span(self, span: trace.Span, state: _CallState, info: LLMCallInfo) -> None:
         content = state.content
@@ -314,15 +316,20 @@ class OTelHook(ToolLoopSpans, OuterSpans):
         state: _CallState,
         response: AnyResponse | None,
         failed_type: str | None,
+        usd: float | None,
     ) -> None:
+        """Every histogram record of the call, with attribute sets built once here.
+
+        ``usd`` is the call's cost in USD as ``after_response`` read it (None: unknown, or in
+        another currency), so the response is not asked twice.
+        """
         attrs = state.metric_attrs
         if response is not None and response.model:
             attrs[A.RESPONSE_MODEL] = response.model
         ctx = state.ctx  # exemplars attach to this call's span, not to whatever is current now
         duration_attrs = {**attrs, A.ERROR_TYPE: failed_type} if failed_type is not None else attrs
-        cost = getattr(response, "cost", None)
-        if cost is not None and cost.currency == A.COST_CURRENCY:
-            self._cost.record(float(cost.total), duration_attrs, ctx)
+        if usd is not None:
+            self._cost.record(usd, duration_attrs, ctx)
         if info.operation == "embeddings":
             self._embeddings_duration.record(info.elapsed, duration_attrs, ctx)
             if isinstance(response, EmbeddingsResponse):

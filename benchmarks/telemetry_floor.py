@@ -1,0 +1,263 @@
+"""metallm's telemetry glue against the OpenTelemetry SDK's own floor, in one run.
+
+``.venv/bin/python benchmarks/telemetry_floor.py [--rounds N]`` measures, in interleaved rounds
+of CPU time (medians; ``httpx.MockTransport`` as ``offline_ab.py``, so no socket or server
+process adds noise):
+
+1. the SDK's floor: a bare SDK span with exactly the attributes metallm puts on a chat span
+   (the start attributes at ``start_span``, the rest by one ``set_attributes``), ended, plus the
+   three histogram records the conventions ask per call (duration, input and output tokens)
+   with metallm's attribute sets; and one ``time_per_output_chunk`` record alone, the
+   per-chunk floor, both without a context (no exemplar: no span is current) and with the
+   call's span context passed (``context=``, so the SDK's trace-based exemplar filter offers
+   an exemplar, as it does for a record made inside the span);
+2. plain metallm (no SDK) per call and per chunk;
+3. metallm with ``OTelHook`` on such an SDK.
+
+The attribute sets are not written here: they are captured from one real metallm call and one
+real stream on a separate SDK pair (a span processor copies the span's attributes at start and
+at end; an in-memory metric reader gives each histogram's attribute sets), so the floor tracks
+whatever metallm emits. Both SDK pairs are built as ``telemetry.py`` builds them
+(``BatchSpanProcessor`` over an exporter that drops, ``InMemoryMetricReader``), one per row.
+
+The reported figures are the gaps: per call, metallm + SDK minus plain metallm minus the
+floor; per chunk, the same minus one record. The per-call floor is printed three ways: the
+conventions' three records alone in a tight loop; the same telemetry metallm emits (every
+record, the cost one too, with the span's context) in a tight loop; and that same telemetry
+made right after each plain metallm call (``metallm call, then the floor`` minus ``metallm
+call``), which is the fair one: inside a real call the SDK's code and data are no longer hot
+in the CPU caches, and the same SDK calls cost about half as much again as in a tight loop.
+Targets (DESIGN.md section 9): per chunk at most
+one record + 2 us above plain metallm, per call at most the floor + 10 %. Not run by
+``make bench``; ``tests/test_benchmarks_smoke.py`` runs it once, small.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+from offline_ab import _URL, _handler
+from sessions import API_KEY, MESSAGES, MODEL
+from telemetry import sdk_providers
+from timing import median, quiet, rotated
+
+__all__ = ["main"]
+
+FLOOR = "SDK floor"
+METALLM_SDK = "metallm + SDK (floor run)"
+
+
+class _Captured:
+    """What one real metallm call put on its span and into each histogram."""
+
+    def __init__(self) -> None:
+        self.name = ""
+        self.start: dict[str, Any] = {}
+        self.end: dict[str, Any] = {}
+        self.metrics: dict[str, list[dict[str, Any]]] = {}
+
+
+def _capture(stream: bool, handler: Callable[[httpx.Request], httpx.Response]) -> _Captured:
+    """Run one metallm call (or stream) on a throw-away SDK pair and read what it emitted."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+
+    import metallm
+    from metallm.otel import OTelHook
+
+    captured = _Captured()
+
+    class Copier(SpanProcessor):
+        def on_start(self, span: Span, parent_context: Any = None) -> None:
+            captured.name = span.name
+            captured.start = dict(span.attributes or {})
+
+        def on_end(self, span: ReadableSpan) -> None:
+            everything = dict(span.attributes or {})
+            captured.end = {k: v for k, v in everything.items() if captured.start.get(k) != v}
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(Copier())
+    reader = InMemoryMetricReader()
+    hook = OTelHook(tracer_provider=tracer_provider,
+                    meter_provider=MeterProvider(metric_readers=[reader]))
+    client = metallm.Client(provider="openai", base_url=_URL, api_key=API_KEY, hooks=[hook],
+                            http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    if stream:
+        with client.create_chat_completion_stream(model=MODEL, messages=MESSAGES) as chunks:
+            for _ in chunks:
+                pass
+    else:
+        client.create_chat_completion(model=MODEL, messages=MESSAGES)
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics if data is not None else ():
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                captured.metrics[metric.name] = [
+                    dict(point.attributes or {}) for point in metric.data.data_points
+                ]
+    return captured
+
+
+def _floor(call: _Captured, chunk: _Captured) -> dict[str, Any]:
+    """The SDK's own work: one span and the records per call, one record per chunk.
+
+    ``call``: the span and the conventions' three records (duration, input and output tokens),
+    no context given (nothing is current: no exemplar). ``same telemetry``: the span and every
+    record metallm makes for that call (the cost histogram too), each with the span's context
+    (so exemplars link to it, as metallm's do): the same telemetry metallm emits, made with
+    nothing but SDK calls.
+    """
+    from opentelemetry import trace
+    from opentelemetry.trace import SpanKind
+
+    tracer_provider, meter_provider = sdk_providers(FLOOR)
+    tracer = trace.get_tracer("floor", "0", tracer_provider)
+    meter = meter_provider.get_meter("floor", "0")
+    instruments = {name: meter.create_histogram(name) for name in {*call.metrics, *chunk.metrics}}
+    duration = instruments["gen_ai.client.operation.duration"]
+    tokens = instruments["gen_ai.client.token.usage"]
+    tpoc = instruments["gen_ai.client.operation.time_per_output_chunk"]
+    (duration_attrs,) = call.metrics["gen_ai.client.operation.duration"]
+    token_sets = call.metrics["gen_ai.client.token.usage"]
+    if len(token_sets) != 2:
+        raise RuntimeError(f"expected two token attribute sets, got {token_sets!r}")
+    (chunk_attrs,) = chunk.metrics["gen_ai.client.operation.time_per_output_chunk"]
+    every_record = [(instruments[name], attrs) for name, sets in call.metrics.items()
+                    for attrs in sets]
+    name, start, end = call.name, call.start, call.end
+    input_attrs, output_attrs = token_sets
+    span_ctx = trace.set_span_in_context(tracer.start_span("chunk parent"))
+
+    def one_call() -> None:
+        span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=start)
+        span.set_attributes(end)
+        span.end()
+        duration.record(0.01, duration_attrs)
+        tokens.record(10, input_attrs)
+        tokens.record(20, output_attrs)
+
+    def same_telemetry() -> None:
+        span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=start)
+        span.set_attributes(end)
+        span.end()
+        context = trace.set_span_in_context(span)
+        for instrument, attrs in every_record:
+            instrument.record(0.01, attrs, context)
+
+    def records(context: Any) -> Callable[[], Any]:
+        def run() -> None:
+            record = tpoc.record
+            for _ in range(1000):
+                record(0.001, chunk_attrs, context)
+
+        return run
+
+    return {"call": one_call, "same telemetry": same_telemetry, "record": records(None),
+            "record with context": records(span_ctx), "records": len(every_record)}
+
+
+def _metallm(handler: Callable[[httpx.Request], httpx.Response],
+             hooks: list[Any] | None) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    import metallm
+
+    kwargs: dict[str, Any] = {} if hooks is None else {"hooks": hooks}
+    client = metallm.Client(provider="openai", base_url=_URL, api_key=API_KEY,
+                            http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+                            **kwargs)
+
+    def call() -> None:
+        client.create_chat_completion(model=MODEL, messages=MESSAGES)
+
+    def stream() -> None:
+        with client.create_chat_completion_stream(model=MODEL, messages=MESSAGES) as chunks:
+            for _ in chunks:
+                pass
+
+    return call, stream
+
+
+def _cpu_us(work: Callable[[], Any], repeat: int) -> float:
+    """CPU microseconds per ``work()`` over ``repeat`` runs, from a clean heap."""
+    quiet()
+    start = time.process_time()
+    for _ in range(repeat):
+        work()
+    return (time.process_time() - start) / repeat * 1e6
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure and print the floor, metallm with and without the SDK, and the gaps."""
+    parser = argparse.ArgumentParser(prog="benchmarks/telemetry_floor.py")
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--calls", type=int, default=1000, help="calls per round")
+    parser.add_argument("--chunks", type=int, default=5000, help="chunks per stream")
+    args = parser.parse_args(argv)
+    from metallm.otel import OTelHook
+
+    handler = _handler(args.chunks)
+    floor = _floor(_capture(False, handler), _capture(True, _handler(8)))
+    tracer_provider, meter_provider = sdk_providers(METALLM_SDK)
+    hook = OTelHook(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    plain_call, plain_stream = _metallm(handler, None)
+    sdk_call, sdk_stream = _metallm(handler, [hook])
+    same_telemetry = floor["same telemetry"]
+
+    def plain_then_floor() -> None:
+        plain_call()
+        same_telemetry()
+    per_chunk = 1 / args.chunks
+    # name -> (work, repeat, divisor: how many units one work() is)
+    rows: dict[str, tuple[Callable[[], Any], int, float]] = {
+        "floor: span + 3 records": (floor["call"], args.calls, 1.0),
+        f"floor: span + {floor['records']} records, ctx": (floor["same telemetry"], args.calls,
+                                                        1.0),
+        "floor: 1 record": (floor["record"], max(1, args.calls // 100), 1 / 1000),
+        "floor: 1 record, context=": (floor["record with context"], max(1, args.calls // 100),
+                                      1 / 1000),
+        "metallm call": (plain_call, args.calls, 1.0),
+        "metallm + SDK call": (sdk_call, args.calls, 1.0),
+        "metallm call, then the floor": (plain_then_floor, args.calls, 1.0),
+        "metallm chunk": (plain_stream, 1, per_chunk),
+        "metallm + SDK chunk": (sdk_stream, 1, per_chunk),
+    }
+    names = list(rows)
+    for work, repeat, _ in rows.values():  # warm-up
+        _cpu_us(work, max(1, repeat // 10))
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for round_index in range(args.rounds):
+        for name in rotated(names, round_index):
+            work, repeat, unit = rows[name]
+            samples[name].append(_cpu_us(work, repeat) * unit)
+    us = {name: median(values) for name, values in samples.items()}
+    print(f"CPU time, median of {args.rounds} interleaved rounds, httpx.MockTransport,"
+          f" {args.calls} calls and {args.chunks}-chunk streams per round")
+    print(f"{'measured':30} {'us':>9}")
+    for name in names:
+        print(f"{name:30} {us[name]:9.2f}")
+    call_added = us["metallm + SDK call"] - us["metallm call"]
+    chunk_added = us["metallm + SDK chunk"] - us["metallm chunk"]
+    same = f"floor: span + {floor['records']} records, ctx"
+    in_a_call = us["metallm call, then the floor"] - us["metallm call"]
+    for label, call_floor in (("3 records", us["floor: span + 3 records"]),
+                              ("same telemetry", us[same]),
+                              ("same telemetry in a call", in_a_call)):
+        print(f"per call ({label} floor): metallm + SDK adds {call_added:.1f} us over plain"
+              f" metallm; floor {call_floor:.1f} us; gap {call_added - call_floor:+.1f} us"
+              f" (ratio {call_added / call_floor:.2f}, target <= 1.10)")
+    for label, chunk_floor in (("no context", us["floor: 1 record"]),
+                               ("context=", us["floor: 1 record, context="])):
+        print(f"per chunk ({label} floor): metallm + SDK adds {chunk_added:.2f} us over plain"
+              f" metallm; floor {chunk_floor:.2f} us; gap {chunk_added - chunk_floor:+.2f} us"
+              f" (target <= +2.00)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
