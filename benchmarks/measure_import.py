@@ -13,6 +13,11 @@ The DESIGN baseline is ``import httpx, pydantic, opentelemetry.trace``. Plain ``
 pydantic`` is lazy and does not load ``BaseModel`` (nor pydantic-core's schema machinery), which
 any pydantic-based library does load, so the baseline is printed a second time with
 ``from pydantic import BaseModel`` added.
+
+The first-client rows time ``import metallm`` plus the first ``metallm.Client(provider=...)``
+(per provider: it imports that provider's codec, the default OTel hook and httpx's transport),
+and report what the client adds over the ``import metallm`` row: a serverless cold start pays
+both. The key is a dummy given in the statement; no request is sent.
 """
 
 from __future__ import annotations
@@ -40,10 +45,14 @@ try:
         _hwm = int(next(_l for _l in _f if _l.startswith("VmHWM:")).split()[1])
 except (OSError, StopIteration):
     pass
-_s.stdout.write(f"{_hwm} {_r.getrusage(_r.RUSAGE_SELF).ru_maxrss}")
+_u = _r.getrusage(_r.RUSAGE_SELF)
+_s.stdout.write(f"{_hwm} {_u.ru_maxrss} {_u.ru_utime + _u.ru_stime}")
 """
 IMPORT_TARGET = Target(1.5, "<= 1.5x baseline")
-RSS_TARGET = Target(45.0, "<= 45 MB")
+RSS_TARGET = Target(40.0, "<= 40 MB")
+CLIENT_TARGET = Target(30.0, "<= +30 ms over import metallm")
+CLIENT_PROVIDERS = ("openai", "anthropic")
+_METALLM_IMPORT = "import metallm"
 
 
 @dataclass
@@ -51,15 +60,26 @@ class _Case:
     label: str
     statement: str
     contender: Contender | None = None
+    provider: str | None = None  # a first-client row: the provider it builds
     seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)  # the process's own user + system
     rss_kib: list[int] = field(default_factory=list)
     maxrss_kib: list[int] = field(default_factory=list)
     failure: str | None = None
 
     def clear(self) -> None:
         self.seconds.clear()
+        self.cpu_seconds.clear()
         self.rss_kib.clear()
         self.maxrss_kib.clear()
+
+
+def _first_client_case(provider: str) -> _Case:
+    """``import metallm`` and the first client of ``provider`` (a dummy key, no request)."""
+    statement = (
+        f"{_METALLM_IMPORT}; metallm.Client(provider={provider!r}, api_key='sk-bench-dummy')"
+    )
+    return _Case(f"metallm first Client({provider})", statement, provider=provider)
 
 
 def _environment(pycache: str) -> dict[str, str]:
@@ -84,8 +104,10 @@ def _run_once(case: _Case, env: dict[str, str]) -> None:
         last = (proc.stderr.strip().splitlines() or ["?"])[-1]
         case.failure = NOT_INSTALLED if "ModuleNotFoundError" in last else f"failed: {last}"
         return
-    hwm, maxrss = (int(word) for word in proc.stdout.split())
+    hwm_text, maxrss_text, cpu_text = proc.stdout.split()
+    hwm, maxrss = int(hwm_text), int(maxrss_text)
     case.seconds.append(elapsed)
+    case.cpu_seconds.append(float(cpu_text))
     case.rss_kib.append(hwm or maxrss)
     case.maxrss_kib.append(maxrss)
 
@@ -98,6 +120,8 @@ def measure_imports(contenders: list[Contender], runs: int) -> Section:
         _Case("baseline + BaseModel", BASEMODEL_STATEMENT),
         *(_Case(c.name, c.import_statement, c) for c in contenders),
     ]
+    if any(c.import_statement == _METALLM_IMPORT for c in contenders):
+        cases += [_first_client_case(p) for p in CLIENT_PROVIDERS]
     for case in cases:
         if case.contender is not None and (why := case.contender.unavailable()):
             case.failure = why
@@ -117,15 +141,25 @@ def measure_imports(contenders: list[Contender], runs: int) -> Section:
             return None
         return (median(case.seconds) - median(empty.seconds)) * 1000
 
+    def cpu_ms(case: _Case) -> float | None:
+        if case.failure is not None or not case.cpu_seconds:
+            return None
+        return (median(case.cpu_seconds) - median(empty.cpu_seconds)) * 1000
+
     empty, baseline, with_model = cases[0], cases[1], cases[2]
     httpx_case = next((c for c in cases if c.contender and c.contender.name == BASELINE), None)
     base_ms, model_ms = import_ms(baseline), import_ms(with_model)
     httpx_ms = import_ms(httpx_case) if httpx_case else None
+    metallm_case = next((c for c in cases if c.statement == _METALLM_IMPORT), None)
+    metallm_ms = import_ms(metallm_case) if metallm_case else None
+    metallm_cpu = cpu_ms(metallm_case) if metallm_case else None
+    base_cpu = cpu_ms(baseline)
     section = Section(
         "import",
         f"1. Import time and RSS (median of {runs} fresh processes each, minus `python -c pass`)",
-        ["row", "statement", "import ms", "x raw httpx", "x baseline", "x baseline+BaseModel",
-         "RSS MB", "target", "result"],
+        ["row", "statement", "import ms", "CPU ms", "CPU x baseline", "x raw httpx",
+         "x baseline", "x baseline+BaseModel", "+ms over import metallm", "RSS MB", "target",
+         "result"],
     )
     for case in cases:
         if case.failure is not None:
@@ -140,12 +174,21 @@ def measure_imports(contenders: list[Contender], runs: int) -> Section:
         if case is empty:
             vs_base = vs_model = vs_httpx = None
         target, result = "", ""
+        over = None if ms is None or metallm_ms is None else ms - metallm_ms
+        cpu = 0.0 if case is empty else cpu_ms(case)
+        cpu_over = None if cpu is None or metallm_cpu is None else cpu - metallm_cpu
+        if case.provider is None:
+            over = cpu_over = None
         if case.contender is not None and case.contender.has_target("import"):
             target = f"{IMPORT_TARGET.text}; {RSS_TARGET.text}"
             result = f"time {IMPORT_TARGET.verdict(vs_base)}, RSS {RSS_TARGET.verdict(rss)}"
+        elif case.provider is not None:
+            target, result = CLIENT_TARGET.text, f"client {CLIENT_TARGET.verdict(over)}"
         section.add(
-            [case.label, case.statement, num(ms), times(vs_httpx),
-             times(vs_base), times(vs_model), num(rss), target, result],
+            [case.label, case.statement, num(ms), num(cpu),
+             "-" if case is empty else times(ratio(cpu, base_cpu)), times(vs_httpx),
+             times(vs_base), times(vs_model), "" if over is None else f"{over:+.1f}",
+             num(rss), target, result],
             {
                 "row": case.label,
                 "statement": case.statement,
@@ -157,6 +200,10 @@ def measure_imports(contenders: list[Contender], runs: int) -> Section:
                 "ratio_raw_httpx": vs_httpx,
                 "ratio_baseline": vs_base,
                 "ratio_baseline_basemodel": vs_model,
+                "first_client_ms_over_import": over,
+                "cpu_ms": cpu,
+                "cpu_ratio_baseline": None if case is empty else ratio(cpu, base_cpu),
+                "first_client_cpu_ms_over_import": cpu_over,
                 "target": target or None,
                 "result": result or None,
             },
@@ -164,6 +211,11 @@ def measure_imports(contenders: list[Contender], runs: int) -> Section:
     empty_ms = median(empty.seconds) * 1000
     section.notes += [
         f"`python -c pass` itself takes {num(empty_ms)} ms (subtracted from every row).",
+        "First-client rows: `import metallm` plus the first `Client(provider=...)` (its codec,"
+        " the default OTel hook, httpx's transport); `+ms over import metallm` is what the"
+        " client adds to a cold start.",
+        "CPU ms: the process's own user + system time (getrusage) minus `python -c pass`'s,"
+        " steadier than wall time on a busy machine; the verdicts use wall time.",
         "Plain `import pydantic` is lazy: it does not load BaseModel, which every pydantic-based"
         " library loads; the `+ BaseModel` baseline is the fairer floor.",
         "RSS: peak resident set of the importing process, interpreter included (VmHWM; Linux"

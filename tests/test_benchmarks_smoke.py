@@ -97,6 +97,20 @@ def test_runs_without_openai(tmp_path: Path) -> None:
     assert "error" not in _row(stdout, OTEL_ROW)
 
 
+def test_import_figure_reports_ratio_and_first_clients(tmp_path: Path) -> None:
+    """The import figure prints metallm's ratio to the DESIGN baseline and, per provider, what
+    the first client adds over ``import metallm`` (figures, not verdicts: never timed here)."""
+    stdout = _run(tmp_path, "--only", "import")
+    baseline = _row(stdout, "DESIGN baseline")
+    assert re.search(r"  1\.00x  ", baseline), baseline
+    assert re.search(r"  \d+\.\d\dx  ", _row(stdout, "metallm")), stdout
+    for provider in ("openai", "anthropic"):
+        row = _row(stdout, f"metallm first Client({provider})")
+        assert "failed" not in row, row
+        assert re.search(r"  [+-]\d+\.\d  ", row), row
+        assert re.search(r"client (PASS|MISS)", row), row
+
+
 @pytest.fixture
 def bench_modules(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """``benchmarks/`` importable in this process, its modules forgotten afterwards."""

@@ -12,12 +12,13 @@ Every public type, error and helper is importable from here; providers plug in t
 hooks (:mod:`metallm.hooks`). Importing metallm loads no provider codec, OTel SDK or exporter.
 """
 
+import typing as _typing
+
 from . import (
     _builtins,  # noqa: F401  (importing it registers the built-in providers)
     models,
     provider,
 )
-from .budget import Budget
 from .client import AsyncClient, Client
 from .config import ClientConfig, ProviderName
 from .embeddings import Embedding, EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage
@@ -63,17 +64,6 @@ from .logs import log_context, logger_from_context
 from .memory import Conversation, MemoryConfig
 from .pricing import ModelPrice
 from .retry import AsyncRetryTransport, RetryEvent, RetryPolicy, RetryTransport
-from .router import (
-    AllTargetsFailedError,
-    AsyncRouter,
-    CircuitBreaker,
-    LocalRouterState,
-    RateLimit,
-    Router,
-    RouterState,
-    Target,
-    TargetStats,
-)
 from .streams import AsyncChatCompletionStream, ChatCompletionStream
 from .structured import AsyncParseStream, ParsedResponse, ParseStream
 from .tokens import TokenCount
@@ -109,7 +99,39 @@ from .types import (
     Usage,
 )
 
+if _typing.TYPE_CHECKING:  # type checkers see the lazy names below as what they are
+    from .budget import Budget
+    from .router import (
+        AllTargetsFailedError,
+        AsyncRouter,
+        CircuitBreaker,
+        LocalRouterState,
+        RateLimit,
+        Router,
+        RouterState,
+        Target,
+        TargetStats,
+    )
+    from .router.redis_state import RedisRouterState
+
 __version__ = "0.1.0"
+
+_LAZY = {
+    "AllTargetsFailedError": "router",
+    "AsyncRouter": "router",
+    "Budget": "budget",
+    "CircuitBreaker": "router",
+    "LocalRouterState": "router",
+    "RateLimit": "router",
+    "RedisRouterState": "router.redis_state",
+    "Router": "router",
+    "RouterState": "router",
+    "Target": "router",
+    "TargetStats": "router",
+}
+"""Public names whose module is imported at their first use, not by ``import metallm``: a
+plain client never routes nor keeps a budget, and the router package alone costs about 15 ms
+of a cold start (``benchmarks/measure_import.py``); ``RedisRouterState`` also imports redis."""
 
 __all__ = [
     "APIConnectionError",
@@ -220,9 +242,16 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    """``metallm.RedisRouterState`` imports redis only when it is first used."""
-    if name == "RedisRouterState":
-        from .router.redis_state import RedisRouterState
+    """Resolve a lazy public name (see ``_LAZY``) on first use, then keep it as a global.
 
-        return RedisRouterState
-    raise AttributeError(f"module 'metallm' has no attribute {name!r}")
+    Python calls this only for names the module does not have, so after the first access
+    the name is an ordinary attribute and costs nothing more.
+    """
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'metallm' has no attribute {name!r}")
+    import importlib
+
+    value: object = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

@@ -2,16 +2,22 @@
 
 :class:`OTelHook` is in every client's default hooks; it uses only ``opentelemetry-api``, so it
 reports into whatever SDK the application configured, and costs next to nothing without one.
-``setup()`` configures the SDK and OTLP exporters for applications that have not.
+``setup()`` configures the SDK and OTLP exporters for applications that have not; it and its
+handle are imported on first use (module ``__getattr__``), since every client imports this
+package for its default hook and most never call ``setup()``.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
-from ._setup import DEFAULT_PROTOCOL, OTelHandle, setup
 from .content import CaptureMode, capture_mode
 from .hook import OTelHook, error_type
+
+if TYPE_CHECKING:
+    from ._handle import OTelHandle
+    from ._setup import DEFAULT_PROTOCOL, setup
 
 __all__ = [
     "DEFAULT_PROTOCOL",
@@ -36,3 +42,18 @@ def default_hook() -> OTelHook:
             if _default is None:
                 _default = OTelHook()
     return _default
+
+
+_LAZY = {"DEFAULT_PROTOCOL": "._setup", "OTelHandle": "._handle", "setup": "._setup"}
+
+
+def __getattr__(name: str) -> object:
+    """``setup``, ``DEFAULT_PROTOCOL`` and ``OTelHandle`` on first use (then kept as globals)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value: object = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

@@ -48,9 +48,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, cast, get_args
+from typing import TYPE_CHECKING, Any, cast, get_args
 
 from ..errors import ConfigurationError
+from ._exporters import OTLPProtocol, _Exporters, signal_env
 from ._handle import OTelHandle
 from ._selection import Signal, select_exporters
 
@@ -65,28 +66,15 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_PROTOCOL", "OTLPProtocol", "OTelHandle", "setup"]
 
-OTLPProtocol = Literal["grpc", "http/protobuf"]
-
 DEFAULT_PROTOCOL: OTLPProtocol = "grpc"
 """The protocol when neither the argument nor ``OTEL_EXPORTER_OTLP[_SIGNAL]_PROTOCOL`` says."""
 
 _SIGNALS: tuple[Signal, ...] = ("traces", "metrics", "logs")
 _PROTOCOLS: tuple[str, ...] = get_args(OTLPProtocol)
-_HTTP_PATHS: dict[Signal, str] = {
-    "traces": "v1/traces",
-    "metrics": "v1/metrics",
-    "logs": "v1/logs",
-}
 _SDK_DISABLED = "OTEL_SDK_DISABLED"
 _PROTOCOL_ENV = "OTEL_EXPORTER_OTLP_PROTOCOL"
-_HEADERS_ENV = "OTEL_EXPORTER_OTLP_HEADERS"
 
 _logger = logging.getLogger(__name__)
-
-
-def _signal_env(template: str, signal: Signal) -> str:
-    """``OTEL_EXPORTER_OTLP_{SIGNAL}_...`` for a signal, e.g. ``..._TRACES_PROTOCOL``."""
-    return template.replace("OTLP_", f"OTLP_{signal.upper()}_", 1)
 
 
 def setup(
@@ -231,7 +219,7 @@ def _resolve_protocol(protocol: str | None, signal: Signal) -> OTLPProtocol:
     source = "protocol argument"
     value = protocol
     if value is None:
-        for var in (_signal_env(_PROTOCOL_ENV, signal), _PROTOCOL_ENV):
+        for var in (signal_env(_PROTOCOL_ENV, signal), _PROTOCOL_ENV):
             if os.environ.get(var, "").strip():
                 source, value = var, os.environ[var]
                 break
@@ -276,76 +264,6 @@ def _resource(service_name: str | None, extra: Mapping[str, Any] | None) -> Reso
     if service_name:
         attributes[SERVICE_NAME] = service_name
     return Resource.create(attributes)
-
-
-class _Exporters:
-    """Builds the OTLP exporter of each signal for its protocol; imports only what it uses."""
-
-    def __init__(
-        self,
-        endpoint: str | None,
-        headers: Mapping[str, str] | None,
-        protocols: Mapping[Signal, OTLPProtocol],
-    ) -> None:
-        self._endpoint = endpoint
-        self._headers = headers
-        self._protocols = protocols
-
-    def _kwargs(self, signal: Signal) -> dict[str, Any]:
-        """Only what the arguments say: everything else the exporter reads from the env."""
-        kwargs: dict[str, Any] = {}
-        if self._endpoint:
-            if self._protocols[signal] == "http/protobuf":
-                kwargs["endpoint"] = f"{self._endpoint.rstrip('/')}/{_HTTP_PATHS[signal]}"
-            else:
-                kwargs["endpoint"] = self._endpoint
-        if self._headers:
-            # lower-case: gRPC rejects metadata keys with capitals; HTTP does not mind
-            given = {key.lower(): value for key, value in self._headers.items()}
-            kwargs["headers"] = {**_env_headers(signal), **given}
-        return kwargs
-
-    def spans(self) -> SpanExporter:
-        if self._protocols["traces"] == "http/protobuf":
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-                OTLPSpanExporter as HTTPSpanExporter,
-            )
-
-            return HTTPSpanExporter(**self._kwargs("traces"))
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
-        return OTLPSpanExporter(**self._kwargs("traces"))
-
-    def metrics(self) -> MetricExporter:
-        if self._protocols["metrics"] == "http/protobuf":
-            from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
-                OTLPMetricExporter as HTTPMetricExporter,
-            )
-
-            return HTTPMetricExporter(**self._kwargs("metrics"))
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-
-        return OTLPMetricExporter(**self._kwargs("metrics"))
-
-    def logs(self) -> LogRecordExporter:
-        if self._protocols["logs"] == "http/protobuf":
-            from opentelemetry.exporter.otlp.proto.http._log_exporter import (
-                OTLPLogExporter as HTTPLogExporter,
-            )
-
-            return HTTPLogExporter(**self._kwargs("logs"))
-        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
-
-        return OTLPLogExporter(**self._kwargs("logs"))
-
-
-def _env_headers(signal: Signal) -> dict[str, str]:
-    """The headers the variables give a signal, so that ``headers=`` adds to them for both
-    protocols (the gRPC exporter would otherwise drop the variables when given any)."""
-    from opentelemetry.util.re import parse_env_headers
-
-    raw = os.environ.get(_signal_env(_HEADERS_ENV, signal)) or os.environ.get(_HEADERS_ENV, "")
-    return dict(parse_env_headers(raw, liberal=True))
 
 
 def _tracer_provider(
