@@ -11,7 +11,8 @@ plus PASS/MISS against DESIGN.md section 9 for the rows the targets apply to:
 3. ``stream``     one long stream: cost per chunk; time to first chunk (``measure_stream``)
 4. ``concurrent`` many concurrent async streams: wall time (``measure_concurrent``)
 
-The tables go to stdout as each figure completes (progress to stderr), then to
+The tables go to stdout as each figure completes (progress to stderr), then one summary table
+(``summary.py``: the floor, metallm's figures and the ratios, the table README.md shows), then to
 ``.bench/results.json`` and ``.bench/results.md`` (``--out`` moves them). ``--quick`` runs
 small sizes (a smoke run; its figures are not meant to be quoted). Never part of ``make test``.
 The exit status is 1 when a contender failed with an error (a missing package is not one).
@@ -42,6 +43,7 @@ from measure_import import measure_imports
 from measure_stream import measure_stream
 from report import Section, render_text, write_results
 from servers import BenchServer
+from summary import summarize
 
 __all__ = ["FULL", "QUICK", "Settings", "main"]
 
@@ -194,6 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout.write("\n".join(header) + "\n\n")
     sys.stdout.flush()
     sections = run(figures, settings)
+    summary = summarize(sections)
+    if summary is not None:  # last on screen, first in results.md (what README.md shows)
+        sys.stdout.write(render_text([summary], []))
+        sections.insert(0, summary)
     meta["load_average_end"] = os.getloadavg()
     json_path, md_path = write_results(args.out, sections, header, meta)
     _progress(f"wrote {json_path} and {md_path}")

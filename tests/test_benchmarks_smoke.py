@@ -75,6 +75,9 @@ def test_quick_figure_prints_rows(tmp_path: Path, figure: str) -> None:
         row = _row(stdout, name)
         assert "error" not in row, row
     assert _spans_exported(stdout, OTEL_ROW) > 0
+    summary = stdout[stdout.index("Summary: the floor, metallm and the ratios") :]
+    label = "non-stream call, us" if figure == "call" else "stream, us per chunk"
+    assert re.search(rf"^{label}.*\(\d+\.\d\dx\)", summary, re.MULTILINE), summary
     instrumented = _row(stdout, INSTRUMENTED_ROW)
     assert "error" not in instrumented, instrumented
     if not re.search(r"not installed|not available", instrumented):
@@ -251,3 +254,22 @@ def test_the_telemetry_floor_benchmark_runs() -> None:
     assert re.search(
         r"^per chunk \(no context floor\): .* gap [+-][\d.]+ us", proc.stdout, re.MULTILINE
     ), proc.stdout
+
+
+@pytest.mark.usefixtures("bench_modules")
+def test_the_summary_puts_the_floor_metallm_and_the_ratio_in_one_row() -> None:
+    from report import Section
+    from summary import summarize
+
+    call = Section("call", "2. calls", ["contender"])
+    call.data = [
+        {"contender": "raw httpx", "us_per_call": 100.0},
+        {"contender": "metallm", "us_per_call": 150.0},
+        {"contender": "metallm + OTel SDK", "unavailable": "not installed"},
+    ]
+    summary = summarize([call])
+    assert summary is not None
+    assert summary.rows == [
+        ["non-stream call, us (above the floor)", "100.0", "+50.0 (1.50x)", "-", "<= +60 us"]
+    ]
+    assert summarize([]) is None
