@@ -33,7 +33,7 @@ from ._limits import Grant, Outcome
 from ._members import Member
 from ._state import RouterState
 
-__all__ = ["Admission", "stream_first", "tokens_used"]
+__all__ = ["Admission", "quiet_success", "stream_first", "tokens_used"]
 
 _PENDING: set[Any] = set()
 """Release tasks of async streams that ended, kept alive until they finish."""
@@ -54,25 +54,30 @@ class Admission:
     _release: Any
 
     def _admit(self, member: Member, request: Any, outer: LLMCallInfo | None) -> Flow[Grant]:
-        """Ask the state whether ``member`` may take the call now (reserving it if so)."""
+        """Ask a shared state whether ``member`` may take the call now (an action: it is
+        I/O); a local state is asked inline by :meth:`_admit_here`."""
+        tokens = _estimate(request) if member.policy.tokens_per_minute is not None else 0
+        now = self.state.clock()
+        outcome = yield Attempt(_call_with(self._acquire, member, tokens, now), None, nullcontext)
+        if isinstance(outcome, BaseException):  # a state's own failure: let the call go
+            outcome = Grant(True, tokens=tokens)
+        return self._admitted(member, outcome, outer)
+
+    def _admit_here(self, member: Member, request: Any, outer: LLMCallInfo | None) -> Grant:
+        """:meth:`_admit` for a local state: no I/O, so no action (and no generator)."""
         tokens = _estimate(request) if member.policy.tokens_per_minute is not None else 0
         state = self.state
-        now = state.clock()
-        if state.local:
-            grant = state.acquire(member.name, member.policy, tokens, now)
-        else:
-            outcome = yield Attempt(
-                _call_with(self._acquire, member, tokens, now), None, nullcontext
-            )
-            if isinstance(outcome, BaseException):  # a state's own failure: let the call go
-                outcome = Grant(True, tokens=tokens)
-            grant = outcome
+        grant = state.acquire(member.name, member.policy, tokens, state.clock())
+        return self._admitted(member, grant, outer)
+
+    def _admitted(self, member: Member, grant: Grant, outer: LLMCallInfo | None) -> Grant:
         if grant.ok:
             member.admitted(grant)
         else:
             member.breaker = grant.breaker
-        for transition in grant.transitions:
-            self._circuit(member, transition, outer)
+        if grant.transitions:
+            for transition in grant.transitions:
+                self._circuit(member, transition, outer)
         return grant
 
     def _released(
@@ -208,6 +213,11 @@ class Admission:
             is_async=self.is_async,
             semconv_name=exchange.semconv_name,
         )
+
+
+def quiet_success(member: Member, grant: Grant) -> bool:
+    """Whether a success leaves nothing to tell the state (see :func:`_nothing_to_tell`)."""
+    return member.quiet and not grant.failures and not grant.probe
 
 
 def _nothing_to_tell(member: Member, grant: Grant, outcome: Outcome) -> bool:

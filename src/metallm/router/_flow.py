@@ -52,7 +52,7 @@ from ..errors import (
 from ..hooks import AnyRequest, HookChain, LLMCallInfo, Operation, RouteInfo, clock
 from ..tokens import TokenCount
 from ..types import ChatCompletionRequest, ChatCompletionResponse
-from ._admission import Admission, tokens_used
+from ._admission import Admission, quiet_success, tokens_used
 from ._deadline import bounded
 from ._errors import AllTargetsFailedError, FailedAttempt
 from ._fallback import health_outcome
@@ -109,6 +109,7 @@ class RoutedExchange(Admission):
         self._acquire = state.aacquire if is_async else state.acquire
         self._release = state.arelease if is_async else state.release
         self._warned_auth: set[str] = set()
+        self._groups: dict[str, list[Member]] = {}
 
     def redact(self, text: str) -> str:
         """``text`` with every target's secrets scrubbed."""
@@ -202,12 +203,16 @@ class RoutedExchange(Admission):
         """The members serving ``model`` (every member when it is empty)."""
         if not model:
             return self.members
-        chosen = [m for m in self.members if model in (m.model, m.name)]
-        if not chosen:
-            raise InvalidRequestError(
-                f"no target serves model {model!r}; the router serves: {', '.join(self.models)}"
-                f" (targets: {', '.join(m.name for m in self.members)})"
-            )
+        chosen = self._groups.get(model)
+        if chosen is None:
+            chosen = [m for m in self.members if model in (m.model, m.name)]
+            if not chosen:
+                raise InvalidRequestError(
+                    f"no target serves model {model!r}; the router serves: "
+                    f"{', '.join(self.models)} (targets: {', '.join(m.name for m in self.members)})"
+                )
+            if len(self._groups) < 1024:  # the model names calls use: a handful
+                self._groups[model] = chosen
         return chosen
 
     # -- the route ----------------------------------------------------------------------------
@@ -243,6 +248,7 @@ class RoutedExchange(Admission):
                 self.hooks.before_outer(outer, shown)
         attempts: list[FailedAttempt] = []
         skipped: dict[str, str] = {}
+        local = self.state.local
         try:
             while True:
                 waits: list[tuple[float, str]] = []
@@ -251,7 +257,10 @@ class RoutedExchange(Admission):
                         continue
                     if deadline is not None and time.perf_counter() >= deadline:
                         raise self._deadline_error(attempts)
-                    grant = yield from self._admit(member, request, outer)
+                    if local:
+                        grant = self._admit_here(member, request, outer)
+                    else:
+                        grant = yield from self._admit(member, request, outer)
                     if not grant.ok:
                         waits.append((grant.wait, grant.reason or "circuit_open"))
                         skipped[member.name] = grant.reason or "circuit_open"
@@ -295,8 +304,9 @@ class RoutedExchange(Admission):
                         self._end_with_stream(result, member, grant, outer, shown)
                     else:
                         member.ended(time.perf_counter() - sent_at)
-                        tokens = tokens_used(result)
-                        yield from self._released(member, grant, "success", tokens, outer)
+                        if not quiet_success(member, grant):
+                            tokens = tokens_used(result)
+                            yield from self._released(member, grant, "success", tokens, outer)
                         if outer is not None:
                             end_outer(self, outer, shown, result, None)
                         if spending is not None:
