@@ -7,10 +7,12 @@ OpenAI wire sends), with the default hooks and no OpenTelemetry SDK installed (s
 ``OTelHook`` reports to the API's no-op providers), so no socket is involved but Redis's:
 
 - ``plain Client``: ``client.create_chat_completion(model=..., messages=...)``;
-- ``Router, 1 target``: the same client configuration as the router's only target, called
-  without a model (``router.create_chat_completion(messages=...)``, as users call it);
-- ``Router, 2 targets``: ``strategy="fallback"`` over two such targets whose first is healthy:
-  the routed call also opens and ends its outer call (the INTERNAL span);
+- ``Router, 1 target``: that very client as the router's only target (``Target(client=...)``),
+  called without a model (``router.create_chat_completion(messages=...)``, as users call it):
+  the difference is the routing alone (two clients built alike differ by several
+  microseconds when calls alternate between them, each keeping its own caches warm);
+- ``Router, 2 targets``: ``strategy="fallback"`` over that client and a second one, the first
+  healthy: the routed call also opens and ends its outer call (the INTERNAL span);
 - with ``--redis-url`` (skipped without): ``... + one PING`` (the in-process router and one
   redis-py PING per call: the issue's budget, "one Redis round trip more", measured in the
   same place), ``... Redis state`` (an unlimited target: its admission is one round trip),
@@ -155,10 +157,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "opentelemetry.sdk" in sys.modules:  # pragma: no cover - a guard for later edits
         raise SystemExit("router_bench measures without an OTel SDK; none may be imported")
     plain = metallm.Client(**_config())
-    one = metallm.Router([metallm.Target(model=MODEL, **_config())])
+    # The routers go through the plain row's own client: two clients built alike still differ
+    # by several microseconds per call when calls alternate between them (each has its own
+    # caches and pool to keep warm), which would be charged to routing.
+    one = metallm.Router([metallm.Target(client=plain, model=MODEL)])
     two = metallm.Router(
         [
-            metallm.Target(model=MODEL, name="first", **_config()),
+            metallm.Target(client=plain, model=MODEL, name="first"),
             metallm.Target(model=MODEL, name="second", **_config()),
         ]
     )
