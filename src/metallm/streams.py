@@ -11,6 +11,7 @@ raises surfaces from the iteration that reached the end.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -234,10 +235,13 @@ _PENDING: set[Any] = set()
 """Close tasks of garbage-collected async streams, kept alive until they finish."""
 
 
-class StreamOpener:
+class StreamOpener(abc.ABC):
     """What the call mixins (plain, memory-aware) need of the class they are mixed into: a
-    client opens a stream on its exchange, a router routes it (and reads its first chunk)."""
+    client opens a stream on its exchange, a router routes it (and reads its first chunk).
+    An abstract base, so a class that mixes the call methods in without bringing
+    ``_open_stream`` cannot even be built."""
 
+    @abc.abstractmethod
     def _open_stream(
         self,
         request: ChatCompletionRequest,
@@ -245,12 +249,13 @@ class StreamOpener:
         on_complete: OnComplete | None,
         started: tuple[float, float] | None = None,
     ) -> ChatCompletionStream:
-        raise NotImplementedError  # pragma: no cover - the client or router brings it
+        """Open a stream for ``request`` (the client's exchange, or the router's route)."""
 
 
-class AsyncStreamOpener:
+class AsyncStreamOpener(abc.ABC):
     """The async twin of :class:`StreamOpener`."""
 
+    @abc.abstractmethod
     async def _open_stream(
         self,
         request: ChatCompletionRequest,
@@ -258,7 +263,7 @@ class AsyncStreamOpener:
         on_complete: AsyncOnComplete | None,
         started: tuple[float, float] | None = None,
     ) -> AsyncChatCompletionStream:
-        raise NotImplementedError  # pragma: no cover - the client or router brings it
+        """Open a stream for ``request`` (the client's exchange, or the router's route)."""
 
 
 def _http_chunks(handle: Any, decoder: StreamDecoder) -> Iterator[ChatCompletionChunk]:
