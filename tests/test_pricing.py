@@ -478,35 +478,3 @@ def _model_from_path(path: str) -> str | None:
             rest = unquote(path.split(marker, 1)[1])
             return rest.split(":")[0].split("/")[0]
     return None
-
-
-_DATA_ONLY = """
-import sys
-import metallm
-from metallm import pricing
-from metallm._price_data import lookup
-from metallm.types import Usage
-usage = Usage(prompt_tokens=1200, completion_tokens=300, cached_tokens=200)
-ours = pricing.price(lookup("openai", "gpt-4o", None), usage)
-updater = [m for m in ("genai_prices.update_prices", "httpx2") if m in sys.modules]
-import genai_prices
-theirs = genai_prices.calc_price(
-    genai_prices.Usage(input_tokens=1200, output_tokens=300, cache_read_tokens=200),
-    "gpt-4o", provider_id="openai",
-)
-shared = genai_prices.data_snapshot is sys.modules["genai_prices.data_snapshot"]
-print(updater, ours.total == theirs.total_price, shared, "UpdatePrices" in dir(genai_prices))
-"""
-
-
-def test_first_priced_call_loads_only_the_price_data() -> None:
-    """In a fresh process, the first price lookup imports genai-prices' data but not its updater
-    (its HTTP client); an application importing genai-prices afterwards still gets the whole
-    package (``calc_price``, ``UpdatePrices``), sharing metallm's snapshot, at the same prices."""
-    import subprocess
-
-    proc = subprocess.run(
-        [sys.executable, "-c", _DATA_ONLY], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["[]", "True", "True", "True"], proc.stdout

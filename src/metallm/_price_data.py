@@ -16,13 +16,7 @@ of every built-in provider).
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import pkgutil
-import sys
-import threading
 from decimal import Decimal
-from types import ModuleType
 from typing import Any
 
 __all__ = ["PriceSourceError", "Rate", "Rates", "lookup"]
@@ -99,55 +93,6 @@ class Rates:
         self.volatile = volatile
 
 
-_completing = threading.Lock()
-
-
-def _import_data_snapshot() -> ModuleType:
-    """``genai_prices.data_snapshot`` without running ``genai_prices/__init__.py`` first.
-
-    That ``__init__`` imports the price updater (``update_prices``: asyncio, threading and the
-    ``httpx2`` HTTP client), which metallm never uses: about 18 ms of CPU of the 68 ms a first
-    priced call paid (``benchmarks/measure_import.py``'s method; the rest is the data itself).
-    So the package is registered uninitialised (its spec, ``__path__`` and file: enough for
-    its submodules to import), and its ``__init__`` runs in that same module object the first
-    time anything asks it for a name it lacks other than a submodule's (``calc_price``,
-    ``UpdatePrices``, ...). An application that imports genai-prices itself therefore gets the
-    whole package, sharing the one ``data_snapshot`` (so ``UpdatePrices``' fresh prices reach
-    metallm as before). A package imported before metallm's first priced call is used as is.
-    """
-    if "genai_prices" in sys.modules:  # imported already (or made unimportable): as it is
-        importlib.import_module("genai_prices")  # raises if it was made unimportable (None)
-        return importlib.import_module("genai_prices.data_snapshot")
-    spec = importlib.util.find_spec("genai_prices")
-    if spec is None or spec.loader is None:
-        raise ModuleNotFoundError("No module named 'genai_prices'", name="genai_prices")
-    loader = spec.loader
-    package = importlib.util.module_from_spec(spec)
-
-    submodules = {info.name for info in pkgutil.iter_modules(spec.submodule_search_locations)}
-
-    def complete(name: str) -> object:
-        """Run the package's ``__init__`` (once), then answer as the full package would.
-
-        A submodule's name is not asked of ``__init__``: ``from . import types`` looks for the
-        attribute before importing the submodule, and must go on to import it."""
-        if name in submodules:
-            raise AttributeError(name)
-        with _completing:
-            if vars(package).pop("__getattr__", None) is not None:
-                loader.exec_module(package)
-        return getattr(package, name)
-
-    vars(package)["__getattr__"] = complete
-    sys.modules["genai_prices"] = package
-    try:
-        return importlib.import_module("genai_prices.data_snapshot")
-    except BaseException:
-        if sys.modules.get("genai_prices") is package:
-            del sys.modules["genai_prices"]
-        raise
-
-
 _module: list[Any] = []  # genai_prices.data_snapshot, once imported
 
 
@@ -155,7 +100,7 @@ def _get_snapshot() -> Any:
     """genai-prices' bundled data snapshot, imported on first use."""
     if not _module:
         try:
-            data_snapshot = _import_data_snapshot()
+            from genai_prices import data_snapshot
         except Exception as exc:  # not installed (Python 3.10), or broken
             raise PriceSourceError(f"genai-prices cannot be imported: {exc!r}") from exc
         _module.append(data_snapshot)
