@@ -75,6 +75,32 @@ def _check(name: str, value: float, *, zero: bool = False) -> float:
     return float(value)
 
 
+class _Plan:
+    """One acquire or release: either ``done`` (answered without Redis; ``script`` 0) or a
+    ``script`` (1: acquire, 2: release) to run with ``keys`` and ``args``, its reply read by
+    ``answer`` and a Redis failure answered by ``fallback``. Sync and async differ only in how
+    they run it."""
+
+    __slots__ = ("answer", "args", "done", "fallback", "keys", "script")
+
+    def __init__(
+        self,
+        *,
+        done: Any = None,
+        script: int = 0,
+        keys: Any = (),
+        args: Any = (),
+        answer: Callable[[Any], Any] = lambda reply: reply,
+        fallback: Callable[[], Any] = lambda: None,
+    ) -> None:
+        self.done = done
+        self.script = script
+        self.keys = keys
+        self.args = args
+        self.answer = answer
+        self.fallback = fallback
+
+
 class RedisRouterState:
     """Router limits and breakers kept in Redis, shared by every process that points at it.
 
@@ -135,19 +161,8 @@ class RedisRouterState:
     def acquire(self, key: str, policy: Policy, tokens: int, now: float) -> Grant:
         """Admit a call to ``key`` now, reserving its request, tokens and slot; or refuse.
         One round trip to Redis (none while Redis is away: the in-process state answers)."""
-        if self._down and self._stay_local():
-            return self._local_acquire(key, policy, tokens, now)
-        bucket, lease = bucket_of(now), next_lease()
-        keys = self._keys_of(key)
-        args = acquire_args(policy, tokens, now, bucket, lease, self.lease_ttl)
-        try:
-            reply = self._sync_scripts()[1](keys, args)
-        except (RedisError, OSError) as exc:
-            self._failed(exc)
-            return self._local_acquire(key, policy, tokens, now)
-        if self._down:
-            self._up()
-        return grant_from(reply, bucket, tokens, lease)
+        plan = self._plan_acquire(key, policy, tokens, now)
+        return plan.done if not plan.script else self._run(plan)  # type: ignore[no-any-return]
 
     def release(
         self,
@@ -159,38 +174,13 @@ class RedisRouterState:
         now: float,
     ) -> tuple[str, ...]:
         """End an admitted call where it was admitted; returns the breaker's transitions."""
-        if grant.lease is not None and grant.lease.startswith(_LOCAL):
-            return self._local.release(key, policy, grant, outcome, tokens, now)
-        if self._down and self._stay_local():
-            return ()  # Redis is away: the lease expires there on its own
-        args = release_args(policy, grant, outcome, tokens, now)
-        if args is None:
-            return ()
-        breaker, _, token_key, leases = self._keys_of(key)
-        try:
-            reply = self._sync_scripts()[2]((breaker, token_key, leases), args)
-        except (RedisError, OSError) as exc:
-            self._failed(exc)
-            return ()
-        if self._down:
-            self._up()
-        return TRANSITIONS[reply]
+        plan = self._plan_release(key, policy, grant, outcome, tokens, now)
+        return plan.done if not plan.script else self._run(plan)  # type: ignore[no-any-return]
 
     async def aacquire(self, key: str, policy: Policy, tokens: int, now: float) -> Grant:
         """Async :meth:`acquire` (the asyncio client of the running loop)."""
-        if self._down and self._stay_local():
-            return self._local_acquire(key, policy, tokens, now)
-        bucket, lease = bucket_of(now), next_lease()
-        keys = self._keys_of(key)
-        args = acquire_args(policy, tokens, now, bucket, lease, self.lease_ttl)
-        try:
-            reply = await self._async_scripts()[1](keys, args)
-        except (RedisError, OSError) as exc:
-            self._failed(exc)
-            return self._local_acquire(key, policy, tokens, now)
-        if self._down:
-            self._up()
-        return grant_from(reply, bucket, tokens, lease)
+        plan = self._plan_acquire(key, policy, tokens, now)
+        return plan.done if not plan.script else await self._arun(plan)  # type: ignore[no-any-return]
 
     async def arelease(
         self,
@@ -202,22 +192,65 @@ class RedisRouterState:
         now: float,
     ) -> tuple[str, ...]:
         """Async :meth:`release`."""
-        if grant.lease is not None and grant.lease.startswith(_LOCAL):
-            return self._local.release(key, policy, grant, outcome, tokens, now)
+        plan = self._plan_release(key, policy, grant, outcome, tokens, now)
+        return plan.done if not plan.script else await self._arun(plan)  # type: ignore[no-any-return]
+
+    # -- one plan per call, run by either client ----------------------------------------------
+
+    def _plan_acquire(self, key: str, policy: Policy, tokens: int, now: float) -> _Plan:
         if self._down and self._stay_local():
-            return ()
+            return _Plan(done=self._local_acquire(key, policy, tokens, now))
+        bucket, lease = bucket_of(now), next_lease()
+        return _Plan(
+            script=1,
+            keys=self._keys_of(key),
+            args=acquire_args(policy, tokens, now, bucket, lease, self.lease_ttl),
+            answer=lambda reply: grant_from(reply, bucket, tokens, lease),
+            fallback=lambda: self._local_acquire(key, policy, tokens, now),
+        )
+
+    def _plan_release(
+        self, key: str, policy: Policy, grant: Grant, outcome: Outcome, tokens: int | None,
+        now: float,
+    ) -> _Plan:  # fmt: skip
+        if grant.lease is not None and grant.lease.startswith(_LOCAL):
+            return _Plan(done=self._local.release(key, policy, grant, outcome, tokens, now))
+        if self._down and self._stay_local():
+            return _Plan(done=())  # Redis is away: the lease expires there on its own
         args = release_args(policy, grant, outcome, tokens, now)
         if args is None:
-            return ()
+            return _Plan(done=())
         breaker, _, token_key, leases = self._keys_of(key)
+        return _Plan(
+            script=2,
+            keys=(breaker, token_key, leases),
+            args=args,
+            answer=TRANSITIONS.__getitem__,
+            fallback=tuple,
+        )
+
+    def _run(self, plan: _Plan) -> Any:
+        """Run a plan's script on the sync client (its fallback when Redis fails)."""
         try:
-            reply = await self._async_scripts()[2]((breaker, token_key, leases), args)
+            reply = self._sync_scripts()[plan.script](plan.keys, plan.args)
         except (RedisError, OSError) as exc:
             self._failed(exc)
-            return ()
+            return plan.fallback()
+        return self._answered(plan, reply)
+
+    async def _arun(self, plan: _Plan) -> Any:
+        """:meth:`_run` on the asyncio client of the running loop."""
+        try:
+            reply = await self._async_scripts()[plan.script](plan.keys, plan.args)
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return plan.fallback()
+        return self._answered(plan, reply)
+
+    def _answered(self, plan: _Plan, reply: Any) -> Any:
         if self._down:
             self._up()
-        return TRANSITIONS[reply]
+        return plan.answer(reply)
 
     def close(self) -> None:
         """Close the sync client made from the URL (a client passed in is the caller's)."""
