@@ -22,6 +22,8 @@ it ran before recording existed: no check per call, none per chunk.
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
@@ -35,6 +37,28 @@ __all__ = ["AsyncStreamHandle", "AsyncTransport", "StreamHandle", "SyncTransport
 _LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=5)
 """Many concurrent streams, few idle connections kept: httpcore 1.0's pool gets slow (its
 bookkeeping grows with the square of idle connections) when a burst lands on a large idle pool."""
+
+_BUILDING = threading.Lock()
+"""Held while an owned httpx client is built, so two threads making a client's first requests
+at once build one client, not two (the loser's would never be closed)."""
+
+_ssl_contexts: dict[tuple[str | None, str | None], Any] = {}
+
+
+def default_ssl_context() -> Any:
+    """The SSL context every owned httpx client of this process shares.
+
+    httpx makes a new context per client (``verify=True``), loading certifi's bundle each time:
+    about 18 ms a client here, paid again by every client of a router and every provider a
+    service talks to. A context is safe to share between connections and threads, so one per
+    trust setting is made by httpx's own ``create_ssl_context`` (identical verification:
+    certifi's bundle, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set, which key the cache)
+    and kept. Callers holding ``_BUILDING`` only."""
+    key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    context = _ssl_contexts.get(key)
+    if context is None:
+        context = _ssl_contexts[key] = httpx.create_ssl_context(verify=True, trust_env=True)
+    return context
 
 
 class _Mapped:
@@ -170,6 +194,7 @@ class _Transport:
     """
 
     _client_class: Any = None
+    _client: Any  # the user's, set here; an owned one is built on first use (``__getattr__``)
 
     def __init__(
         self,
@@ -179,16 +204,43 @@ class _Transport:
         http_client: Any = None,
         tap: Any = None,
     ) -> None:
-        self._client = http_client or self._client_class(timeout=timeout, limits=_LIMITS)
+        if http_client is not None:
+            self._client = http_client
+        self._timeout = timeout
         self._owned = http_client is None
         self._urls = _URLCache()
         self._provider = provider
         self._secrets = secrets
         self._tap = tap
         self._send_errors = _Mapped(provider, secrets, in_body=False)
-        plain = type(self._client).build_request is self._client_class.build_request
+        kind = self._client_class if http_client is None else type(http_client)
+        plain = kind.build_request is self._client_class.build_request
         self._merged = _MergedHeaders() if plain else None
         self._body_errors = _Mapped(provider, secrets, in_body=True)
+
+    def __getattr__(self, name: str) -> Any:
+        """The owned httpx client, built at its first use (only ``_client`` is looked up here:
+        every other attribute is set in ``__init__``). Building one costs about 35 ms the first
+        time in a process (httpx imports httpcore and h11, and an SSL context loads certifi's
+        bundle), so a client that is made but never called (a router's fallback, a client
+        built at import time for a code path rarely taken) never pays it. Once built, it is a
+        plain attribute: the calls after the first look nothing up here."""
+        if name != "_client":
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        with _BUILDING:
+            client = self.__dict__.get("_client")
+            if client is None:
+                client = self._client_class(
+                    timeout=self._timeout, limits=_LIMITS, verify=default_ssl_context()
+                )
+                self._client = client
+        return client
+
+    @property
+    def built(self) -> bool:
+        """Whether the httpx client exists yet (a user's always does; an owned one after the
+        first request)."""
+        return "_client" in self.__dict__
 
     def _build(self, req: HTTPRequest) -> httpx.Request:
         """The ``httpx.Request`` that ``client.build_request`` would build, built faster.
@@ -245,8 +297,9 @@ class SyncTransport(_Transport):
     stream = _open
 
     def close(self) -> None:
-        """Close the httpx client if this transport created it."""
-        if self._owned:
+        """Close the httpx client if this transport created it (one never built is not built
+        just to be closed)."""
+        if self._owned and self.built:
             self._client.close()
 
 
@@ -276,5 +329,5 @@ class AsyncTransport(_Transport):
 
     async def aclose(self) -> None:
         """Close the httpx client if this transport created it."""
-        if self._owned:
+        if self._owned and self.built:
             await self._client.aclose()

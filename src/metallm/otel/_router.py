@@ -13,13 +13,15 @@ closed, 1 half-open, 2 open), both with the target's name.
 
 from __future__ import annotations
 
-from typing import Any
-
-from opentelemetry.metrics import Meter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..hooks import LLMCallInfo, RouteInfo
 from . import attributes as A
 from ._span_attributes import error_type
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import Meter
 
 __all__ = ["ROUTER_EVENTS", "RouterMetrics", "route_end", "route_start", "router_event_attributes"]
 
@@ -59,11 +61,11 @@ def router_event_attributes(name: str, attributes: dict[str, Any]) -> dict[str, 
 
 class RouterMetrics:
     """The router's two instruments, made on first use (a hook that never sees a router
-    makes none)."""
+    makes none); ``meter`` gives the hook's meter, itself made on first use."""
 
     __slots__ = ("_circuit", "_fallbacks", "_meter")
 
-    def __init__(self, meter: Meter) -> None:
+    def __init__(self, meter: Callable[[], Meter]) -> None:
         self._meter = meter
         self._fallbacks: Any = None
         self._circuit: Any = None
@@ -72,7 +74,7 @@ class RouterMetrics:
         """Count a fallback, or set a breaker's gauge."""
         if name == "fallback":
             if self._fallbacks is None:
-                self._fallbacks = self._meter.create_counter(
+                self._fallbacks = self._meter().create_counter(
                     A.METRIC_ROUTER_FALLBACKS,
                     unit="{fallback}",
                     description="Routed calls that moved on from a failed target",
@@ -83,7 +85,7 @@ class RouterMetrics:
             self._fallbacks.add(1, metric)
             return
         if self._circuit is None:
-            self._circuit = self._meter.create_gauge(
+            self._circuit = self._meter().create_gauge(
                 A.METRIC_ROUTER_CIRCUIT_STATE,
                 unit="1",
                 description="A router target's circuit breaker: 0 closed, 1 half-open, 2 open",

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import traceback
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.metrics import MeterProvider, get_meter, get_meter_provider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from ..embeddings import EmbeddingsRequest, EmbeddingsResponse
@@ -64,6 +64,9 @@ from .content import (
     render_output,
     to_json,
 )
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import Meter, MeterProvider
 
 __all__ = ["OTelHook", "error_type"]
 
@@ -106,27 +109,31 @@ class OTelHook(ToolLoopSpans, OuterSpans):
         if os.environ.get("OTEL_PYTHON_TRACER_PROVIDER"):
             trace.get_tracer_provider()  # let the API load the configured provider now
         self._explicit_metrics = meter_provider is not None
+        self._meter_provider = meter_provider
+        self._instruments: _Instruments | None = None
         if os.environ.get("OTEL_PYTHON_METER_PROVIDER"):
+            from opentelemetry.metrics import get_meter_provider
+
             get_meter_provider()  # likewise for a configured meter provider
-        meter = get_meter(_SCOPE, _VERSION, meter_provider)
-        (
-            self._duration,
-            self._tokens,
-            self._ttfc,
-            self._tpoc,
-            self._embeddings_duration,
-            self._embeddings_tokens,
-            self._cost,
-        ) = (
-            meter.create_histogram(
-                name, unit=unit, description=text, explicit_bucket_boundaries_advisory=buckets
-            )
-            for name, unit, text, buckets in A.HISTOGRAMS
-        )
-        self._router_metrics = RouterMetrics(meter)
+        self._router_metrics = RouterMetrics(self._meter)
         self._logger_provider = logger_provider
         self._event_logger: Any = None
         self._capture = capture_content
+
+    def _meter(self) -> Meter:
+        return self._metrics().meter
+
+    def _metrics(self) -> _Instruments:
+        """The histograms, made at the first record: a hook on no meter provider at all never
+        imports the metrics API (see :mod:`metallm.otel._context`), and one made before the
+        application installs its provider gets real instruments, not the API's proxies."""
+        instruments = self._instruments
+        if instruments is None:
+            with _MAKING:
+                instruments = self._instruments
+                if instruments is None:
+                    instruments = self._instruments = _Instruments(self._meter_provider)
+        return instruments
 
     # -- start --------------------------------------------------------------------------------
 
@@ -328,23 +335,63 @@ class OTelHook(ToolLoopSpans, OuterSpans):
             attrs[A.RESPONSE_MODEL] = response.model
         ctx = state.ctx  # exemplars attach to this call's span, not to whatever is current now
         duration_attrs = {**attrs, A.ERROR_TYPE: failed_type} if failed_type is not None else attrs
+        m = self._instruments or self._metrics()
         if usd is not None:
-            self._cost.record(usd, duration_attrs, ctx)
+            m.cost.record(usd, duration_attrs, ctx)
         if info.operation == "embeddings":
-            self._embeddings_duration.record(info.elapsed, duration_attrs, ctx)
+            m.embeddings_duration.record(info.elapsed, duration_attrs, ctx)
             if isinstance(response, EmbeddingsResponse):
-                self._embeddings_tokens.record(response.usage.prompt_tokens, attrs, ctx)
+                m.embeddings_tokens.record(response.usage.prompt_tokens, attrs, ctx)
             return
-        self._duration.record(info.elapsed, duration_attrs, ctx)
+        m.duration.record(info.elapsed, duration_attrs, ctx)
         usage = response.usage if isinstance(response, ChatCompletionResponse) else None
         if usage is not None:
-            self._tokens.record(usage.prompt_tokens, {**attrs, A.TOKEN_TYPE: "input"}, ctx)
-            self._tokens.record(usage.completion_tokens, {**attrs, A.TOKEN_TYPE: "output"}, ctx)
+            m.tokens.record(usage.prompt_tokens, {**attrs, A.TOKEN_TYPE: "input"}, ctx)
+            m.tokens.record(usage.completion_tokens, {**attrs, A.TOKEN_TYPE: "output"}, ctx)
         if info.time_to_first_chunk is not None:
-            self._ttfc.record(info.time_to_first_chunk, attrs, ctx)
-            record = self._tpoc.record
+            m.ttfc.record(info.time_to_first_chunk, attrs, ctx)
+            record = m.tpoc.record
             for gap in info.chunk_gaps:
                 record(gap, attrs, ctx)
+
+
+_MAKING = threading.Lock()
+"""Held while a hook makes its instruments, so threads recording their first call at once
+make one set (the SDK warns about an instrument registered twice)."""
+
+
+class _Instruments:
+    """One hook's histograms (``attributes.HISTOGRAMS``, in that order) and their meter."""
+
+    __slots__ = (
+        "cost",
+        "duration",
+        "embeddings_duration",
+        "embeddings_tokens",
+        "meter",
+        "tokens",
+        "tpoc",
+        "ttfc",
+    )
+
+    def __init__(self, meter_provider: MeterProvider | None) -> None:
+        from opentelemetry.metrics import get_meter
+
+        self.meter = meter = get_meter(_SCOPE, _VERSION, meter_provider)
+        (
+            self.duration,
+            self.tokens,
+            self.ttfc,
+            self.tpoc,
+            self.embeddings_duration,
+            self.embeddings_tokens,
+            self.cost,
+        ) = (
+            meter.create_histogram(
+                name, unit=unit, description=text, explicit_bucket_boundaries_advisory=buckets
+            )
+            for name, unit, text, buckets in A.HISTOGRAMS
+        )
 
 
 def _exception_attributes(error: BaseException, info: LLMCallInfo) -> dict[str, str]:
