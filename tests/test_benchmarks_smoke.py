@@ -117,7 +117,8 @@ def test_import_figure_reports_ratio_and_first_clients(tmp_path: Path) -> None:
 @pytest.fixture
 def bench_modules(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """``benchmarks/`` importable in this process, its modules forgotten afterwards."""
-    names = ("contenders", "harness", "report", "sessions", "telemetry", "timing")
+    names = ("contenders", "harness", "report", "sessions", "telemetry", "telemetry_instructions",
+             "timing")
     for name in names:
         monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.syspath_prepend(str(BENCHMARKS))
@@ -273,3 +274,28 @@ def test_the_summary_puts_the_floor_metallm_and_the_ratio_in_one_row() -> None:
         ["non-stream call, us (above the floor)", "100.0", "+50.0 (1.50x)", "-", "<= +60 us"]
     ]
     assert summarize([]) is None
+
+
+@pytest.mark.parametrize(
+    "row", ["plain call", "SDK call", "SDK by hand around a plain call", "plain chunk",
+            "SDK chunk", "one record, context="],
+)
+def test_every_instruction_count_row_runs(row: str) -> None:
+    """``benchmarks/telemetry_instructions.py`` counts each row under valgrind; here each row's
+    child runs once without it (valgrind makes a run take seconds), so a row that broke fails."""
+    units = 2000 if "chunk" in row or "record" in row else 2
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "telemetry_instructions.py"), "--child", row,
+         "--units", str(units), "--max-chunks", "2000"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, check=False,
+    )
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+
+
+@pytest.mark.usefixtures("bench_modules")
+def test_the_instruction_count_is_read_from_cachegrinds_summary() -> None:
+    import telemetry_instructions
+
+    summary = "==4242== \n==4242== I refs:        1,234,567,890\n"
+    found = telemetry_instructions._REFS.search(summary)
+    assert found is not None and found.group(1) == "1,234,567,890"

@@ -569,3 +569,42 @@ print(json.dumps([[r.event_name, dict(r.attributes or {})["gen_ai.request.model"
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == [[A.CONTENT_EVENT, "m", "hi"]]
+
+
+def _by_assignment() -> metallm.ChatCompletionRequest:
+    request = _req()
+    request.temperature = 0.25
+    request.top_p = 0.5
+    return request
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(lambda: _req(temperature=0.25, top_p=0.5), id="constructor"),
+        pytest.param(lambda: {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}],
+                              "temperature": 0.25, "top_p": 0.5}, id="dict"),
+        pytest.param(_by_assignment, id="assignment"),
+        pytest.param(lambda: _req().model_copy(update={"temperature": 0.25, "top_p": 0.5}),
+                     id="model_copy"),
+        pytest.param(lambda: metallm.ChatCompletionRequest.model_construct(
+            model="gpt-4o", messages=[user("hi")], temperature=0.25, top_p=0.5),
+            id="model_construct"),
+    ],
+)
+def test_request_parameters_reach_the_span_however_the_request_was_built(
+    server: FakeLLMServer, otel: Telemetry, build: Any
+) -> None:
+    """The span reads only the parameters the caller set (pydantic's ``model_fields_set``):
+    every way of setting one keeps it there, and one set to None shows nothing."""
+    server.enqueue(ScriptedReply(text="ok"))
+    request = build()
+    if isinstance(request, dict):
+        request["seed"] = None
+    else:
+        request.seed = None
+    complete("sync", kw(server, "openai", otel.hook()), request)
+    attrs = dict(_one(otel).attributes or {})
+    assert attrs[A.REQUEST_TEMPERATURE] == 0.25
+    assert attrs[A.REQUEST_TOP_P] == 0.5
+    assert A.REQUEST_SEED not in attrs and A.REQUEST_MAX_TOKENS not in attrs

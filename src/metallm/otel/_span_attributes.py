@@ -36,17 +36,24 @@ _REQUEST_PARAMETERS = (
     ("seed", A.REQUEST_SEED),
 )
 """Request fields copied as they are onto the span: (field, attribute)."""
+_PARAMETER_NAMES = dict(_REQUEST_PARAMETERS)
+_PARAMETER_FIELDS = frozenset(_PARAMETER_NAMES)
 
 
 def request_attributes(
     attrs: dict[str, Any], request: ChatCompletionRequest, info: LLMCallInfo
 ) -> None:
-    """The request parameters that were set (samplers see them at span start)."""
+    """The request parameters that were set (samplers see them at span start).
+
+    Only the fields the caller set are looked at (pydantic's ``model_fields_set``, which
+    construction, ``model_construct``, ``model_copy(update=)`` and assignment all keep): most
+    calls set none of the seven, and the span's start is on every call's path. All of them
+    default to None, so a field left unset has nothing to show."""
     values = request.__dict__
-    for field, name in _REQUEST_PARAMETERS:
+    for field in _PARAMETER_FIELDS.intersection(request.model_fields_set):
         value = values[field]
         if value is not None:
-            attrs[name] = value
+            attrs[_PARAMETER_NAMES[field]] = value
     stops = request.stop_sequences()
     if stops:
         attrs[A.REQUEST_STOP_SEQUENCES] = stops

@@ -271,7 +271,8 @@ class OTelHook(ToolLoopSpans, OuterSpans):
         span.set_attributes(end)
         for part in info.sub_requests:
             span.add_event(A.PART_EVENT, _part_attributes(part), timestamp=part.end_ns)
-        self._content_to_span(span, state, info)
+        if state.content is not None:
+            self._content_to_span(span, state, info)
         if failed_type is not None:
             description = info.redact(f"{type(error).__name__}: {error}") if error else "_OTHER"
             span.set_status(Status(StatusCode.ERROR, description))
