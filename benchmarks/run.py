@@ -10,6 +10,8 @@ plus PASS/MISS against DESIGN.md section 9 for the rows the targets apply to:
 2. ``call``       sequential non-stream calls: calls/s, overhead per call (``measure_call``)
 3. ``stream``     one long stream: cost per chunk; time to first chunk (``measure_stream``)
 4. ``concurrent`` many concurrent async streams: wall time (``measure_concurrent``)
+5. ``telemetry``  the OTel SDK's own floor beside metallm + SDK, per call and per chunk, in
+   thread CPU time over ``httpx.MockTransport`` (``measure_telemetry``, ``telemetry_floor``)
 
 The tables go to stdout as each figure completes (progress to stderr), then one summary table
 (``summary.py``: the floor, metallm's figures and the ratios, the table README.md shows), then to
@@ -41,13 +43,14 @@ from measure_call import measure_calls
 from measure_concurrent import measure_concurrent
 from measure_import import measure_imports
 from measure_stream import measure_stream
+from measure_telemetry import measure_telemetry
 from report import Section, render_text, write_results
 from servers import BenchServer
 from summary import summarize
 
 __all__ = ["FULL", "QUICK", "Settings", "main"]
 
-FIGURES = ("import", "call", "stream", "concurrent")
+FIGURES = ("import", "call", "stream", "concurrent", "telemetry")
 ROOT = Path(__file__).resolve().parents[1]
 _PACKAGES = ("httpx", "httpcore", "pydantic", "pydantic-core", "opentelemetry-api",
              "opentelemetry-sdk", "openai", "opentelemetry-instrumentation-openai-v2",
@@ -67,11 +70,15 @@ class Settings:
     streams: int = 200
     stream_len: int = 200
     concurrent_runs: int = 3
+    telemetry_rounds: int = 12
+    telemetry_calls: int = 1000
+    telemetry_chunks: int = 5000
 
 
 FULL = Settings()
 QUICK = Settings(import_runs=3, calls=200, warmup=20, stream_runs=1, ttfc_runs=3, streams=50,
-                 stream_len=50, concurrent_runs=1)
+                 stream_len=50, concurrent_runs=1, telemetry_rounds=1, telemetry_calls=20,
+                 telemetry_chunks=50)
 
 
 def _versions() -> dict[str, str]:
@@ -180,6 +187,11 @@ def run(figures: Sequence[str], settings: Settings) -> list[Section]:
                       f"{settings.concurrent_runs} rounds (server pid {short.pid})")
             done(measure_concurrent(contenders, short.base_url, settings.streams,
                                     settings.stream_len, settings.concurrent_runs))
+    if "telemetry" in figures:  # in-process, no server: after theirs are stopped
+        _progress(f"telemetry: {settings.telemetry_rounds} rounds of {settings.telemetry_calls}"
+                  f" calls and a {settings.telemetry_chunks}-chunk stream per row")
+        done(measure_telemetry(settings.telemetry_rounds, settings.telemetry_calls,
+                               settings.telemetry_chunks))
     return sections
 
 

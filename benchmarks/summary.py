@@ -63,6 +63,18 @@ def summarize(sections: list[Section]) -> Section | None:
              _pair(_value(imports, WITH_SDK, "import_ms"), floor, 1, False), "<= 1.5x"],
             {"figure": "import_ms", "floor": floor},
         )
+        over = _value(imports, "metallm first Client(openai)", "first_client_ms_over_import")
+        section.add(
+            ["first Client(openai), ms over import metallm", "-",
+             "-" if over is None else f"{over:+.1f}", "-", "<= +30 ms"],
+            {"figure": "first_client_ms", "metallm": over},
+        )
+        cold = _value(imports, "metallm cold start: first call", "import_ms")
+        section.add(
+            ["cold start: import, client, first call, ms (floor: the import floor)",
+             num(floor), _pair(cold, floor, 1, False), "-", "-"],
+            {"figure": "cold_start_ms", "floor": floor, "metallm": cold},
+        )
         rss_floor = _value(imports, BASELINE, "rss_mb")
         section.add(
             ["RSS MB after import (floor: httpx)", num(rss_floor),
@@ -104,12 +116,29 @@ def summarize(sections: list[Section]) -> Section | None:
                    False), "<= 1.3x"],
             {"figure": "concurrent_ms", "floor": to_ms(floor)},
         )
+    telemetry = _rows(sections, "telemetry", "unit")
+    if telemetry:
+        call = telemetry.get("call", {})
+        floor, added = call.get("floor_us"), call.get("added_us")
+        section.add(
+            ["OTel per call, us the SDK adds (floor: the same telemetry by hand)", num(floor),
+             "-", _pair(added, floor, 1, False), "<= 1.10x"],
+            {"figure": "otel_call_us", "floor": floor, "metallm_sdk": added},
+        )
+        chunk = telemetry.get("chunk", {})
+        floor, added = chunk.get("floor_us"), chunk.get("added_us")
+        section.add(
+            ["OTel per chunk, us the SDK adds (floor: one record)", num(floor, 2), "-",
+             _pair(added, floor, 2, True), "<= +2 us"],
+            {"figure": "otel_chunk_us", "floor": floor, "metallm_sdk": added},
+        )
     if not section.rows:
         return None
     section.notes.append(
         "Floor: raw httpx (httpx + json.loads) against the same fake server in the same run;"
         " ratios are metallm / floor. The CPU-only figures without sockets, per wire format,"
         " come from benchmarks/offline_ab.py and benchmarks/offline_wires.py (not part of"
-        " make bench; see benchmarks/README.md)."
+        " make bench; see benchmarks/README.md). The OTel rows' floor is the SDK's own work"
+        " (figure 5), and their metallm + SDK column what the SDK adds to plain metallm."
     )
     return section

@@ -39,6 +39,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -47,7 +48,7 @@ from sessions import API_KEY, MESSAGES, MODEL
 from telemetry import sdk_providers
 from timing import median, quiet, rotated
 
-__all__ = ["main"]
+__all__ = ["Measured", "main", "measure"]
 
 FLOOR = "SDK floor"
 METALLM_SDK = "metallm + SDK (floor run)"
@@ -233,16 +234,45 @@ def _cpu_us(work: Callable[[], Any], repeat: int) -> float:
     return (time.thread_time() - start) / repeat * 1e6
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Measure and print the floor, metallm with and without the SDK, and the gaps."""
-    parser = argparse.ArgumentParser(prog="benchmarks/telemetry_floor.py")
-    parser.add_argument("--rounds", type=int, default=12)
-    parser.add_argument("--calls", type=int, default=1000, help="calls per round")
-    parser.add_argument("--chunks", type=int, default=5000, help="chunks per stream")
-    args = parser.parse_args(argv)
+@dataclass
+class Measured:
+    """One run's medians (``us``), every round's sample, and how many records the floor's
+    "same telemetry" makes per call."""
+
+    rounds: int
+    calls: int
+    chunks: int
+    records: int
+    us: dict[str, float]
+    samples: dict[str, list[float]]
+
+    @property
+    def same(self) -> str:
+        return f"floor: span + {self.records} records, ctx"
+
+    def added(self, kind: str) -> float:
+        """What the SDK adds to plain metallm per ``call`` or per ``chunk``."""
+        return self.us[f"metallm + SDK {kind}"] - self.us[f"metallm {kind}"]
+
+    def by_hand(self) -> float:
+        """The fair per-call floor: the SDK's telemetry by hand around a plain call."""
+        return self.us["metallm call, SDK by hand"] - self.us["metallm call"]
+
+    def paired(self, row: str) -> tuple[float, float, float]:
+        """Quartiles of ``metallm + SDK call`` minus ``row``, round by round."""
+        gaps = [sdk - other for sdk, other in
+                zip(self.samples["metallm + SDK call"], self.samples[row], strict=True)]
+        if len(gaps) < 2:
+            return gaps[0], gaps[0], gaps[0]
+        low, mid, high = statistics.quantiles(gaps, n=4)
+        return low, mid, high
+
+
+def measure(rounds: int, calls: int, chunks: int) -> Measured:
+    """Every row, in ``rounds`` interleaved rounds of thread CPU time."""
     from metallm.otel import OTelHook
 
-    handler = _handler(args.chunks)
+    handler = _handler(chunks)
     floor = _floor(_capture(False, handler), _capture(True, _handler(8)))
     tracer_provider, meter_provider = sdk_providers(METALLM_SDK)
     hook = OTelHook(tracer_provider=tracer_provider, meter_provider=meter_provider)
@@ -256,19 +286,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         same_telemetry()
 
     by_hand = floor["around"](plain_call)
-    per_chunk = 1 / args.chunks
+    per_chunk = 1 / chunks
     # name -> (work, repeat, divisor: how many units one work() is)
     rows: dict[str, tuple[Callable[[], Any], int, float]] = {
-        "floor: span + 3 records": (floor["call"], args.calls, 1.0),
-        f"floor: span + {floor['records']} records, ctx": (floor["same telemetry"], args.calls,
-                                                        1.0),
-        "floor: 1 record": (floor["record"], max(1, args.calls // 100), 1 / 1000),
-        "floor: 1 record, context=": (floor["record with context"], max(1, args.calls // 100),
+        "floor: span + 3 records": (floor["call"], calls, 1.0),
+        f"floor: span + {floor['records']} records, ctx": (floor["same telemetry"], calls, 1.0),
+        "floor: 1 record": (floor["record"], max(1, calls // 100), 1 / 1000),
+        "floor: 1 record, context=": (floor["record with context"], max(1, calls // 100),
                                       1 / 1000),
-        "metallm call": (plain_call, args.calls, 1.0),
-        "metallm + SDK call": (sdk_call, args.calls, 1.0),
-        "metallm call, then the floor": (plain_then_floor, args.calls, 1.0),
-        "metallm call, SDK by hand": (by_hand, args.calls, 1.0),
+        "metallm call": (plain_call, calls, 1.0),
+        "metallm + SDK call": (sdk_call, calls, 1.0),
+        "metallm call, then the floor": (plain_then_floor, calls, 1.0),
+        "metallm call, SDK by hand": (by_hand, calls, 1.0),
         "metallm chunk": (plain_stream, 1, per_chunk),
         "metallm + SDK chunk": (sdk_stream, 1, per_chunk),
     }
@@ -276,33 +305,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     for work, repeat, _ in rows.values():  # warm-up
         _cpu_us(work, max(1, repeat // 10))
     samples: dict[str, list[float]] = {name: [] for name in names}
-    for round_index in range(args.rounds):
+    for round_index in range(rounds):
         for name in rotated(names, round_index):
             work, repeat, unit = rows[name]
             samples[name].append(_cpu_us(work, repeat) * unit)
     us = {name: median(values) for name, values in samples.items()}
-    print(f"CPU time, median of {args.rounds} interleaved rounds, httpx.MockTransport,"
-          f" {args.calls} calls and {args.chunks}-chunk streams per round")
+    return Measured(rounds, calls, chunks, int(floor["records"]), us, samples)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure and print the floor, metallm with and without the SDK, and the gaps."""
+    parser = argparse.ArgumentParser(prog="benchmarks/telemetry_floor.py")
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--calls", type=int, default=1000, help="calls per round")
+    parser.add_argument("--chunks", type=int, default=5000, help="chunks per stream")
+    args = parser.parse_args(argv)
+    m = measure(args.rounds, args.calls, args.chunks)
+    us = m.us
+    print(f"CPU time, median of {m.rounds} interleaved rounds, httpx.MockTransport,"
+          f" {m.calls} calls and {m.chunks}-chunk streams per round")
     print(f"{'measured':30} {'us':>9}")
-    for name in names:
-        print(f"{name:30} {us[name]:9.2f}")
-    call_added = us["metallm + SDK call"] - us["metallm call"]
-    chunk_added = us["metallm + SDK chunk"] - us["metallm chunk"]
-    same = f"floor: span + {floor['records']} records, ctx"
+    for name, value in us.items():
+        print(f"{name:30} {value:9.2f}")
+    call_added, chunk_added = m.added("call"), m.added("chunk")
     in_a_call = us["metallm call, then the floor"] - us["metallm call"]
-    around = us["metallm call, SDK by hand"] - us["metallm call"]
     for label, call_floor in (("3 records", us["floor: span + 3 records"]),
-                              ("same telemetry", us[same]),
+                              ("same telemetry", us[m.same]),
                               ("same telemetry in a call", in_a_call),
-                              ("same telemetry by hand around a call", around)):
+                              ("same telemetry by hand around a call", m.by_hand())):
         print(f"per call ({label} floor): metallm + SDK adds {call_added:.1f} us over plain"
               f" metallm; floor {call_floor:.1f} us; gap {call_added - call_floor:+.1f} us"
               f" (ratio {call_added / call_floor:.2f}, target <= 1.10)")
     for label, row, call_floor in (("then the floor", "metallm call, then the floor", in_a_call),
-                                   ("SDK by hand", "metallm call, SDK by hand", around)):
-        paired = [sdk - floor_row for sdk, floor_row in
-                  zip(samples["metallm + SDK call"], samples[row], strict=True)]
-        low, mid, high = statistics.quantiles(paired, n=4) if len(paired) > 1 else paired * 3
+                                   ("SDK by hand", "metallm call, SDK by hand", m.by_hand())):
+        low, mid, high = m.paired(row)
         print(f"per call, paired by round (metallm + SDK call minus metallm call, {label}, in"
               f" the same round): gap median {mid:+.1f} us, quartiles {low:+.1f} to"
               f" {high:+.1f} us (ratio {(call_floor + mid) / call_floor:.2f}, target <= 1.10)")

@@ -117,8 +117,8 @@ def test_import_figure_reports_ratio_and_first_clients(tmp_path: Path) -> None:
 @pytest.fixture
 def bench_modules(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """``benchmarks/`` importable in this process, its modules forgotten afterwards."""
-    names = ("contenders", "harness", "report", "sessions", "telemetry", "telemetry_instructions",
-             "timing")
+    names = ("contenders", "harness", "report", "sessions", "summary", "telemetry",
+             "telemetry_instructions", "timing")
     for name in names:
         monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.syspath_prepend(str(BENCHMARKS))
@@ -299,3 +299,46 @@ def test_the_instruction_count_is_read_from_cachegrinds_summary() -> None:
     summary = "==4242== \n==4242== I refs:        1,234,567,890\n"
     found = telemetry_instructions._REFS.search(summary)
     assert found is not None and found.group(1) == "1,234,567,890"
+
+
+def test_quick_telemetry_figure_prints_both_gaps_and_their_summary_rows(tmp_path: Path) -> None:
+    """``--only telemetry``: the per-call and per-chunk rows (floor, what the SDK adds, the gap,
+    the verdict) and their two summary rows (figures, not verdicts: never timed here)."""
+    stdout = _run(tmp_path, "--only", "telemetry")
+    for unit in ("per call", "per chunk"):
+        row = _row(stdout, unit)
+        assert re.search(r"  [+-]\d+\.\d+  ", row), row
+        assert re.search(r"(PASS|MISS)", row), row
+    summary = stdout[stdout.index("Summary: the floor, metallm and the ratios") :]
+    assert re.search(r"^OTel per call, .*\(\d+\.\d\dx\)", summary, re.MULTILINE), summary
+    assert re.search(r"^OTel per chunk, .*\(\d+\.\d\dx\)", summary, re.MULTILINE), summary
+
+
+@pytest.mark.usefixtures("bench_modules")
+def test_the_summary_shows_the_first_client_cold_start_and_telemetry_rows() -> None:
+    from report import Section
+    from summary import summarize
+
+    imports = Section("import", "1. import", ["row"])
+    imports.data = [
+        {"row": "DESIGN baseline", "import_ms": 100.0},
+        {"row": "metallm", "import_ms": 140.0},
+        {"row": "metallm first Client(openai)", "import_ms": 160.0,
+         "first_client_ms_over_import": 20.0},
+        {"row": "metallm cold start: first call", "import_ms": 230.0},
+    ]
+    telemetry = Section("telemetry", "5. telemetry", ["unit"])
+    telemetry.data = [
+        {"unit": "call", "floor_us": 100.0, "added_us": 105.0},
+        {"unit": "chunk", "floor_us": 10.0, "added_us": 11.0},
+    ]
+    summary = summarize([imports, telemetry])
+    assert summary is not None
+    rows = {row[0]: row[1:] for row in summary.rows}
+    assert rows["first Client(openai), ms over import metallm"] == ["-", "+20.0", "-", "<= +30 ms"]
+    cold = rows["cold start: import, client, first call, ms (floor: the import floor)"]
+    assert cold[:2] == ["100.0", "230.0 (2.30x)"]
+    otel_call = rows["OTel per call, us the SDK adds (floor: the same telemetry by hand)"]
+    assert otel_call == ["100.0", "-", "105.0 (1.05x)", "<= 1.10x"]
+    otel_chunk = rows["OTel per chunk, us the SDK adds (floor: one record)"]
+    assert otel_chunk == ["10.00", "-", "+1.00 (1.10x)", "<= +2 us"]
