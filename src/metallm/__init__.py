@@ -16,7 +16,6 @@ import typing as _typing
 
 from . import (
     _builtins,  # noqa: F401  (importing it registers the built-in providers)
-    models,
     provider,
 )
 from ._lazy import lazy_attributes as _lazy_attributes
@@ -97,6 +96,7 @@ from .types import (
 )
 
 if _typing.TYPE_CHECKING:  # type checkers see the lazy names below as what they are
+    from . import models
     from .budget import Budget
     from .memory import Conversation, MemoryConfig
     from .pricing import ModelPrice
@@ -139,6 +139,7 @@ _LAZY = {
     "ToolCallRecord": "tools",
     "ToolRunResult": "tools",
     "ToolStep": "tools",
+    "models": "models",
     "tool": "tools",
 }
 """Public names whose module is imported at their first use, not by ``import metallm``: a
@@ -148,13 +149,15 @@ opentelemetry.trace`` (DESIGN.md section 9, ``benchmarks/measure_import.py``). M
 the 2-core machine (``python -X importtime``, medians of 9): the router package alone costs
 about 15 ms (``RedisRouterState`` also imports redis); the tool loop about 15 ms (its
 ``asyncio`` and thread pool 11 ms), structured output 3 ms, the memory stores 2 ms, token
-counting 3 ms (gzip, ``importlib.resources``), budgets and pricing 1 ms. The clients' methods
-import those modules when first called (see :mod:`metallm.client`)."""
+counting 3 ms (gzip, ``importlib.resources``), budgets and pricing 1 ms, the ``models``
+catalog (a submodule, listed here by its own name) 1 ms. The clients' methods import those
+modules when first called (see :mod:`metallm.client`)."""
 
-__getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, globals())
-"""Resolve a lazy public name (see ``_LAZY``) on first use, then keep it as a global: Python
-calls a module's ``__getattr__`` only for names it does not have, so after the first access
-the name is an ordinary attribute and costs nothing more; ``dir(metallm)`` lists them all."""
+if not _typing.TYPE_CHECKING:  # type checkers read the imports above (a typo stays an error)
+    __getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, globals())
+    # Resolve a lazy public name (see ``_LAZY``) on first use, then keep it as a global:
+    # Python calls a module's ``__getattr__`` only for names it does not have, so after the
+    # first access the name is an ordinary attribute; ``dir(metallm)`` lists them all.
 
 __all__ = [
     "APIConnectionError",

@@ -76,4 +76,5 @@ methods (:mod:`.client_methods`, which import this package) but a client builds 
 only when it is first used, so the store types (about 2 ms of pydantic models), sqlite3 and
 redis load only then."""
 
-__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
+if not TYPE_CHECKING:  # type checkers read the imports above (a typo stays an error)
+    __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

@@ -30,4 +30,5 @@ _LAZY = {
 :mod:`metallm.tools.client_methods`, which ``import metallm`` loads, and loading this package
 for it must not build the tool types (about 3 ms) nor the loop's ``asyncio`` and thread pool."""
 
-__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
+if not TYPE_CHECKING:  # type checkers read the imports above (a typo stays an error)
+    __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
