@@ -16,9 +16,9 @@ import typing as _typing
 
 from . import (
     _builtins,  # noqa: F401  (importing it registers the built-in providers)
-    models,
     provider,
 )
+from ._lazy import lazy_attributes as _lazy_attributes
 from .client import AsyncClient, Client
 from .config import ClientConfig, ProviderName
 from .embeddings import Embedding, EmbeddingsRequest, EmbeddingsResponse, EmbeddingsUsage
@@ -61,13 +61,9 @@ from .hooks import (
     RouteInfo,
 )
 from .logs import log_context, logger_from_context
-from .memory import Conversation, MemoryConfig
-from .pricing import ModelPrice
 from .retry import AsyncRetryTransport, RetryEvent, RetryPolicy, RetryTransport
 from .streams import AsyncChatCompletionStream, ChatCompletionStream
-from .structured import AsyncParseStream, ParsedResponse, ParseStream
 from .tokens import TokenCount
-from .tools import FunctionTool, ToolCallRecord, ToolRunResult, ToolStep, tool
 from .types import (
     AudioPart,
     CacheControl,
@@ -100,7 +96,10 @@ from .types import (
 )
 
 if _typing.TYPE_CHECKING:  # type checkers see the lazy names below as what they are
+    from . import models
     from .budget import Budget
+    from .memory import Conversation, MemoryConfig
+    from .pricing import ModelPrice
     from .router import (
         AllTargetsFailedError,
         AsyncRouter,
@@ -113,25 +112,52 @@ if _typing.TYPE_CHECKING:  # type checkers see the lazy names below as what they
         TargetStats,
     )
     from .router.redis_state import RedisRouterState
+    from .structured import AsyncParseStream, ParsedResponse, ParseStream
+    from .tools import FunctionTool, ToolCallRecord, ToolRunResult, ToolStep, tool
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "AllTargetsFailedError": "router",
+    "AsyncParseStream": "structured",
     "AsyncRouter": "router",
     "Budget": "budget",
     "CircuitBreaker": "router",
+    "Conversation": "memory",
+    "FunctionTool": "tools",
     "LocalRouterState": "router",
+    "MemoryConfig": "memory",
+    "ModelPrice": "pricing",
+    "ParseStream": "structured",
+    "ParsedResponse": "structured",
     "RateLimit": "router",
     "RedisRouterState": "router.redis_state",
     "Router": "router",
     "RouterState": "router",
     "Target": "router",
     "TargetStats": "router",
+    "ToolCallRecord": "tools",
+    "ToolRunResult": "tools",
+    "ToolStep": "tools",
+    "models": "models",
+    "tool": "tools",
 }
 """Public names whose module is imported at their first use, not by ``import metallm``: a
-plain client never routes nor keeps a budget, and the router package alone costs about 15 ms
-of a cold start (``benchmarks/measure_import.py``); ``RedisRouterState`` also imports redis."""
+plain chat call never routes, keeps a budget, parses a typed answer, runs tools or keeps a
+conversation, and ``import metallm`` must stay within 1.5x of ``import httpx, pydantic,
+opentelemetry.trace`` (DESIGN.md section 9, ``benchmarks/measure_import.py``). Measured on
+the 2-core machine (``python -X importtime``, medians of 9): the router package alone costs
+about 15 ms (``RedisRouterState`` also imports redis); the tool loop about 15 ms (its
+``asyncio`` and thread pool 11 ms), structured output 3 ms, the memory stores 2 ms, token
+counting 3 ms (gzip, ``importlib.resources``), budgets and pricing 1 ms, the ``models``
+catalog (a submodule, listed here by its own name) 1 ms. The clients' methods import those
+modules when first called (see :mod:`metallm.client`)."""
+
+if not _typing.TYPE_CHECKING:  # type checkers read the imports above (a typo stays an error)
+    __getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, globals())
+    # Resolve a lazy public name (see ``_LAZY``) on first use, then keep it as a global:
+    # Python calls a module's ``__getattr__`` only for names it does not have, so after the
+    # first access the name is an ordinary attribute; ``dir(metallm)`` lists them all.
 
 __all__ = [
     "APIConnectionError",
@@ -239,19 +265,3 @@ __all__ = [
     "provider",
     "tool",
 ]
-
-
-def __getattr__(name: str) -> object:
-    """Resolve a lazy public name (see ``_LAZY``) on first use, then keep it as a global.
-
-    Python calls this only for names the module does not have, so after the first access
-    the name is an ordinary attribute and costs nothing more.
-    """
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'metallm' has no attribute {name!r}")
-    import importlib
-
-    value: object = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value

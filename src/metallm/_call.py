@@ -15,17 +15,19 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from time import perf_counter
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._accumulate import ChunkAccumulator
-from ._spending import Spending, spend_of
 from .errors import APIError, MetaLLMError, ResponseValidationError, excerpt, redact, scrub
 from .hooks import AnyRequest, AnyResponse, HookChain, LLMCallInfo, StreamEndReason
 from .logs import logger_from_context
-from .pricing import Pricer
 from .provider import HTTPProvider, HTTPResponse
 from .retry import RetryPolicy
 from .types import ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
+
+if TYPE_CHECKING:  # budgets and pricing load with the first client that uses them
+    from ._spending import Spending
+    from .pricing import Pricer
 
 __all__ = ["Call", "CallSettings", "StreamTracker"]
 
@@ -223,6 +225,8 @@ class StreamTracker:
         spending = self.call.exchange.spending
         if self.charged or spending is None:
             return
+        from ._spending import spend_of  # loaded already: the client's budget imported it
+
         self.charged = True
         spending.ledger.charge(*spend_of(self.response()))
 
@@ -231,6 +235,8 @@ class StreamTracker:
         spending = self.call.exchange.spending
         if self.charged or spending is None or not self.finished:
             return
+        from ._spending import spend_of
+
         self.charged = True
         await spending.ledger.acharge(*spend_of(self.response()))
 

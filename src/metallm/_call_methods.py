@@ -6,6 +6,10 @@ drives it with the class's pump. A client's exchange runs one provider
 (:mod:`metallm.router._flow`), with the same operations and signatures, so the methods are
 written once (a router's exchange is typed as a client's here: it has every operation a
 client's has). Streams differ in how they are opened: each class brings ``_open_stream``.
+
+Structured output (:mod:`metallm.structured`) is imported by ``parse`` and ``parse_stream``
+when first called, not with this module: ``import metallm`` loads this module and a plain
+chat call never parses (the import statement costs well under a microsecond per parse call).
 """
 
 from __future__ import annotations
@@ -23,12 +27,12 @@ from .streams import (
     ChatCompletionStream,
     StreamOpener,
 )
-from .structured import AsyncParseStream, ParsedResponse, ParseStream, parse_flow, prepare
 from .tokens import TokenCount
 from .types import ChatCompletionRequest, ChatCompletionResponse
 
 if TYPE_CHECKING:
     from ._exchange import Exchange
+    from .structured import AsyncParseStream, ParsedResponse, ParseStream
 
 __all__ = ["AsyncCallMethods", "CallMethods", "EmbeddingsLike", "RequestLike"]
 
@@ -95,6 +99,8 @@ class CallMethods(StreamOpener):
     ) -> ParsedResponse[Any]:
         """A typed answer: ``.parsed`` is a ``response_model`` value, validated (re-asking up
         to ``max_validation_retries`` times with the errors); see README "Structured output"."""
+        from .structured import parse_flow
+
         started = clock()
         request_ = coerce_request(request, kwargs, self._default_model)
         flow = parse_flow(self._exchange, response_model, request_, max_validation_retries, started)
@@ -113,6 +119,8 @@ class CallMethods(StreamOpener):
     ) -> ParseStream[Any]:
         """Stream a typed answer: iterate for validated partial objects, ``final()`` for the
         whole, fully validated."""
+        from .structured import ParseStream, prepare
+
         started = clock()
         asked, shape = prepare(
             self._exchange, response_model, coerce_request(request, kwargs, self._default_model)
@@ -191,6 +199,8 @@ class AsyncCallMethods(AsyncStreamOpener):
         **kwargs: Any,
     ) -> ParsedResponse[Any]:
         """A typed answer (see :meth:`Client.parse`)."""
+        from .structured import parse_flow
+
         started = clock()
         request_ = coerce_request(request, kwargs, self._default_model)
         flow = parse_flow(self._exchange, response_model, request_, max_validation_retries, started)
@@ -208,6 +218,8 @@ class AsyncCallMethods(AsyncStreamOpener):
         self, response_model: Any, request: RequestLike = None, /, **kwargs: Any
     ) -> AsyncParseStream[Any]:
         """Stream a typed answer (see :meth:`Client.parse_stream`)."""
+        from .structured import AsyncParseStream, prepare
+
         started = clock()
         asked, shape = prepare(
             self._exchange, response_model, coerce_request(request, kwargs, self._default_model)

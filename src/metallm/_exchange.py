@@ -28,6 +28,11 @@ the secrets to scrub. Its public generators are the operations:
 :meth:`open_stream` refuse a request that cannot fit the model's context window before any
 I/O and before the call starts (:func:`metallm._counting.check_context`).
 
+Token counting, budgets and pricing are imported where they are first used (counting by
+:meth:`Exchange.count_tokens` and the pre-flight check, pricing by the first client's
+exchange), not with this module, which ``import metallm`` loads: a plain call's path has no
+import statement.
+
 A client with a budget (:mod:`metallm._spending`) has every operation check it first (an
 action like any other, so a Redis budget is awaited in the async pump) and charge it with the
 result; a stream charges when it ends.
@@ -49,15 +54,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._accumulate import finalize_response
 from ._actions import Attempt, Flow, Parallel, Sleep
 from ._call import Call
-from ._count_flow import count_tokens_flow
-from ._counting import check_context, token_encoding
 from ._embeddings_parts import batch_limit, merge, split
-from ._spending import Spending
 from .embeddings import (
     EmbeddingsRequest,
     EmbeddingsResponse,
@@ -66,11 +68,14 @@ from .embeddings import (
 from .errors import UnsupportedFeatureError, redact
 from .hooks import AnyRequest, HookChain, LLMCallInfo, Operation, RouteInfo, SubRequest
 from .hooks._info import ProviderAttributes
-from .pricing import ModelPrice, Pricer
 from .provider import HTTPProvider
 from .retry import RetryPolicy
 from .tokens import TokenCount
 from .types import ChatCompletionRequest, ChatCompletionResponse
+
+if TYPE_CHECKING:
+    from ._spending import Spending
+    from .pricing import ModelPrice, Pricer
 
 __all__ = ["MAX_IN_FLIGHT", "AttemptOf", "Exchange", "OpenedStream"]
 
@@ -138,6 +143,8 @@ class Exchange:
     pricer: Pricer = field(init=False)
 
     def __post_init__(self) -> None:
+        from .pricing import Pricer  # at the first client, not at ``import metallm``
+
         provider = self.provider
         self.pricer = Pricer(self.provider_name, self.prices, self.logger)
         self.codec = provider if self.transport is not None else None
@@ -240,10 +247,14 @@ class Exchange:
 
     def count_tokens(self, request: ChatCompletionRequest) -> Flow[TokenCount]:
         """The request's input tokens: the provider's endpoint, else counted locally."""
+        from ._count_flow import count_tokens_flow  # with tiktoken's loader: only when counting
+
         return count_tokens_flow(self, request)
 
     def check_fits(self, request: ChatCompletionRequest) -> None:
         """The pre-flight context check (raises ContextLengthExceededError; no I/O)."""
+        from ._counting import check_context, token_encoding  # only with preflight on
+
         check_context(request, self.provider_name, token_encoding(self.codec, request.model))
 
     # -- the pieces every operation is made of ------------------------------------------------

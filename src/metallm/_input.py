@@ -9,7 +9,6 @@ fields). :class:`_Input` and :func:`reject_unknown_fields` own that rule for
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from typing import Any, get_args, get_origin
 
@@ -89,6 +88,8 @@ def reject_unknown_fields(cls: type[_Input], data: dict[str, Any], where: str = 
     """
     known, nested = _shape(cls)
     if not known.issuperset(data):
+        import difflib  # only once a field is unknown: ``import metallm`` skips difflib
+
         key = next(k for k in data if k not in known)
         close = difflib.get_close_matches(str(key), list(cls.model_fields), n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""

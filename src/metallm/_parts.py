@@ -2,10 +2,8 @@
 
 Text, images, documents and audio, each a pydantic model in the Chat Completions shape where
 one exists; :data:`ContentPart` is their union. Re-exported by :mod:`metallm.types`, where users
-find them.
+find them. Annotations are objects, not strings, for the reason :mod:`metallm.types` gives.
 """
-
-from __future__ import annotations
 
 import base64
 import binascii
@@ -67,12 +65,14 @@ class ImagePart(_Input):
     cache_control: CacheControl | None = None
 
     @classmethod
-    def from_url(cls, url: str, detail: Literal["auto", "low", "high"] | None = None) -> ImagePart:
+    def from_url(
+        cls, url: str, detail: Literal["auto", "low", "high"] | None = None
+    ) -> "ImagePart":
         """An image the provider fetches itself (or a ``data:`` URL)."""
         return cls(image_url=ImageURL(url=url, detail=detail))
 
     @classmethod
-    def from_base64(cls, data: str, mime_type: str = "image/png") -> ImagePart:
+    def from_base64(cls, data: str, mime_type: str = "image/png") -> "ImagePart":
         """An image sent inline; ``data`` is base64 text without the ``data:`` prefix."""
         return cls(image_url=ImageURL(url=f"data:{mime_type};base64,{data}"))
 
@@ -123,19 +123,19 @@ class DocumentPart(_Input):
     @classmethod
     def from_base64(
         cls, data: str, mime_type: str = "application/pdf", name: str | None = None
-    ) -> DocumentPart:
+    ) -> "DocumentPart":
         """A document sent inline; ``data`` is base64 text without a ``data:`` prefix."""
         return cls(data=data, mime_type=mime_type, name=name)
 
     @classmethod
     def from_url(
         cls, url: str, mime_type: str = "application/pdf", name: str | None = None
-    ) -> DocumentPart:
+    ) -> "DocumentPart":
         """A document the provider fetches itself (support differs: see the README table)."""
         return cls(url=url, mime_type=mime_type, name=name)
 
     @classmethod
-    def from_text(cls, text: str, name: str | None = None) -> DocumentPart:
+    def from_text(cls, text: str, name: str | None = None) -> "DocumentPart":
         """A plain-text document (``text/plain``), its UTF-8 bytes base64-encoded."""
         data = base64.b64encode(text.encode("utf-8")).decode("ascii")
         return cls(data=data, mime_type="text/plain", name=name)
@@ -168,7 +168,7 @@ class AudioPart(_Input):
     cache_control: CacheControl | None = None
 
     @classmethod
-    def from_base64(cls, data: str, format: str) -> AudioPart:
+    def from_base64(cls, data: str, format: str) -> "AudioPart":
         """Audio sent inline; ``format`` is ``"wav"``, ``"mp3"``, ... (see AUDIO_FORMATS)."""
         return cls(input_audio=InputAudio(data=data, format=format))
 

@@ -9,24 +9,27 @@ around each call; a ``custom_provider`` implementing :class:`~metallm.provider.P
 async twin) brings its own I/O and still gets retries, hooks and accumulation. The
 conversation-memory methods come from :mod:`metallm.memory.client_methods`, the tool loop
 (``run_tools``) from :mod:`metallm.tools.client_methods`.
+
+Construction imports the memory, budget and pricing-check modules only for a client configured
+with them (``memory=``/``memory_config=``, ``budget=``, ``prices=``); a plain client builds its
+default memory at its first use (:attr:`_ClientCore.memory`), so ``import metallm`` and a plain
+client load none of them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from typing import TYPE_CHECKING, Any
 
 from ._call_methods import AsyncCallMethods, CallMethods
 from ._exchange import Exchange
 from ._pump import arun, run
-from ._spending import Spending
 from ._transport import AsyncTransport, SyncTransport
 from .config import ClientConfig
 from .errors import ConfigurationError
 from .hooks import HookChain
 from .logs import default_logger
-from .memory import ConversationMemory, InMemoryStore
 from .memory.client_methods import AsyncMemoryMethods, MemoryMethods
-from .pricing import check_prices
 from .provider import (
     AsyncProvider,
     HTTPProvider,
@@ -38,7 +41,13 @@ from .streams import AsyncChatCompletionStream, AsyncOnComplete, ChatCompletionS
 from .tools.client_methods import AsyncToolMethods, ToolMethods
 from .types import ChatCompletionRequest
 
+if TYPE_CHECKING:
+    from .memory.manager import ConversationMemory
+
 __all__ = ["AsyncClient", "Client"]
+
+_MEMORY_LOCK = threading.Lock()
+"""Guards the first build of a client's default memory (two threads must share one store)."""
 
 
 def default_hooks() -> list[object]:
@@ -84,6 +93,13 @@ def _tapped_class(plain: Any, recorder: object) -> Any:
     return transport_class(plain)
 
 
+def _spending(budget: object, is_async: bool) -> Any:
+    """A client's budget as its exchange runs it (the budget machinery loads only here)."""
+    from ._spending import Spending
+
+    return Spending(budget, is_async)
+
+
 class _ClientCore:
     """What both clients share: config resolution, the provider, transport and exchange.
 
@@ -96,6 +112,7 @@ class _ClientCore:
     _is_async: bool
     _transport_class: Any
     _provider_protocol: Any
+    _memory: ConversationMemory | None = None
 
     def __init__(self, config: ClientConfig | None = None, /, **kwargs: Any) -> None:
         """``Client(provider="openai", ...)`` or ``Client(ClientConfig(...))`` (or both)."""
@@ -104,7 +121,11 @@ class _ClientCore:
         self.config = config or ClientConfig(**kwargs)
         cfg = self.config
         self.logger = cfg.logger or default_logger()
-        self._prices = check_prices(cfg.prices)  # before any I/O or provider set-up
+        self._prices: dict[str, Any] = {}
+        if cfg.prices is not None:  # checked before any I/O or provider set-up
+            from .pricing import check_prices
+
+            self._prices = check_prices(cfg.prices)
         provider: Any = cfg.custom_provider
         if provider is None:
             if not cfg.provider:
@@ -117,9 +138,8 @@ class _ClientCore:
         if self.codec is not None:
             secrets += tuple(self.codec.secrets())
         self.secrets = secrets
-        self.memory = ConversationMemory(
-            cfg.memory or InMemoryStore(), cfg.memory_config, is_async=self._is_async
-        )
+        if cfg.memory is not None or cfg.memory_config is not None:
+            self._memory = self._build_memory()  # a given store is checked now, before any I/O
         self._transport: Any = None
         if self.codec is not None:
             http_client = cfg.http_client
@@ -159,10 +179,38 @@ class _ClientCore:
             server=server,
             capture_content=capture_mode(cfg.capture_content),
             is_async=self._is_async,
-            spending=None if cfg.budget is None else Spending(cfg.budget, self._is_async),
+            spending=None if cfg.budget is None else _spending(cfg.budget, self._is_async),
             preflight=bool(cfg.preflight_context_check),
             prices=self._prices,
         )
+
+    def _build_memory(self) -> ConversationMemory:
+        from .memory.inmemory import InMemoryStore
+        from .memory.manager import ConversationMemory
+
+        cfg = self.config
+        store = cfg.memory or InMemoryStore()
+        return ConversationMemory(store, cfg.memory_config, is_async=self._is_async)
+
+    @property
+    def memory(self) -> ConversationMemory:
+        """The client's conversation memory (its ``memory`` store and ``memory_config``).
+
+        A client given neither builds its default ``InMemoryStore`` here, at the first use:
+        most clients never keep a conversation, and the memory modules are then never loaded.
+        """
+        memory = self._memory
+        if memory is None:
+            with _MEMORY_LOCK:
+                memory = self._memory
+                if memory is None:
+                    memory = self._memory = self._build_memory()
+        return memory
+
+    @memory.setter
+    def memory(self, memory: ConversationMemory) -> None:
+        """Replace the memory, as assigning the plain attribute it used to be did."""
+        self._memory = memory
 
     @property
     def provider_name(self) -> str:

@@ -11,13 +11,15 @@ import enum
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .memory.base import MemoryConfig
-from .pricing import ModelPrice
 from .retry import RetryPolicy
+
+if TYPE_CHECKING:  # annotations only: ``import metallm`` loads neither memory nor pricing
+    from .memory.base import MemoryConfig
+    from .pricing import ModelPrice
 
 __all__ = ["DEFAULT_TIMEOUT", "ClientConfig", "ProviderName"]
 

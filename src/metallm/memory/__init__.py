@@ -12,30 +12,31 @@
 Stores: :class:`InMemoryStore` (the default; one process), :class:`SQLiteStore` (a file; many
 threads and processes on one machine), :class:`RedisStore` (extra ``redis``; many machines).
 Any object with ``get``/``set``/``delete`` (:class:`KVStore`) or ``aget``/``aset``/``adelete``
-(:class:`AsyncKVStore`) works; an ``append``/``aappend`` makes appends atomic. ``SQLiteStore``
-and ``RedisStore`` are imported on first use, so ``import metallm`` loads neither sqlite3 nor
-redis.
+(:class:`AsyncKVStore`) works; an ``append``/``aappend`` makes appends atomic. Every name here
+is imported on first use (see ``_LAZY``), so ``import metallm`` loads neither the stores nor
+sqlite3 nor redis.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .base import (
-    FORMAT_VERSION,
-    AsyncKVStore,
-    Conversation,
-    KVStore,
-    MemoryConfig,
-    apply_append,
-    migrate,
-    trim_messages,
-    validate_session_id,
-)
-from .inmemory import InMemoryStore
-from .manager import ConversationMemory
+from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from .base import (
+        FORMAT_VERSION,
+        AsyncKVStore,
+        Conversation,
+        KVStore,
+        MemoryConfig,
+        apply_append,
+        migrate,
+        trim_messages,
+        validate_session_id,
+    )
+    from .inmemory import InMemoryStore
+    from .manager import ConversationMemory
     from .redis_store import RedisStore
     from .sqlite_store import SQLiteStore
 
@@ -55,14 +56,25 @@ __all__ = [
     "validate_session_id",
 ]
 
+_LAZY = {
+    "FORMAT_VERSION": "base",
+    "AsyncKVStore": "base",
+    "Conversation": "base",
+    "ConversationMemory": "manager",
+    "InMemoryStore": "inmemory",
+    "KVStore": "base",
+    "MemoryConfig": "base",
+    "RedisStore": "redis_store",
+    "SQLiteStore": "sqlite_store",
+    "apply_append": "base",
+    "migrate": "base",
+    "trim_messages": "base",
+    "validate_session_id": "base",
+}
+"""Every public name is imported at its first use: ``import metallm`` loads the clients' memory
+methods (:mod:`.client_methods`, which import this package) but a client builds its memory
+only when it is first used, so the store types (about 2 ms of pydantic models), sqlite3 and
+redis load only then."""
 
-def __getattr__(name: str) -> Any:
-    if name == "SQLiteStore":
-        from .sqlite_store import SQLiteStore
-
-        return SQLiteStore
-    if name == "RedisStore":
-        from .redis_store import RedisStore
-
-        return RedisStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+if not TYPE_CHECKING:  # type checkers read the imports above (a typo stays an error)
+    __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

@@ -23,12 +23,12 @@ from ..streams import (
     StreamOpener,
 )
 from ..types import ChatCompletionRequest, ChatCompletionResponse, Message
-from .base import Conversation, validate_session_id
-from .manager import ConversationMemory
 from .turns import turn_messages, with_history
 
 if TYPE_CHECKING:
     from .._exchange import Exchange
+    from .base import Conversation
+    from .manager import ConversationMemory
 
 __all__ = ["AsyncMemoryMethods", "MemoryMethods"]
 
@@ -39,6 +39,9 @@ MessageLike = Message | Mapping[str, Any]
 def _prepare(
     session_id: str, request: RequestLike, kwargs: Mapping[str, Any], default_model: str | None
 ) -> ChatCompletionRequest:
+    # imported here, not at the top: ``import metallm`` loads this module, not the stores
+    from .base import validate_session_id
+
     validate_session_id(session_id)
     return coerce_request(request, kwargs, default_model)
 

@@ -9,7 +9,26 @@
   (:mod:`metallm.tools.client_methods`).
 """
 
-from ._define import FunctionTool, tool
-from ._result import ToolCallRecord, ToolRunResult, ToolStep
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from ._define import FunctionTool, tool
+    from ._result import ToolCallRecord, ToolRunResult, ToolStep
 
 __all__ = ["FunctionTool", "ToolCallRecord", "ToolRunResult", "ToolStep", "tool"]
+
+_LAZY = {
+    "FunctionTool": "_define",
+    "ToolCallRecord": "_result",
+    "ToolRunResult": "_result",
+    "ToolStep": "_result",
+    "tool": "_define",
+}
+"""Every public name is imported at its first use: the clients' ``run_tools`` methods live in
+:mod:`metallm.tools.client_methods`, which ``import metallm`` loads, and loading this package
+for it must not build the tool types (about 3 ms) nor the loop's ``asyncio`` and thread pool."""
+
+if not TYPE_CHECKING:  # type checkers read the imports above (a typo stays an error)
+    __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

@@ -10,26 +10,28 @@ messages and the whole transcript the loop added in one atomic store append; a l
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .._pump import arun, run
 from .._validate import coerce_request
-from ..memory.base import validate_session_id
-from ..memory.manager import ConversationMemory
 from ..memory.turns import with_history
 from ..types import ChatCompletionRequest, Message
-from ._define import FunctionTool
-from ._flow import ToolLoop
-from ._result import ToolRunResult, ToolStep
 
 if TYPE_CHECKING:
     from .._exchange import Exchange
+    from ..memory.manager import ConversationMemory
+    from ._define import FunctionTool
+    from ._result import ToolRunResult, ToolStep
 
 __all__ = ["AsyncToolMethods", "ToolMethods"]
 
 RequestLike = ChatCompletionRequest | Mapping[str, Any] | None
-ToolsLike = Iterable[FunctionTool | Callable[..., Any]]
-StopWhen = Callable[[ToolStep], bool] | None
+ToolsLike: TypeAlias = "Iterable[FunctionTool | Callable[..., Any]]"
+StopWhen: TypeAlias = "Callable[[ToolStep], bool] | None"
+
+# ``import metallm`` loads this module (the clients mix it in) but not the loop: each method
+# imports :mod:`._flow` (with ``asyncio`` and a thread pool, about 12 ms) and the memory
+# machinery when it first runs; that costs well under a microsecond per run_tools call.
 
 
 def _stored(new: Sequence[Message], history: int, result: ToolRunResult) -> list[Message]:
@@ -65,6 +67,8 @@ class ToolMethods:
 
         Tools of one step run concurrently in threads (at most ``max_concurrency``); see the
         README's "Running tools" for every option."""
+        from ._flow import ToolLoop
+
         loop = ToolLoop(
             self._exchange,
             coerce_request(request, kwargs, self._default_model),
@@ -96,6 +100,9 @@ class ToolMethods:
     ) -> ToolRunResult:
         """``run_tools`` with the session's history in front; the transcript is stored (one
         atomic append) only when the loop succeeds."""
+        from ..memory.base import validate_session_id
+        from ._flow import ToolLoop
+
         validate_session_id(session_id)
         req = coerce_request(request, kwargs, self._default_model)
         history = self.memory.load(session_id).messages
@@ -143,6 +150,8 @@ class AsyncToolMethods:
 
         Tools of one step run as concurrent tasks (plain functions in worker threads), at most
         ``max_concurrency`` at once."""
+        from ._flow import ToolLoop
+
         loop = ToolLoop(
             self._exchange,
             coerce_request(request, kwargs, self._default_model),
@@ -174,6 +183,9 @@ class AsyncToolMethods:
     ) -> ToolRunResult:
         """``run_tools`` with the session's history in front; the transcript is stored (one
         atomic append) only when the loop succeeds."""
+        from ..memory.base import validate_session_id
+        from ._flow import ToolLoop
+
         validate_session_id(session_id)
         req = coerce_request(request, kwargs, self._default_model)
         history = (await self.memory.aload(session_id)).messages
