@@ -52,11 +52,7 @@ from .errors import (
     UnsupportedFeatureError,
 )
 from .hooks import (
-    LatencyStats,
     LLMCallInfo,
-    LoggingHook,
-    MetricsCollector,
-    ModelStats,
     ObservabilityHook,
     RouteInfo,
 )
@@ -98,6 +94,7 @@ from .types import (
 if _typing.TYPE_CHECKING:  # type checkers see the lazy names below as what they are
     from . import models
     from .budget import Budget
+    from .hooks import LatencyStats, LoggingHook, MetricsCollector, ModelStats
     from .memory import Conversation, MemoryConfig
     from .pricing import ModelPrice
     from .router import (
@@ -125,9 +122,13 @@ _LAZY = {
     "CircuitBreaker": "router",
     "Conversation": "memory",
     "FunctionTool": "tools",
+    "LatencyStats": "hooks",
+    "LoggingHook": "hooks",
     "LocalRouterState": "router",
     "MemoryConfig": "memory",
+    "MetricsCollector": "hooks",
     "ModelPrice": "pricing",
+    "ModelStats": "hooks",
     "ParseStream": "structured",
     "ParsedResponse": "structured",
     "RateLimit": "router",

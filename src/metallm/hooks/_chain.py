@@ -40,13 +40,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..embeddings import EmbeddingsRequest, EmbeddingsResponse
 from ..retry import RetryEvent
 from ..types import ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse
 from ._info import LLMCallInfo
-from ._tool_info import ToolCallInfo, ToolLoopInfo
+
+if TYPE_CHECKING:  # the tool loop's infos: only a tool loop makes them
+    from ._tool_info import ToolCallInfo, ToolLoopInfo
 
 ChunkIterator = Iterator[ChatCompletionChunk] | AsyncIterator[ChatCompletionChunk]
 """What ``wrap_stream`` takes and returns: an iterator for ``Client``, async for ``AsyncClient``."""

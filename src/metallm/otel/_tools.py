@@ -15,17 +15,20 @@ return at once (a loop records no metrics of its own: its model calls already do
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from ..hooks import Failure, ToolCallInfo, ToolLoopInfo
+from ..hooks import Failure
 from ..types import ChatCompletionResponse
 from . import attributes as A
 from ._context import NULL, Active, tracing_unset
 from ._span_attributes import error_type
 from .content import CaptureMode
+
+if TYPE_CHECKING:  # only a tool loop makes them
+    from ..hooks import ToolCallInfo, ToolLoopInfo
 
 __all__ = ["end_loop", "end_tool", "loop_context", "start_loop", "start_tool", "tool_context"]
 
