@@ -35,6 +35,7 @@ one record + 2 us above plain metallm, per call at most the floor + 10 %. Not ru
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import time
@@ -52,6 +53,7 @@ __all__ = ["Measured", "main", "measure"]
 
 FLOOR = "SDK floor"
 METALLM_SDK = "metallm + SDK (floor run)"
+BY_HAND = "SDK by hand (floor run)"
 
 
 class _Captured:
@@ -107,7 +109,7 @@ def _capture(stream: bool, handler: Callable[[httpx.Request], httpx.Response]) -
     return captured
 
 
-def _floor(call: _Captured, chunk: _Captured) -> dict[str, Any]:
+def _floor(call: _Captured, chunk: _Captured, row: str = FLOOR) -> dict[str, Any]:
     """The SDK's own work: one span and the records per call, one record per chunk.
 
     ``call``: the span and the conventions' three records (duration, input and output tokens),
@@ -119,7 +121,7 @@ def _floor(call: _Captured, chunk: _Captured) -> dict[str, Any]:
     from opentelemetry import trace
     from opentelemetry.trace import SpanKind
 
-    tracer_provider, meter_provider = sdk_providers(FLOOR)
+    tracer_provider, meter_provider = sdk_providers(row)
     tracer = trace.get_tracer("floor", "0", tracer_provider)
     meter = meter_provider.get_meter("floor", "0")
     instruments = {name: meter.create_histogram(name) for name in {*call.metrics, *chunk.metrics}}
@@ -226,12 +228,19 @@ class _Metallm:
 
 
 def _cpu_us(work: Callable[[], Any], repeat: int) -> float:
-    """CPU microseconds per ``work()`` over ``repeat`` runs, from a clean heap."""
+    """This thread's CPU microseconds per ``work()`` over ``repeat`` runs, from a clean heap
+    and with the cyclic garbage collector paused, as ``timeit`` does: inside ``make bench``
+    the heap holds every earlier figure's objects, and a full collection landing in one block
+    would charge that heap's size to whichever row it interrupted."""
     quiet()
-    start = time.thread_time()
-    for _ in range(repeat):
-        work()
-    return (time.thread_time() - start) / repeat * 1e6
+    gc.disable()
+    try:
+        start = time.thread_time()
+        for _ in range(repeat):
+            work()
+        return (time.thread_time() - start) / repeat * 1e6
+    finally:
+        gc.enable()
 
 
 @dataclass
@@ -273,7 +282,12 @@ def measure(rounds: int, calls: int, chunks: int) -> Measured:
     from metallm.otel import OTelHook
 
     handler = _handler(chunks)
-    floor = _floor(_capture(False, handler), _capture(True, _handler(8)))
+    captured = _capture(False, handler), _capture(True, _handler(8))
+    floor = _floor(*captured)
+    # The floor by hand gets an SDK pair of its own, as metallm's row has, so both rows'
+    # pipelines (span queue, aggregations, exemplar reservoirs) hold only their own calls'
+    # telemetry, not the tight-loop floor rows' as well.
+    by_hand_floor = _floor(*captured, row=BY_HAND)
     tracer_provider, meter_provider = sdk_providers(METALLM_SDK)
     hook = OTelHook(tracer_provider=tracer_provider, meter_provider=meter_provider)
     both = _Metallm(handler, hook)
@@ -285,7 +299,7 @@ def measure(rounds: int, calls: int, chunks: int) -> Measured:
         plain_call()
         same_telemetry()
 
-    by_hand = floor["around"](plain_call)
+    by_hand = by_hand_floor["around"](plain_call)
     per_chunk = 1 / chunks
     # name -> (work, repeat, divisor: how many units one work() is)
     rows: dict[str, tuple[Callable[[], Any], int, float]] = {
