@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import traceback
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -45,6 +44,7 @@ from ..retry import RetryEvent
 from ..types import ChatCompletionRequest, ChatCompletionResponse
 from . import attributes as A
 from ._context import NULL, Active, logs_unset, metrics_unset, tracing_unset
+from ._instruments import MAKING, SCOPE, VERSION, Instruments
 from ._outer import OuterSpans, parent_context
 from ._router import RouterMetrics, route_end, route_start
 from ._span_attributes import (
@@ -70,8 +70,7 @@ if TYPE_CHECKING:
 
 __all__ = ["OTelHook", "error_type"]
 
-_SCOPE = "metallm"
-_VERSION = "0.1.0"
+_SCOPE, _VERSION = SCOPE, VERSION
 
 _logger = logging.getLogger(__name__)
 
@@ -110,7 +109,7 @@ class OTelHook(ToolLoopSpans, OuterSpans):
             trace.get_tracer_provider()  # let the API load the configured provider now
         self._explicit_metrics = meter_provider is not None
         self._meter_provider = meter_provider
-        self._instruments: _Instruments | None = None
+        self._instruments: Instruments | None = None
         if os.environ.get("OTEL_PYTHON_METER_PROVIDER"):
             from opentelemetry.metrics import get_meter_provider
 
@@ -123,16 +122,16 @@ class OTelHook(ToolLoopSpans, OuterSpans):
     def _meter(self) -> Meter:
         return self._metrics().meter
 
-    def _metrics(self) -> _Instruments:
+    def _metrics(self) -> Instruments:
         """The histograms, made at the first record: a hook on no meter provider at all never
         imports the metrics API (see :mod:`metallm.otel._context`), and one made before the
         application installs its provider gets real instruments, not the API's proxies."""
         instruments = self._instruments
         if instruments is None:
-            with _MAKING:
+            with MAKING:
                 instruments = self._instruments
                 if instruments is None:
-                    instruments = self._instruments = _Instruments(self._meter_provider)
+                    instruments = self._instruments = Instruments(self._meter_provider)
         return instruments
 
     # -- start --------------------------------------------------------------------------------
@@ -354,45 +353,6 @@ class OTelHook(ToolLoopSpans, OuterSpans):
             record = m.tpoc.record
             for gap in info.chunk_gaps:
                 record(gap, attrs, ctx)
-
-
-_MAKING = threading.Lock()
-"""Held while a hook makes its instruments, so threads recording their first call at once
-make one set (the SDK warns about an instrument registered twice)."""
-
-
-class _Instruments:
-    """One hook's histograms (``attributes.HISTOGRAMS``, in that order) and their meter."""
-
-    __slots__ = (
-        "cost",
-        "duration",
-        "embeddings_duration",
-        "embeddings_tokens",
-        "meter",
-        "tokens",
-        "tpoc",
-        "ttfc",
-    )
-
-    def __init__(self, meter_provider: MeterProvider | None) -> None:
-        from opentelemetry.metrics import get_meter
-
-        self.meter = meter = get_meter(_SCOPE, _VERSION, meter_provider)
-        (
-            self.duration,
-            self.tokens,
-            self.ttfc,
-            self.tpoc,
-            self.embeddings_duration,
-            self.embeddings_tokens,
-            self.cost,
-        ) = (
-            meter.create_histogram(
-                name, unit=unit, description=text, explicit_bucket_boundaries_advisory=buckets
-            )
-            for name, unit, text, buckets in A.HISTOGRAMS
-        )
 
 
 def _exception_attributes(error: BaseException, info: LLMCallInfo) -> dict[str, str]:
