@@ -117,20 +117,27 @@ CURRENT_TAP: ContextVar[Tap | None] = ContextVar("metallm_current_tap", default=
 _Ended = Callable[[list[bytes], "str | None"], None]
 
 
-class TeeStreamHandle(StreamHandle):
-    """A :class:`~metallm._transport.StreamHandle` that keeps every piece for its tap."""
+class _Tee:
+    """What both tee handles share: the pieces kept so far, and the one call that hands them to
+    the tap when the body ends (read to its end, cut, or closed early)."""
 
-    __slots__ = ("_ended", "_pieces")
+    _pieces: list[bytes]
+    _ended: _Ended | None
 
     def __init__(self, response: Any, mapped: Any, ended: _Ended) -> None:
-        super().__init__(response, mapped)
-        self._pieces: list[bytes] = []
-        self._ended: _Ended | None = ended
+        super().__init__(response, mapped)  # type: ignore[call-arg]  # the stream handle's
+        self._pieces = []
+        self._ended = ended
 
     def _end(self, truncated: str | None) -> None:
         ended, self._ended = self._ended, None
         if ended is not None:
             ended(self._pieces, truncated)
+
+
+class TeeStreamHandle(_Tee, StreamHandle):
+    """A :class:`~metallm._transport.StreamHandle` that keeps every piece for its tap (one per
+    recorded stream, so the shared base's attributes live in an ordinary ``__dict__``)."""
 
     def chunks(self) -> Iterator[bytes]:
         """Body bytes as they arrive, each kept for the recording as well."""
@@ -151,20 +158,8 @@ class TeeStreamHandle(StreamHandle):
         self._end("closed")
 
 
-class AsyncTeeStreamHandle(AsyncStreamHandle):
+class AsyncTeeStreamHandle(_Tee, AsyncStreamHandle):
     """The async twin of :class:`TeeStreamHandle`."""
-
-    __slots__ = ("_ended", "_pieces")
-
-    def __init__(self, response: Any, mapped: Any, ended: _Ended) -> None:
-        super().__init__(response, mapped)
-        self._pieces: list[bytes] = []
-        self._ended: _Ended | None = ended
-
-    def _end(self, truncated: str | None) -> None:
-        ended, self._ended = self._ended, None
-        if ended is not None:
-            ended(self._pieces, truncated)
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """Body bytes as they arrive, each kept for the recording as well."""
